@@ -1,0 +1,93 @@
+/**
+ * The southbound contract: all an adapter sees of the gateway. An adapter turns one configured
+ * device into readings handed to a sink; it knows nothing of MQTT, the outbox or storage.
+ * Adding a protocol = one folder implementing `AdapterModule` and one line in `registry.ts`.
+ */
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { DataType, Identifier, type ProtocolStatus, type Quality, UneceUnit } from '../gateway/schema/index.js';
+
+export { DataType, Identifier, UneceUnit };
+export type { ProtocolStatus, Quality };
+
+export type ReadingScalar = number | boolean | string;
+/** 64-bit integers as decimal strings; `null` only with bad quality. */
+export type ReadingValue = ReadingScalar | ReadingScalar[] | null;
+
+export interface Reading {
+  /** The point's `name` as configured on the device. */
+  point: string;
+  value: ReadingValue;
+  /** Source timestamp, ms: when the device measured it (for polled protocols: when the response arrived). */
+  ts: number;
+  /** Server timestamp, ms, where the protocol has one. */
+  serverTs?: number;
+  quality: Quality;
+  status?: ProtocolStatus;
+}
+
+export type DeviceState = 'connected' | 'disconnected';
+
+export interface SouthboundSink {
+  /** Readings of one device; one call per scan or per burst of notifications. */
+  readings(deviceId: string, readings: readonly Reading[]): void;
+  /** The device's connection changed state; `detail` says why (e.g. the socket error). */
+  deviceState(deviceId: string, state: DeviceState, detail?: string): void;
+}
+
+export interface AdapterContext {
+  sink: SouthboundSink;
+  /** A child logger bound to this device. Log once per state change, never once per poll. */
+  logger: Logger;
+}
+
+export interface DeviceAdapter {
+  /**
+   * Starts acquisition (poll loop or subscriptions). Resolves once started: an unreachable device
+   * is reported through `sink.deviceState` and retried in the background, never thrown.
+   */
+  start(): Promise<void>;
+  /**
+   * One scan of every configured point, for `jjj-gateway test`: connects, reads each point once
+   * and resolves with one reading per point (bad quality for points that could not be read).
+   */
+  scanOnce(): Promise<Reading[]>;
+  /** Stops acquisition and closes every socket and timer. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Fields every point of every protocol has. Adapters extend this with their addressing fields. */
+export const PointBase = z.strictObject({
+  name: Identifier.describe('point name, unique within its equipment'),
+  line: Identifier.optional().describe("overrides the device's line"),
+  equipment: Identifier.optional().describe("overrides the device's equipment"),
+  unit: UneceUnit.optional(),
+  description: z.string().optional(),
+  min: z.number().optional(),
+  max: z.number().optional(),
+  writable: z.boolean().optional(),
+});
+
+/** Fields every device of every protocol has. Adapters extend this with `protocol` and connection fields. */
+export const DeviceBase = z.strictObject({
+  id: Identifier.describe('device id, unique within the gateway'),
+  line: Identifier.describe('ISA-95 line (area) the device belongs to'),
+  equipment: Identifier.optional().describe('equipment the points belong to; defaults to the device id'),
+});
+
+export type PointBase = z.infer<typeof PointBase>;
+
+/** How a point is addressed on its device, for the point metadata the gateway publishes. */
+export interface PointAddress {
+  address: string;
+  dataType?: DataType;
+}
+
+export interface AdapterModule<Device extends z.infer<typeof DeviceBase> & { protocol: string; points: PointBase[] }> {
+  protocol: Device['protocol'];
+  /** The zod schema of one device entry in the gateway config; its `protocol` is a literal. */
+  deviceSchema: z.ZodType<Device>;
+  create(device: Device, context: AdapterContext): DeviceAdapter;
+  /** The source address (and data type, when known) of a point, for metadata. */
+  addressOf(device: Device, point: Device['points'][number]): PointAddress;
+}

@@ -1,0 +1,63 @@
+/** Starts a real Mosquitto broker (Debian package) on a free loopback port for one test file. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+
+export interface Mosquitto {
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+const MOSQUITTO = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
+
+export async function startMosquitto(extraConfig: string[] = []): Promise<Mosquitto> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'jjj-mosquitto-'));
+  const configFile = join(dir, 'mosquitto.conf');
+  writeFileSync(
+    configFile,
+    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', ...extraConfig, ''].join('\n'),
+  );
+  const child: ChildProcess = spawn(MOSQUITTO, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  await waitForPort(port, () => (child.exitCode !== null ? `mosquitto exited: ${stderr}` : undefined));
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((done) => child.once('exit', done));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resolves when something accepts TCP connections on the port; rejects after 10 s or when `failed` says why. */
+export async function waitForPort(port: number, failed: () => string | undefined = () => undefined): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const reason = failed();
+    if (reason) throw new Error(reason);
+    const open = await new Promise<boolean>((answer) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        answer(true);
+      });
+      socket.once('error', () => answer(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after 10 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
