@@ -5,10 +5,16 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { DataType, Identifier, type ProtocolStatus, type Quality, UneceUnit } from '../gateway/schema/index.js';
+import {
+  DataType,
+  Identifier,
+  type ProtocolStatus,
+  type Quality,
+  UneceUnit,
+} from '../gateway/schema/index.js';
 
-export { DataType, Identifier, UneceUnit };
 export type { ProtocolStatus, Quality };
+export { DataType, Identifier, UneceUnit };
 
 export type ReadingScalar = number | boolean | string;
 /** 64-bit integers as decimal strings; `null` only with bad quality. */
@@ -83,7 +89,9 @@ export interface PointAddress {
   dataType?: DataType;
 }
 
-export interface AdapterModule<Device extends z.infer<typeof DeviceBase> & { protocol: string; points: PointBase[] }> {
+export interface AdapterModule<
+  Device extends z.infer<typeof DeviceBase> & { protocol: string; points: PointBase[] },
+> {
   protocol: Device['protocol'];
   /** The zod schema of one device entry in the gateway config; its `protocol` is a literal. */
   deviceSchema: z.ZodType<Device>;

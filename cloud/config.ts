@@ -56,7 +56,10 @@ export interface ResolveOptions {
  * Builds a config in code from defaults plus `input` (for the demo launcher and tests);
  * throws `ConfigError` listing every problem as `path: reason`.
  */
-export function buildCollectorConfig(input: CollectorConfigInput = {}, options: ResolveOptions = {}): CollectorConfig {
+export function buildCollectorConfig(
+  input: CollectorConfigInput = {},
+  options: ResolveOptions = {},
+): CollectorConfig {
   const result = CollectorConfig.safeParse(input);
   if (!result.success) throw new ConfigError('(inline config)', formatIssues(result.error.issues));
   return resolveConfig(result.data, '(inline config)', options);

@@ -8,7 +8,9 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
-export async function startEmbeddedBroker(options: { port?: number; host?: string } = {}): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(
+  options: { port?: number; host?: string } = {},
+): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';
   const broker = await Aedes.createBroker();
   const sockets = new Set<Socket>();

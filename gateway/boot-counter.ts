@@ -13,7 +13,9 @@ export function nextBootCounter(stateDir: string): number {
     previous = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new GatewayError('STATE_UNREADABLE', `cannot read ${file}: ${(error as Error).message}`, { cause: error });
+      throw new GatewayError('STATE_UNREADABLE', `cannot read ${file}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
   if (!Number.isSafeInteger(previous) || previous < 0) {
@@ -26,7 +28,9 @@ export function nextBootCounter(stateDir: string): number {
     writeFileSync(`${file}.tmp`, `${boot}\n`, { flush: true });
     renameSync(`${file}.tmp`, file);
   } catch (error) {
-    throw new GatewayError('STATE_UNWRITABLE', `cannot write ${file}: ${(error as Error).message}`, { cause: error });
+    throw new GatewayError('STATE_UNWRITABLE', `cannot write ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return boot;
 }

@@ -31,7 +31,9 @@ Logs go to stderr as JSON lines (pino).`;
 const EXIT_USAGE = 2;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -124,7 +126,9 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const code = (error as { code?: string }).code;
-    process.stderr.write(`jjj-gateway: ${code ? `[${code}] ` : ''}${(error as Error).message ?? String(error)}\n`);
+    process.stderr.write(
+      `jjj-gateway: ${code ? `[${code}] ` : ''}${(error as Error).message ?? String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );

@@ -13,7 +13,8 @@ export type DeviceConfig = z.infer<(typeof adapterModules)[number]['deviceSchema
 
 /** Dispatches each device entry to its protocol's schema, so errors name the real field. */
 const DeviceEntry = z.unknown().transform((raw, ctx): DeviceConfig => {
-  const protocol = typeof raw === 'object' && raw !== null ? (raw as { protocol?: unknown }).protocol : undefined;
+  const protocol =
+    typeof raw === 'object' && raw !== null ? (raw as { protocol?: unknown }).protocol : undefined;
   const module = adapterModules.find((m) => m.protocol === protocol);
   if (!module) {
     ctx.addIssue({
@@ -39,11 +40,17 @@ export const GatewayConfig = z
       project: Identifier.describe('demonstration project the site belongs to'),
       site: Identifier,
       siteName: LocalizedName,
-      stateDir: z.string().min(1).optional().describe('where the boot counter lives; default var/<gateway id>'),
+      stateDir: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('where the boot counter lives; default var/<gateway id>'),
     }),
     mqtt: z
       .strictObject({
-        url: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL'),
+        url: z
+          .string()
+          .regex(/^(mqtts?|wss?|tcp):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL'),
         clientId: z.string().min(1).optional(),
         username: z.string().optional(),
         password: z.string().optional(),
@@ -72,7 +79,11 @@ export const GatewayConfig = z
     const points = new Map<string, string>();
     config.devices.forEach((device, d) => {
       if (deviceIds.has(device.id)) {
-        ctx.addIssue({ code: 'custom', path: ['devices', d, 'id'], message: `duplicate device id "${device.id}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices', d, 'id'],
+          message: `duplicate device id "${device.id}"`,
+        });
       }
       deviceIds.add(device.id);
       device.points.forEach((point, p) => {

@@ -3,9 +3,9 @@
  * shared schema, and sends them in numbered batches (gateway id, boot counter, sequence) over MQTT.
  */
 import type { DeviceAdapter, DeviceState, Reading, SouthboundSink } from '../adapters/contract.js';
+import { nextBootCounter } from './boot-counter.js';
 import type { LoadedGatewayConfig } from './config.js';
 import { createDeviceAdapter } from './devices.js';
-import { nextBootCounter } from './boot-counter.js';
 import type { Logger } from './logger.js';
 import { MqttLink } from './mqtt-link.js';
 import { buildPointDirectory, type PointDirectory, toSample } from './normalise.js';
@@ -79,7 +79,10 @@ export class Gateway {
     const results = await Promise.allSettled([...this.adapters.values()].map((adapter) => adapter.start()));
     results.forEach((result, i) => {
       if (result.status === 'rejected') {
-        this.logger.error({ device: this.config.devices[i]?.id, err: result.reason }, 'device adapter failed to start');
+        this.logger.error(
+          { device: this.config.devices[i]?.id, err: result.reason },
+          'device adapter failed to start',
+        );
       }
     });
     this.flushTimer = setInterval(() => this.flush(), this.config.publish.intervalMs);
@@ -107,7 +110,10 @@ export class Gateway {
         const key = `${deviceId}/${reading.point}`;
         if (!this.unknownPoints.has(key)) {
           this.unknownPoints.add(key);
-          this.logger.warn({ device: deviceId, point: reading.point }, 'adapter reported an unconfigured point; ignored');
+          this.logger.warn(
+            { device: deviceId, point: reading.point },
+            'adapter reported an unconfigured point; ignored',
+          );
         }
         continue;
       }
@@ -118,7 +124,8 @@ export class Gateway {
   private onDeviceState(deviceId: string, state: DeviceState, detail?: string): void {
     if (this.deviceStates.get(deviceId) === state) return;
     this.deviceStates.set(deviceId, state);
-    const log = state === 'connected' ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger);
+    const log =
+      state === 'connected' ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger);
     log({ device: deviceId, state, detail }, `device ${state}`);
   }
 
@@ -156,7 +163,9 @@ export class Gateway {
   }
 
   private metadataMessage(): MetadataMessage {
-    const points = [...this.directory.values()].flatMap((device) => [...device.values()].map((p) => p.metadata));
+    const points = [...this.directory.values()].flatMap((device) =>
+      [...device.values()].map((p) => p.metadata),
+    );
     return {
       schema: METADATA_SCHEMA,
       ...this.siteRef(),

@@ -1,5 +1,5 @@
 /** The one pino root logger of a process. Logs go to stderr so stdout stays for data (`jjj-gateway test`). */
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { type LevelWithSilent, type Logger, pino } from 'pino';
 
 export type { Logger };
 

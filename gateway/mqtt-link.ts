@@ -3,7 +3,7 @@
  * as the Last Will, and telemetry batches at QoS 1 in order. Batches wait in a bounded in-memory
  * queue while the broker is unreachable (the disk outbox replaces it in a later issue).
  */
-import { type IClientOptions, type MqttClient, connect } from 'mqtt';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { MetadataMessage, StatusMessage, TelemetryBatch } from './schema/index.js';
 
@@ -62,7 +62,9 @@ export class MqttLink {
     this.client = client;
     client.on('connect', () => this.onConnect());
     client.on('close', () => {
-      if (this.connected) options.logger.warn({ broker: options.url }, 'broker connection lost; queueing batches');
+      if (this.connected && !this.closing) {
+        options.logger.warn({ broker: options.url }, 'broker connection lost; queueing batches');
+      }
       this.connected = false;
     });
     client.on('error', (error) => {
@@ -70,7 +72,7 @@ export class MqttLink {
     });
     let reportedUnreachable = false;
     client.on('offline', () => {
-      if (!reportedUnreachable) {
+      if (!reportedUnreachable && !this.closing) {
         options.logger.warn({ broker: options.url }, 'broker unreachable; retrying every 2 s');
         reportedUnreachable = true;
       }
@@ -108,14 +110,18 @@ export class MqttLink {
       this.options.logger.warn({ batches: this.queue.length }, 'stopping with unacknowledged batches');
     }
     if (this.connected) {
-      await client
-        .publishAsync(this.options.topics.status, JSON.stringify(this.options.status('offline')), {
+      const offline = client.publishAsync(
+        this.options.topics.status,
+        JSON.stringify(this.options.status('offline')),
+        {
           qos: 1,
           retain: true,
-        })
-        .catch(() => undefined);
+        },
+      );
+      await Promise.race([offline.catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     }
-    await client.endAsync();
+    // Forced: an unforced end waits for every unacknowledged message, forever if the broker is gone.
+    await client.endAsync(true);
   }
 
   private onConnect(): void {
@@ -123,19 +129,14 @@ export class MqttLink {
     const client = this.client as MqttClient;
     this.connected = true;
     options.logger.info({ broker: options.url }, 'connected to broker');
-    // Status and metadata go first so a consumer knows the points before their values arrive.
-    const announce = async () => {
-      await client.publishAsync(options.topics.status, JSON.stringify(options.status('online')), {
-        qos: 1,
-        retain: true,
-      });
-      await client.publishAsync(options.topics.metadata, JSON.stringify(options.metadata()), {
-        qos: 1,
-        retain: true,
-      });
-    };
-    announce().catch((error: Error) => options.logger.warn({ err: error }, 'could not publish status/metadata'));
-    // Batches sent before the connection dropped are resent by the client itself.
+    // Status and metadata go first so a consumer knows the points before their values arrive;
+    // the client sends in call order. Batches sent before a drop are resent by the client itself.
+    const warn = (error: Error) => options.logger.warn({ err: error }, 'could not publish status/metadata');
+    const retained = { qos: 1, retain: true } as const;
+    client
+      .publishAsync(options.topics.status, JSON.stringify(options.status('online')), retained)
+      .catch(warn);
+    client.publishAsync(options.topics.metadata, JSON.stringify(options.metadata()), retained).catch(warn);
     this.pump();
   }
 
@@ -166,7 +167,10 @@ export class MqttLink {
     this.counters.batchesAcked++;
     this.counters.pointsAcked += entry.batch.points.length;
     if (this.droppedInEpisode > 0 && this.queue.length === 0) {
-      this.options.logger.warn({ dropped: this.droppedInEpisode }, 'queue drained; readings were dropped while full');
+      this.options.logger.warn(
+        { dropped: this.droppedInEpisode },
+        'queue drained; readings were dropped while full',
+      );
       this.droppedInEpisode = 0;
     }
     this.pump();

@@ -14,7 +14,8 @@ export async function scanOnce(config: GatewayConfig, logger: Logger): Promise<P
   const { gateway } = config;
   const sink: SouthboundSink = {
     readings: () => undefined,
-    deviceState: (deviceId, state, detail) => logger.info({ device: deviceId, state, detail }, `device ${state}`),
+    deviceState: (deviceId, state, detail) =>
+      logger.info({ device: deviceId, state, detail }, `device ${state}`),
   };
   const perDevice = await Promise.all(
     config.devices.map(async (device) => {
@@ -33,7 +34,13 @@ export async function scanOnce(config: GatewayConfig, logger: Logger): Promise<P
   config.devices.forEach((device, d) => {
     const readings = new Map((perDevice[d] ?? []).map((reading) => [reading.point, reading]));
     for (const [name, point] of directory.get(device.id) ?? []) {
-      const reading = readings.get(name) ?? { point: name, value: null, ts: Date.now(), quality: 'bad', status: NOT_READ };
+      const reading = readings.get(name) ?? {
+        point: name,
+        value: null,
+        ts: Date.now(),
+        quality: 'bad',
+        status: NOT_READ,
+      };
       const record: PointRecord = {
         schema: POINT_SCHEMA,
         region: gateway.region,

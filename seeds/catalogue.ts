@@ -27,7 +27,10 @@ export const OpcuaEquipment = z.strictObject({
   id: Identifier,
   kind: OpcuaEquipmentKind,
   name: LocalizedName,
-  idealCycleTimeSec: z.number().positive().describe('ideal cycle time of one part, the OEE performance reference'),
+  idealCycleTimeSec: z
+    .number()
+    .positive()
+    .describe('ideal cycle time of one part, the OEE performance reference'),
 });
 export type OpcuaEquipment = z.infer<typeof OpcuaEquipment>;
 
@@ -80,7 +83,8 @@ export const Catalogue = z
       const issue = (message: string) => ctx.addIssue({ code: 'custom', path: ['sites', s], message });
       if (siteIds.has(site.id)) issue(`duplicate site id ${site.id}`);
       siteIds.add(site.id);
-      if (!site.id.startsWith(`${site.region.toLowerCase()}-`)) issue(`${site.id} must start with its region`);
+      if (!site.id.startsWith(`${site.region.toLowerCase()}-`))
+        issue(`${site.id} must start with its region`);
       if (!projectIds.has(site.project)) issue(`${site.id}: unknown project ${site.project}`);
       const ids = new Set<string>();
       const unitIds = new Set<number>();
@@ -149,10 +153,13 @@ export const catalogue: Catalogue = Catalogue.parse({
   projects: [
     {
       id: 'jjj-dp-01',
-      name: { zh: '京津冀高端数控装备联网制造示范', en: 'Jing-Jin-Ji networked precision CNC equipment manufacturing' },
+      name: {
+        zh: '京津冀高端数控装备联网制造示范',
+        en: 'Jing-Jin-Ji networked precision CNC equipment manufacturing',
+      },
       industry: 'equipment-manufacturing',
       summary:
-        'Beijing designs and machines precision spindle parts, Hebei machines gear housings and Tianjin assembles, on one industrial cloud.',
+        'Beijing designs and machines precision spindle parts and Hebei machines the gearbox housings they fit, scheduled on one industrial cloud.',
     },
     {
       id: 'jjj-dp-02',
@@ -201,7 +208,10 @@ export const catalogue: Catalogue = Catalogue.parse({
           id: 'body-shop',
           name: { zh: '焊装线', en: 'Body shop' },
           equipment: [robot('robot-01', 12), robot('robot-02', 12), robot('robot-03', 14)],
-          modbus: [linePlc('body-shop', 3), energyMeter('meter-body-shop', 4, '焊装线分表', 'body shop sub-meter')],
+          modbus: [
+            linePlc('body-shop', 3),
+            energyMeter('meter-body-shop', 4, '焊装线分表', 'body shop sub-meter'),
+          ],
         },
         utilities(),
       ],
@@ -219,7 +229,10 @@ export const catalogue: Catalogue = Catalogue.parse({
           id: 'moulding',
           name: { zh: '注塑线', en: 'Injection moulding' },
           equipment: [moulding('imm-01', 28), moulding('imm-02', 32), robot('robot-01', 10)],
-          modbus: [linePlc('moulding', 3), energyMeter('meter-moulding', 4, '注塑线分表', 'moulding sub-meter')],
+          modbus: [
+            linePlc('moulding', 3),
+            energyMeter('meter-moulding', 4, '注塑线分表', 'moulding sub-meter'),
+          ],
         },
         utilities(),
       ],
@@ -261,7 +274,10 @@ export const catalogue: Catalogue = Catalogue.parse({
           id: 'machining',
           name: { zh: '箱体加工线', en: 'Housing machining' },
           equipment: [cnc('cnc-01', 40), cnc('cnc-02', 40), cnc('cnc-03', 45), robot('robot-01', 15)],
-          modbus: [linePlc('machining', 3), energyMeter('meter-machining', 4, '加工线分表', 'machining sub-meter')],
+          modbus: [
+            linePlc('machining', 3),
+            energyMeter('meter-machining', 4, '加工线分表', 'machining sub-meter'),
+          ],
         },
         utilities(),
       ],

@@ -41,7 +41,11 @@ export const pointSchema = z
       });
     }
     if (point.type === 'bool' && (point.scale !== 1 || point.offset !== 0)) {
-      ctx.addIssue({ code: 'custom', path: ['scale'], message: 'scale and offset apply to numbers, not to bool' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scale'],
+        message: 'scale and offset apply to numbers, not to bool',
+      });
     }
     if (point.writable && readOnlyTables.has(point.table)) {
       ctx.addIssue({ code: 'custom', path: ['writable'], message: `the ${point.table} table is read-only` });

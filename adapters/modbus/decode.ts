@@ -77,7 +77,8 @@ export function decodeRegisters(
 export function applyScaling(raw: number, { scale, offset }: Scaling, rawIsInteger: boolean): number {
   if (scale === 1 && offset === 0) return raw;
   const value = raw * scale + offset;
-  const exact = rawIsInteger && Number.isInteger(scale) && Number.isInteger(offset) && Number.isSafeInteger(value);
+  const exact =
+    rawIsInteger && Number.isInteger(scale) && Number.isInteger(offset) && Number.isSafeInteger(value);
   if (exact || !Number.isFinite(value)) return value;
   return Number(value.toPrecision(12));
 }

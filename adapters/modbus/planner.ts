@@ -49,7 +49,10 @@ export interface ReadRequest {
  * Groups items by table and coalesces them in address order into requests no longer than the
  * table's limit. Requests come out per table in `modbusTables` order, then by address.
  */
-export function planReads(items: readonly PlanItem[], options: PlanOptions = defaultPlanOptions): ReadRequest[] {
+export function planReads(
+  items: readonly PlanItem[],
+  options: PlanOptions = defaultPlanOptions,
+): ReadRequest[] {
   const requests: ReadRequest[] = [];
   for (const table of modbusTables) {
     const limit = Math.min(options.maxLength[table], protocolLimits[table]);
@@ -60,7 +63,9 @@ export function planReads(items: readonly PlanItem[], options: PlanOptions = def
     let current: ReadRequest | undefined;
     for (const item of sorted) {
       if (item.length > limit) {
-        throw new RangeError(`item ${item.index} spans ${item.length} ${table} addresses, more than ${limit}`);
+        throw new RangeError(
+          `item ${item.index} spans ${item.length} ${table} addresses, more than ${limit}`,
+        );
       }
       const end = item.address + item.length;
       const fits =

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { DataType, DeviceBase, PointBase } from '../contract.js';
 
-const NODE_ID_PATTERN = /^(ns=(\d{1,5});)?(i=\d{1,10}|s=.+|g=[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}|b=[A-Za-z0-9+/]+={0,2})$/;
+const NODE_ID_PATTERN =
+  /^(ns=(\d{1,5});)?(i=\d{1,10}|s=.+|g=[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}|b=[A-Za-z0-9+/]+={0,2})$/;
 
 /** An OPC UA node id in its string form (OPC UA Part 6, 5.3.1.10); namespace URIs (`nsu=`) are not accepted. */
 export const NodeIdString = z

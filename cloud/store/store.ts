@@ -5,8 +5,8 @@
 import type {
   MetadataMessage,
   PointValue,
-  ProtocolStatus,
   Protocol,
+  ProtocolStatus,
   Quality,
   Region,
   StatusMessage,
@@ -78,8 +78,8 @@ export interface Series {
 export interface TelemetryStore {
   /** Stores a batch in one transaction; a batch whose gateway, boot and seq were already stored is dropped. */
   writeTelemetry(batch: TelemetryBatch, receivedAt: number): Promise<TelemetryWrite>;
-  writeMetadata(message: MetadataMessage, receivedAt: number): Promise<void>;
-  writeStatus(message: StatusMessage, receivedAt: number): Promise<void>;
+  writeMetadata(message: MetadataMessage): Promise<void>;
+  writeStatus(message: StatusMessage): Promise<void>;
   /** Keeps a message that could not be ingested aside, with why. */
   writeRejected(message: RejectedMessage): Promise<void>;
   /** Sites ordered by region (BJ, TJ, HE) then id. */

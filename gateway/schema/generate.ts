@@ -3,7 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { renderJsonSchema } from './json-schema.js';
 
-export const schemaFile = fileURLToPath(new URL('../../../gateway/schema/telemetry.schema.json', import.meta.url));
+export const schemaFile = fileURLToPath(
+  new URL('../../../gateway/schema/telemetry.schema.json', import.meta.url),
+);
 
 writeFileSync(schemaFile, renderJsonSchema());
 console.log(`wrote ${schemaFile}`);

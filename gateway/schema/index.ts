@@ -63,7 +63,11 @@ export const PointSample = PointIdentity.extend({
   status: ProtocolStatus.optional(),
 }).superRefine((sample, ctx) => {
   if (sample.value === null && sample.quality !== 'bad') {
-    ctx.addIssue({ code: 'custom', path: ['value'], message: 'a null value is only allowed with bad quality' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['value'],
+      message: 'a null value is only allowed with bad quality',
+    });
   }
 });
 export type PointSample = z.infer<typeof PointSample>;

@@ -11,5 +11,6 @@ export function committedJsonSchemaText(): string {
 export function jsonSchemaValidator(): (message: unknown) => string[] {
   const ajv = new Ajv2020.default({ allErrors: true, strict: false });
   const validate = ajv.compile(JSON.parse(committedJsonSchemaText()));
-  return (message) => (validate(message) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`));
+  return (message) =>
+    validate(message) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
 }

@@ -14,20 +14,24 @@ export interface Mosquitto {
 
 const MOSQUITTO = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
 
-export async function startMosquitto(extraConfig: string[] = []): Promise<Mosquitto> {
-  const port = await freePort();
+/** `port` is for tests that must start the broker where a client already tries to connect. */
+export async function startMosquitto(extraConfig: string[] = [], port?: number): Promise<Mosquitto> {
+  port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'jjj-mosquitto-'));
   const configFile = join(dir, 'mosquitto.conf');
   writeFileSync(
     configFile,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', ...extraConfig, ''].join('\n'),
+    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', ...extraConfig, ''].join(
+      '\n',
+    ),
   );
   const child: ChildProcess = spawn(MOSQUITTO, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk) => {
     stderr += String(chunk);
   });
-  await waitForPort(port, () => (child.exitCode !== null ? `mosquitto exited: ${stderr}` : undefined));
+  const listening = port;
+  await waitForPort(listening, () => (child.exitCode !== null ? `mosquitto exited: ${stderr}` : undefined));
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
@@ -43,7 +47,10 @@ export async function startMosquitto(extraConfig: string[] = []): Promise<Mosqui
 }
 
 /** Resolves when something accepts TCP connections on the port; rejects after 10 s or when `failed` says why. */
-export async function waitForPort(port: number, failed: () => string | undefined = () => undefined): Promise<void> {
+export async function waitForPort(
+  port: number,
+  failed: () => string | undefined = () => undefined,
+): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const reason = failed();

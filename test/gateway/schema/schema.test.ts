@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MetadataMessage,
+  type MetadataMessage,
   PointRecord,
   parseTopic,
   pointId,
-  StatusMessage,
+  type StatusMessage,
   TelemetryBatch,
   topicFor,
   WireMessage,
@@ -20,7 +20,14 @@ const batch: TelemetryBatch = {
   gateway: { id: 'gw-tj-binhai-smt', boot: 3, seq: 41 },
   sentTs: 1_764_000_000_500,
   points: [
-    { line: 'smt-1', equipment: 'placer-01', point: 'good-count', value: 1200, ts: 1_764_000_000_000, quality: 'good' },
+    {
+      line: 'smt-1',
+      equipment: 'placer-01',
+      point: 'good-count',
+      value: 1200,
+      ts: 1_764_000_000_000,
+      quality: 'good',
+    },
     {
       line: 'smt-1',
       equipment: 'placer-01',
@@ -104,7 +111,10 @@ describe('wire schema', () => {
     ['an empty batch', { ...batch, points: [] }],
     ['an identifier with capitals', { ...batch, site: 'TJ Binhai' }],
     ['an unknown quality', { ...batch, points: [{ ...batch.points[0], quality: 'ok' }] }],
-    ['a millisecond timestamp that is not an integer', { ...batch, points: [{ ...batch.points[0], ts: 1.5 }] }],
+    [
+      'a millisecond timestamp that is not an integer',
+      { ...batch, points: [{ ...batch.points[0], ts: 1.5 }] },
+    ],
     ['an unknown schema version', { ...batch, schema: 'jjj.telemetry/2' }],
   ])('rejects %s in zod and in the JSON Schema', (_, message) => {
     expect(WireMessage.safeParse(message).success).toBe(false);
@@ -120,7 +130,12 @@ describe('wire schema', () => {
   it('builds and parses the topic namespace', () => {
     const topic = topicFor({ region: 'HE', site: 'he-langfang-display', gateway: 'gw-1', kind: 'telemetry' });
     expect(topic).toBe('jjj/v1/HE/he-langfang-display/gw-1/telemetry');
-    expect(parseTopic(topic)).toEqual({ region: 'HE', site: 'he-langfang-display', gateway: 'gw-1', kind: 'telemetry' });
+    expect(parseTopic(topic)).toEqual({
+      region: 'HE',
+      site: 'he-langfang-display',
+      gateway: 'gw-1',
+      kind: 'telemetry',
+    });
     expect(parseTopic('jjj/v1/SH/site/gw/telemetry')).toBeUndefined();
     expect(parseTopic('jjj/v1/HE/site/gw/other')).toBeUndefined();
     expect(parseTopic('jjj/v1/HE/site/telemetry')).toBeUndefined();

@@ -1,0 +1,118 @@
+/** The collector's HTTP API (fastify): health, sites, latest values, series and Prometheus metrics. */
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { formatIssues } from '../gateway/config-format.js';
+import { Identifier } from '../gateway/schema/index.js';
+import type { CollectorMetrics } from './metrics.js';
+import type { TelemetryStore } from './store/store.js';
+
+/** Most samples one series request returns; the response says `truncated` when there were more. */
+export const MAX_SERIES_SAMPLES = 10_000;
+const DEFAULT_WINDOW_MS = 60 * 60 * 1000;
+
+const Millis = z
+  .string()
+  .regex(/^\d{1,15}$/, 'expected Unix time in milliseconds')
+  .transform(Number);
+
+const SitesQuery = z.strictObject({});
+
+const LatestQuery = z.strictObject({ site: Identifier });
+
+const PointIdParam = z.string().refine(
+  (id) => {
+    const parts = id.split('/');
+    return parts.length === 4 && parts.every((part) => Identifier.safeParse(part).success);
+  },
+  { message: 'expected a point id site/line/equipment/point' },
+);
+
+const SeriesQuery = z
+  .strictObject({
+    point: PointIdParam,
+    from: Millis.optional(),
+    to: Millis.optional(),
+    limit: z
+      .string()
+      .regex(/^\d+$/, 'expected a whole number')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(MAX_SERIES_SAMPLES))
+      .optional(),
+  })
+  .transform((query, ctx) => {
+    const to = query.to ?? Date.now();
+    const from = query.from ?? Math.max(0, to - DEFAULT_WINDOW_MS);
+    if (from > to) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must not be after to' });
+    return { pointId: query.point, from, to, limit: query.limit ?? MAX_SERIES_SAMPLES };
+  });
+
+export interface ApiDependencies {
+  store: TelemetryStore;
+  metrics: CollectorMetrics;
+  logger: Logger;
+  brokerConnected: () => boolean;
+}
+
+export function buildApi(deps: ApiDependencies): FastifyInstance {
+  const { store, metrics, logger } = deps;
+  const app = Fastify({ logger: false });
+
+  app.setErrorHandler((error, request, reply) => {
+    logger.error({ err: error, url: request.url }, 'HTTP request failed');
+    void reply.code(500).send({ error: 'internal error' });
+  });
+
+  app.get('/api/v1/health', async (_request, reply) => {
+    let storeUp = true;
+    try {
+      await store.ping();
+    } catch {
+      storeUp = false;
+    }
+    const brokerUp = deps.brokerConnected();
+    const body = {
+      status: storeUp && brokerUp ? 'ok' : 'degraded',
+      store: storeUp ? 'up' : 'down',
+      broker: brokerUp ? 'connected' : 'disconnected',
+    };
+    return reply.code(storeUp && brokerUp ? 200 : 503).send(body);
+  });
+
+  app.get('/api/v1/sites', async (request, reply) => {
+    if (!parseQuery(SitesQuery, request.query, reply)) return reply;
+    return store.listSites();
+  });
+
+  app.get('/api/v1/latest', async (request, reply) => {
+    const query = parseQuery(LatestQuery, request.query, reply);
+    if (!query) return reply;
+    const points = await store.latest(query.site);
+    if (!points) return reply.code(404).send({ error: `unknown site "${query.site}"` });
+    return { site: query.site, points };
+  });
+
+  app.get('/api/v1/series', async (request, reply) => {
+    const query = parseQuery(SeriesQuery, request.query, reply);
+    if (!query) return reply;
+    const series = await store.series(query);
+    if (!series) return reply.code(404).send({ error: `unknown point "${query.pointId}"` });
+    return series;
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  return app;
+}
+
+/** Validates a query string; on failure answers 400 listing each problem and returns `undefined`. */
+function parseQuery<T>(schema: z.ZodType<T>, query: unknown, reply: FastifyReply): T | undefined {
+  const result = schema.safeParse(query ?? {});
+  if (result.success) return result.data;
+  const problems = formatIssues(result.error.issues);
+  void reply.code(400).send({ error: `invalid query: ${problems.join('; ')}`, problems });
+  return undefined;
+}

@@ -1,0 +1,447 @@
+/**
+ * The embedded store: one SQLite file (better-sqlite3, WAL) holding sites, gateways, point
+ * metadata, samples and the latest value of each point. Samples are keyed by (point, ts) and
+ * written with INSERT OR REPLACE, so a replayed sample overwrites itself.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  type MetadataMessage,
+  type PointValue,
+  type Protocol,
+  type ProtocolStatus,
+  pointId,
+  type Quality,
+  type Region,
+  regions,
+  type StatusMessage,
+  type TelemetryBatch,
+} from '../../gateway/schema/index.js';
+import { IN_MEMORY } from '../config.js';
+import { CollectorError } from '../errors.js';
+import type {
+  LatestPoint,
+  RejectedMessage,
+  Series,
+  SeriesQuery,
+  SiteSummary,
+  TelemetryStore,
+  TelemetryWrite,
+} from './store.js';
+
+/** Rejected messages kept for inspection; older ones are pruned so a flood cannot fill the disk. */
+const MAX_REJECTED_ROWS = 10_000;
+const MAX_REJECTED_PAYLOAD_BYTES = 64 * 1024;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sites (
+  id      TEXT PRIMARY KEY,
+  name_en TEXT,
+  name_zh TEXT,
+  region  TEXT NOT NULL,
+  project TEXT NOT NULL,
+  gateway TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gateways (
+  id        TEXT PRIMARY KEY,
+  site      TEXT NOT NULL,
+  state     TEXT CHECK (state IN ('online', 'offline')),
+  state_ts  INTEGER,
+  boot      INTEGER NOT NULL,
+  last_seq  INTEGER,
+  last_seen INTEGER
+);
+CREATE TABLE IF NOT EXISTS batches (
+  gateway     TEXT NOT NULL,
+  boot        INTEGER NOT NULL,
+  seq         INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  points      INTEGER NOT NULL,
+  historical  INTEGER NOT NULL,
+  PRIMARY KEY (gateway, boot, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS points (
+  point_id    TEXT PRIMARY KEY,
+  site        TEXT NOT NULL,
+  line        TEXT NOT NULL,
+  equipment   TEXT NOT NULL,
+  point       TEXT NOT NULL,
+  protocol    TEXT,
+  address     TEXT,
+  data_type   TEXT,
+  unit        TEXT,
+  description TEXT
+);
+CREATE INDEX IF NOT EXISTS points_by_site ON points (site);
+CREATE TABLE IF NOT EXISTS samples (
+  point_id    TEXT NOT NULL,
+  ts          INTEGER NOT NULL,
+  value,
+  value_type  TEXT NOT NULL,
+  quality     TEXT NOT NULL,
+  status_code INTEGER,
+  server_ts   INTEGER,
+  PRIMARY KEY (point_id, ts)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS latest (
+  point_id   TEXT PRIMARY KEY,
+  site       TEXT NOT NULL,
+  value,
+  value_type TEXT NOT NULL,
+  quality    TEXT NOT NULL,
+  status     TEXT,
+  ts         INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS latest_by_site ON latest (site);
+CREATE TABLE IF NOT EXISTS rejected (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_at  INTEGER NOT NULL,
+  topic        TEXT NOT NULL,
+  reason       TEXT NOT NULL,
+  detail       TEXT NOT NULL,
+  payload      BLOB NOT NULL,
+  payload_size INTEGER NOT NULL
+);
+`;
+
+type BindValue = number | string | Buffer | null;
+type ValueType = 'number' | 'boolean' | 'string' | 'array' | 'null';
+
+/** SQLite has no boolean or array type: a tag next to the value brings back its JSON type. */
+export function encodeValue(value: PointValue): { value: BindValue; valueType: ValueType } {
+  if (value === null) return { value: null, valueType: 'null' };
+  if (Array.isArray(value)) return { value: JSON.stringify(value), valueType: 'array' };
+  if (typeof value === 'boolean') return { value: value ? 1 : 0, valueType: 'boolean' };
+  if (typeof value === 'number') return { value, valueType: 'number' };
+  return { value, valueType: 'string' };
+}
+
+export function decodeValue(value: unknown, valueType: string): PointValue {
+  switch (valueType) {
+    case 'boolean':
+      return value === 1;
+    case 'array':
+      return JSON.parse(String(value)) as PointValue;
+    case 'number':
+      return Number(value);
+    case 'string':
+      return String(value);
+    default:
+      return null;
+  }
+}
+
+const regionOrder = `CASE s.region ${regions.map((r, i) => `WHEN '${r}' THEN ${i}`).join(' ')} ELSE ${regions.length} END`;
+
+interface SiteRow {
+  id: string;
+  name_en: string | null;
+  name_zh: string | null;
+  region: Region;
+  project: string;
+  gateway: string;
+  state: string | null;
+  points: number;
+  last_ts: number | null;
+  protocols: string | null;
+}
+
+interface LatestRow {
+  point_id: string;
+  line: string;
+  equipment: string;
+  point: string;
+  unit: string | null;
+  value: unknown;
+  value_type: string;
+  quality: Quality;
+  status: string | null;
+  ts: number;
+}
+
+interface SampleRow {
+  ts: number;
+  value: unknown;
+  value_type: string;
+  quality: Quality;
+}
+
+export class SqliteStore implements TelemetryStore {
+  private readonly db: Database.Database;
+  private readonly statements;
+  private readonly writeTelemetryTx: (batch: TelemetryBatch, receivedAt: number) => TelemetryWrite;
+  private readonly writeMetadataTx: (message: MetadataMessage) => void;
+  private readonly writeStatusTx: (message: StatusMessage) => void;
+
+  constructor(readonly path: string) {
+    try {
+      if (path !== IN_MEMORY) mkdirSync(dirname(path), { recursive: true });
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.exec(SCHEMA);
+    } catch (error) {
+      throw new CollectorError(
+        'STORE_OPEN_FAILED',
+        `cannot open SQLite store ${path}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const db = this.db;
+    this.statements = {
+      insertBatch: db.prepare(
+        `INSERT OR IGNORE INTO batches (gateway, boot, seq, received_at, points, historical)
+         VALUES (@gateway, @boot, @seq, @receivedAt, @points, @historical)`,
+      ),
+      upsertSite: db.prepare(
+        `INSERT INTO sites (id, region, project, gateway) VALUES (@site, @region, @project, @gateway)
+         ON CONFLICT (id) DO UPDATE SET region = excluded.region, project = excluded.project, gateway = excluded.gateway`,
+      ),
+      nameSite: db.prepare('UPDATE sites SET name_en = @en, name_zh = @zh WHERE id = @site'),
+      // SET expressions all see the old row, so `boot` below is the stored boot.
+      gatewaySeen: db.prepare(
+        `INSERT INTO gateways (id, site, boot, last_seq, last_seen) VALUES (@gateway, @site, @boot, @seq, @receivedAt)
+         ON CONFLICT (id) DO UPDATE SET
+           site = excluded.site,
+           last_seen = max(coalesce(last_seen, 0), excluded.last_seen),
+           last_seq = CASE
+             WHEN excluded.boot > boot THEN excluded.last_seq
+             WHEN excluded.boot = boot THEN max(coalesce(last_seq, -1), excluded.last_seq)
+             ELSE last_seq END,
+           boot = max(boot, excluded.boot)`,
+      ),
+      // A state from an older boot, or older than the one held, is stale (e.g. a late Last Will).
+      gatewayState: db.prepare(
+        `INSERT INTO gateways (id, site, state, state_ts, boot) VALUES (@gateway, @site, @state, @ts, @boot)
+         ON CONFLICT (id) DO UPDATE SET
+           site = excluded.site,
+           state = CASE WHEN excluded.boot > boot OR (excluded.boot = boot AND excluded.state_ts >= coalesce(state_ts, 0))
+             THEN excluded.state ELSE state END,
+           state_ts = CASE WHEN excluded.boot > boot OR (excluded.boot = boot AND excluded.state_ts >= coalesce(state_ts, 0))
+             THEN excluded.state_ts ELSE state_ts END,
+           last_seq = CASE WHEN excluded.boot > boot THEN NULL ELSE last_seq END,
+           boot = max(boot, excluded.boot)`,
+      ),
+      ensurePoint: db.prepare(
+        `INSERT OR IGNORE INTO points (point_id, site, line, equipment, point)
+         VALUES (@pointId, @site, @line, @equipment, @point)`,
+      ),
+      upsertPoint: db.prepare(
+        `INSERT INTO points (point_id, site, line, equipment, point, protocol, address, data_type, unit, description)
+         VALUES (@pointId, @site, @line, @equipment, @point, @protocol, @address, @dataType, @unit, @description)
+         ON CONFLICT (point_id) DO UPDATE SET protocol = excluded.protocol, address = excluded.address,
+           data_type = excluded.data_type, unit = excluded.unit, description = excluded.description`,
+      ),
+      insertSample: db.prepare(
+        `INSERT OR REPLACE INTO samples (point_id, ts, value, value_type, quality, status_code, server_ts)
+         VALUES (@pointId, @ts, @value, @valueType, @quality, @statusCode, @serverTs)`,
+      ),
+      // A replayed (older) sample must not hide a newer latest value.
+      upsertLatest: db.prepare(
+        `INSERT INTO latest (point_id, site, value, value_type, quality, status, ts)
+         VALUES (@pointId, @site, @value, @valueType, @quality, @status, @ts)
+         ON CONFLICT (point_id) DO UPDATE SET value = excluded.value, value_type = excluded.value_type,
+           quality = excluded.quality, status = excluded.status, ts = excluded.ts
+         WHERE excluded.ts >= latest.ts`,
+      ),
+      insertRejected: db.prepare(
+        `INSERT INTO rejected (received_at, topic, reason, detail, payload, payload_size)
+         VALUES (@receivedAt, @topic, @reason, @detail, @payload, @payloadSize)`,
+      ),
+      pruneRejected: db.prepare('DELETE FROM rejected WHERE id <= (SELECT max(id) FROM rejected) - @keep'),
+      listSites: db.prepare<[], SiteRow>(
+        `SELECT s.id, s.name_en, s.name_zh, s.region, s.project, s.gateway, g.state,
+           (SELECT count(*) FROM points p WHERE p.site = s.id) AS points,
+           (SELECT max(l.ts) FROM latest l WHERE l.site = s.id) AS last_ts,
+           (SELECT group_concat(DISTINCT p.protocol) FROM points p WHERE p.site = s.id) AS protocols
+         FROM sites s LEFT JOIN gateways g ON g.id = s.gateway
+         ORDER BY ${regionOrder}, s.id`,
+      ),
+      siteExists: db.prepare<[string], { found: number }>('SELECT 1 AS found FROM sites WHERE id = ?'),
+      latestOfSite: db.prepare<[string], LatestRow>(
+        `SELECT l.point_id, p.line, p.equipment, p.point, p.unit, l.value, l.value_type, l.quality, l.status, l.ts
+         FROM latest l JOIN points p ON p.point_id = l.point_id
+         WHERE l.site = ? ORDER BY l.point_id`,
+      ),
+      pointUnit: db.prepare<[string], { unit: string | null }>('SELECT unit FROM points WHERE point_id = ?'),
+      samplesInWindow: db.prepare<[string, number, number, number], SampleRow>(
+        `SELECT ts, value, value_type, quality FROM samples
+         WHERE point_id = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?`,
+      ),
+      ping: db.prepare('SELECT 1'),
+    };
+
+    this.writeTelemetryTx = db.transaction((batch: TelemetryBatch, receivedAt: number): TelemetryWrite => {
+      const s = this.statements;
+      const { id: gateway, boot, seq } = batch.gateway;
+      const isNew = s.insertBatch.run({
+        gateway,
+        boot,
+        seq,
+        receivedAt,
+        points: batch.points.length,
+        historical: batch.historical ? 1 : 0,
+      });
+      if (isNew.changes === 0) return { outcome: 'duplicate' };
+      s.upsertSite.run({ site: batch.site, region: batch.region, project: batch.project, gateway });
+      s.gatewaySeen.run({ gateway, site: batch.site, boot, seq, receivedAt });
+      for (const sample of batch.points) {
+        const id = pointId(batch.site, sample);
+        const { value, valueType } = encodeValue(sample.value);
+        s.ensurePoint.run({
+          pointId: id,
+          site: batch.site,
+          line: sample.line,
+          equipment: sample.equipment,
+          point: sample.point,
+        });
+        s.insertSample.run({
+          pointId: id,
+          ts: sample.ts,
+          value,
+          valueType,
+          quality: sample.quality,
+          statusCode: sample.status?.code ?? null,
+          serverTs: sample.serverTs ?? null,
+        });
+        s.upsertLatest.run({
+          pointId: id,
+          site: batch.site,
+          value,
+          valueType,
+          quality: sample.quality,
+          status: sample.status ? JSON.stringify(sample.status) : null,
+          ts: sample.ts,
+        });
+      }
+      return { outcome: 'stored', points: batch.points.length };
+    });
+
+    this.writeMetadataTx = db.transaction((message: MetadataMessage) => {
+      const s = this.statements;
+      s.upsertSite.run({
+        site: message.site,
+        region: message.region,
+        project: message.project,
+        gateway: message.gateway.id,
+      });
+      s.nameSite.run({ site: message.site, en: message.siteName.en, zh: message.siteName.zh });
+      for (const point of message.points) {
+        s.upsertPoint.run({
+          pointId: pointId(message.site, point),
+          site: message.site,
+          line: point.line,
+          equipment: point.equipment,
+          point: point.point,
+          protocol: point.protocol,
+          address: point.address,
+          dataType: point.dataType ?? null,
+          unit: point.unit ?? null,
+          description: point.description ?? null,
+        });
+      }
+    });
+
+    this.writeStatusTx = db.transaction((message: StatusMessage) => {
+      const s = this.statements;
+      s.upsertSite.run({
+        site: message.site,
+        region: message.region,
+        project: message.project,
+        gateway: message.gateway.id,
+      });
+      s.gatewayState.run({
+        gateway: message.gateway.id,
+        site: message.site,
+        state: message.state,
+        ts: message.ts,
+        boot: message.gateway.boot,
+      });
+    });
+  }
+
+  async writeTelemetry(batch: TelemetryBatch, receivedAt: number): Promise<TelemetryWrite> {
+    return this.writeTelemetryTx(batch, receivedAt);
+  }
+
+  async writeMetadata(message: MetadataMessage): Promise<void> {
+    this.writeMetadataTx(message);
+  }
+
+  async writeStatus(message: StatusMessage): Promise<void> {
+    this.writeStatusTx(message);
+  }
+
+  async writeRejected(message: RejectedMessage): Promise<void> {
+    this.statements.insertRejected.run({
+      receivedAt: message.receivedAt,
+      topic: message.topic,
+      reason: message.reason,
+      detail: message.detail,
+      payload: message.payload.subarray(0, MAX_REJECTED_PAYLOAD_BYTES),
+      payloadSize: message.payload.length,
+    });
+    this.statements.pruneRejected.run({ keep: MAX_REJECTED_ROWS });
+  }
+
+  async listSites(): Promise<SiteSummary[]> {
+    return this.statements.listSites.all().map((row) => ({
+      id: row.id,
+      name: row.name_en ?? row.id,
+      nameZh: row.name_zh,
+      region: row.region,
+      project: row.project,
+      gateway: row.gateway,
+      online: row.state === 'online',
+      points: row.points,
+      lastTs: row.last_ts,
+      protocols: (row.protocols?.split(',') ?? []).sort() as Protocol[],
+    }));
+  }
+
+  async latest(site: string): Promise<LatestPoint[] | undefined> {
+    if (!this.statements.siteExists.get(site)) return undefined;
+    return this.statements.latestOfSite.all(site).map((row) => {
+      const point: LatestPoint = {
+        pointId: row.point_id,
+        line: row.line,
+        equipment: row.equipment,
+        point: row.point,
+        value: decodeValue(row.value, row.value_type),
+        quality: row.quality,
+        ts: row.ts,
+      };
+      if (row.unit !== null) point.unit = row.unit;
+      if (row.status !== null) point.status = JSON.parse(row.status) as ProtocolStatus;
+      return point;
+    });
+  }
+
+  async series(query: SeriesQuery): Promise<Series | undefined> {
+    const known = this.statements.pointUnit.get(query.pointId);
+    if (!known) return undefined;
+    const rows = this.statements.samplesInWindow.all(query.pointId, query.from, query.to, query.limit + 1);
+    const series: Series = {
+      point: query.pointId,
+      samples: rows.slice(0, query.limit).map((row) => ({
+        ts: row.ts,
+        value: decodeValue(row.value, row.value_type),
+        quality: row.quality,
+      })),
+      truncated: rows.length > query.limit,
+    };
+    if (known.unit !== null) series.unit = known.unit;
+    return series;
+  }
+
+  async ping(): Promise<void> {
+    this.statements.ping.get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,271 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeviceState, Reading, SouthboundSink } from '../../../adapters/contract.js';
+import { OpcuaAdapter } from '../../../adapters/opcua/adapter.js';
+import { deviceSchema, type OpcuaDevice } from '../../../adapters/opcua/config.js';
+import { gatewayStatus } from '../../../adapters/opcua/decode.js';
+import { freePort } from '../../helpers/ports.js';
+import { SOURCE_TIME, startTestServer, type TestServer } from './opcua-test-server.js';
+
+/** Records what an adapter hands the gateway. */
+class RecordingSink implements SouthboundSink {
+  readonly batches: Reading[][] = [];
+  readonly states: { state: DeviceState; detail?: string }[] = [];
+  readings(_deviceId: string, readings: readonly Reading[]): void {
+    this.batches.push([...readings]);
+  }
+  deviceState(_deviceId: string, state: DeviceState, detail?: string): void {
+    this.states.push({ state, detail });
+  }
+  of(point: string): Reading[] {
+    return this.batches.flat().filter((reading) => reading.point === point);
+  }
+}
+
+/** Polls until `condition` holds; fails the test with `what` if it never does. */
+async function waitUntil(what: string, condition: () => boolean, timeoutMs = 40_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function device(endpoint: string): OpcuaDevice {
+  return deviceSchema.parse({
+    protocol: 'opcua',
+    id: 'cnc-01',
+    line: 'machining',
+    endpoint,
+    publishingIntervalMs: 100,
+    samplingIntervalMs: 50,
+    points: [
+      { name: 'spindle-speed', nodeId: 'ns=1;s=cnc-01.spindle-speed', unit: 'RPM' },
+      { name: 'state', nodeId: 'ns=1;s=cnc-01.state' },
+      { name: 'good-count', nodeId: 'ns=1;s=cnc-01.good-count', unit: 'C62' },
+      { name: 'door-open', nodeId: 'ns=1;s=cnc-01.door-open' },
+      { name: 'program', nodeId: 'ns=1;s=cnc-01.program' },
+      { name: 'cycle-total', nodeId: 'ns=1;s=cnc-01.cycle-total' },
+      { name: 'last-change', nodeId: 'ns=1;s=cnc-01.last-change' },
+      { name: 'axis-load', nodeId: 'ns=1;s=cnc-01.axis-load' },
+      { name: 'spindle-temp', nodeId: 'ns=1;s=cnc-01.spindle-temp', unit: 'CEL' },
+      { name: 'missing', nodeId: 'ns=1;s=cnc-01.no-such-point' },
+    ],
+  });
+}
+
+const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
+let pkiDir: string;
+let server: TestServer;
+const adapters: OpcuaAdapter[] = [];
+const servers: TestServer[] = [];
+
+function newAdapter(endpoint: string, sink: SouthboundSink): OpcuaAdapter {
+  const adapter = new OpcuaAdapter(device(endpoint), { sink, logger }, { pkiDir: join(pkiDir, 'client') });
+  adapters.push(adapter);
+  return adapter;
+}
+
+beforeAll(async () => {
+  pkiDir = await mkdtemp(join(tmpdir(), 'opcua-adapter-'));
+  server = await startTestServer(await freePort(), pkiDir);
+  servers.push(server);
+});
+
+afterAll(async () => {
+  for (const adapter of adapters) await adapter.stop();
+  for (const running of servers) await running.stop();
+  await rm(pkiDir, { recursive: true, force: true });
+});
+
+describe('scanOnce', () => {
+  it('reads every point once with its value, type, timestamps and quality', async () => {
+    const sink = new RecordingSink();
+    const readings = await newAdapter(server.endpoint, sink).scanOnce();
+    const byPoint = new Map(readings.map((reading) => [reading.point, reading]));
+
+    expect(readings.map((reading) => reading.point)).toEqual(
+      device(server.endpoint).points.map((p) => p.name),
+    );
+    expect(byPoint.get('spindle-speed')).toMatchObject({
+      value: 1200.5,
+      quality: 'good',
+      ts: SOURCE_TIME.getTime(),
+    });
+    expect(byPoint.get('spindle-speed')?.status).toBeUndefined();
+    expect(byPoint.get('spindle-speed')?.serverTs).toEqual(expect.any(Number));
+    expect(byPoint.get('state')?.value).toBe(1);
+    expect(byPoint.get('good-count')?.value).toBe(4217);
+    expect(byPoint.get('door-open')?.value).toBe(true);
+    expect(byPoint.get('program')?.value).toBe('O1001 flange');
+    expect(byPoint.get('cycle-total')?.value).toBe('9007199254740993');
+    expect(byPoint.get('last-change')?.value).toBe(Date.parse('2025-02-28T23:59:59.250Z'));
+    expect(byPoint.get('axis-load')?.value).toEqual([0.5, 0.25]);
+    expect(byPoint.get('spindle-temp')).toMatchObject({
+      value: null,
+      quality: 'bad',
+      status: { source: 'opcua', code: 0x8005_0000, name: 'BadCommunicationError' },
+    });
+    expect(byPoint.get('missing')).toMatchObject({
+      value: null,
+      quality: 'bad',
+      status: { source: 'opcua', name: 'BadNodeIdUnknown' },
+    });
+    expect(sink.states).toEqual([]);
+  });
+
+  it('gives NotConnected readings when the server is unreachable', async () => {
+    const sink = new RecordingSink();
+    const readings = await newAdapter(`opc.tcp://127.0.0.1:${await freePort()}`, sink).scanOnce();
+
+    expect(readings).toHaveLength(10);
+    for (const reading of readings) {
+      expect(reading).toMatchObject({ value: null, quality: 'bad', status: gatewayStatus.notConnected });
+    }
+    expect(sink.states.map((s) => s.state)).toEqual(['disconnected']);
+  });
+});
+
+describe('start', () => {
+  it('delivers subscription notifications as values change', async () => {
+    const sink = new RecordingSink();
+    const adapter = newAdapter(server.endpoint, sink);
+    await adapter.start();
+
+    expect(sink.states.map((s) => s.state)).toEqual(['connected']);
+    await waitUntil('initial values arrive', () => sink.of('spindle-speed').length > 0);
+    expect(sink.of('spindle-speed')[0]).toMatchObject({
+      value: 1200.5,
+      quality: 'good',
+      ts: SOURCE_TIME.getTime(),
+    });
+    expect(sink.of('cycle-total')[0]?.value).toBe('9007199254740993');
+    expect(sink.of('spindle-temp')[0]).toMatchObject({
+      value: null,
+      quality: 'bad',
+      status: { name: 'BadCommunicationError' },
+    });
+    expect(sink.of('missing')[0]).toMatchObject({
+      value: null,
+      quality: 'bad',
+      status: { name: 'BadNodeIdUnknown' },
+    });
+
+    for (const speed of [1500, 1750]) {
+      server.setValue('cnc-01.spindle-speed', speed);
+      await waitUntil(`spindle-speed ${speed} arrives`, () =>
+        sink.of('spindle-speed').some((r) => r.value === speed),
+      );
+    }
+    const latest = sink.of('spindle-speed').at(-1);
+    expect(latest?.ts).toBeGreaterThan(SOURCE_TIME.getTime());
+    expect(server.sessionCount()).toBe(1);
+    await adapter.stop();
+    await adapter.stop();
+    expect(server.sessionCount()).toBe(0);
+  });
+
+  it('resolves while the server is down and stops cleanly while still retrying', async () => {
+    const sink = new RecordingSink();
+    const adapter = newAdapter(`opc.tcp://127.0.0.1:${await freePort()}`, sink);
+    await adapter.start();
+    await adapter.stop();
+
+    expect(sink.states).toEqual([
+      { state: 'disconnected', detail: expect.stringContaining('cannot connect') },
+    ]);
+    expect(sink.batches).toHaveLength(1);
+    expect(sink.batches[0]?.map((reading) => reading.point)).toEqual(
+      device('opc.tcp://x').points.map((p) => p.name),
+    );
+    for (const reading of sink.batches[0] ?? []) {
+      expect(reading).toMatchObject({ value: null, quality: 'bad', status: gatewayStatus.notConnected });
+    }
+  });
+});
+
+describe('session dropped by the server', () => {
+  it('gets a new session and subscription without leaking the old one', async () => {
+    const sink = new RecordingSink();
+    const adapter = newAdapter(server.endpoint, sink);
+    await adapter.start();
+    await waitUntil('initial values arrive', () => sink.of('good-count').length > 0);
+
+    server.dropSessions();
+    const before = sink.of('good-count').length;
+    let count = 5000;
+    await waitUntil('notifications resume', () => {
+      server.setValue('cnc-01.good-count', ++count);
+      return sink
+        .of('good-count')
+        .slice(before)
+        .some((r) => r.quality === 'good');
+    });
+    expect(server.sessionCount()).toBe(1);
+    await adapter.stop();
+    expect(server.sessionCount()).toBe(0);
+  });
+});
+
+describe('availability', () => {
+  let port: number;
+  let sink: RecordingSink;
+  let adapter: OpcuaAdapter;
+  let restartable: TestServer | undefined;
+
+  it('resolves start() while the server is down, then streams once it comes up', async () => {
+    port = await freePort();
+    sink = new RecordingSink();
+    adapter = newAdapter(`opc.tcp://127.0.0.1:${port}`, sink);
+    await adapter.start();
+    expect(sink.states.map((s) => s.state)).toEqual(['disconnected']);
+
+    restartable = await startTestServer(port, pkiDir);
+    servers.push(restartable);
+    await waitUntil('connected', () => sink.states.at(-1)?.state === 'connected');
+    await waitUntil('values arrive', () => sink.of('spindle-speed').length > 0);
+    expect(sink.states.map((s) => s.state)).toEqual(['disconnected', 'connected']);
+  });
+
+  it('reports the loss, marks every point bad, and resumes the subscription after a server restart', async () => {
+    if (!restartable) throw new Error('needs the previous test');
+    await restartable.stop();
+    servers.splice(servers.indexOf(restartable), 1);
+    await waitUntil('disconnected', () => sink.states.at(-1)?.state === 'disconnected');
+    const lastSpeed = sink.of('spindle-speed').at(-1);
+    expect(lastSpeed).toMatchObject({ value: null, quality: 'bad', status: gatewayStatus.notConnected });
+    const missingBefore = sink.of('missing').length;
+
+    restartable = await startTestServer(port, pkiDir);
+    servers.push(restartable);
+    await waitUntil('reconnected', () => sink.states.at(-1)?.state === 'connected');
+    const before = sink.of('spindle-speed').length;
+    restartable.setValue('cnc-01.spindle-speed', 2222);
+    await waitUntil(
+      'notifications resume',
+      () =>
+        sink
+          .of('spindle-speed')
+          .slice(before)
+          .some((r) => r.value === 2222),
+      60_000,
+    );
+    expect(sink.states.map((s) => s.state)).toEqual([
+      'disconnected',
+      'connected',
+      'disconnected',
+      'connected',
+    ]);
+    // The refused node is reported again after the rebuild rather than left as NotConnected.
+    expect(sink.of('missing').slice(missingBefore)).toEqual([
+      expect.objectContaining({
+        quality: 'bad',
+        status: expect.objectContaining({ name: 'BadNodeIdUnknown' }),
+      }),
+    ]);
+    expect(restartable.sessionCount()).toBe(1);
+  });
+});

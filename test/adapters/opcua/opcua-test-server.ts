@@ -1,0 +1,103 @@
+/** A real node-opcua server on loopback with one variable of each type the adapter must decode. */
+import { join } from 'node:path';
+import {
+  coerceInt64,
+  DataType,
+  MessageSecurityMode,
+  OPCUACertificateManager,
+  OPCUAServer,
+  RegisterServerMethod,
+  SecurityPolicy,
+  StatusCodes,
+  type UAVariable,
+  Variant,
+  VariantArrayType,
+} from 'node-opcua';
+
+/** A known source timestamp, so tests can tell it from the server timestamp and the receive time. */
+export const SOURCE_TIME = new Date('2025-03-01T08:00:00.000Z');
+
+export const variables = {
+  'cnc-01.spindle-speed': new Variant({ dataType: DataType.Double, value: 1200.5 }),
+  'cnc-01.state': new Variant({ dataType: DataType.UInt16, value: 1 }),
+  'cnc-01.good-count': new Variant({ dataType: DataType.Int32, value: 4217 }),
+  'cnc-01.door-open': new Variant({ dataType: DataType.Boolean, value: true }),
+  'cnc-01.program': new Variant({ dataType: DataType.String, value: 'O1001 flange' }),
+  'cnc-01.cycle-total': new Variant({
+    dataType: DataType.Int64,
+    arrayType: VariantArrayType.Scalar,
+    value: coerceInt64('9007199254740993'),
+  }),
+  'cnc-01.last-change': new Variant({
+    dataType: DataType.DateTime,
+    value: new Date('2025-02-28T23:59:59.250Z'),
+  }),
+  'cnc-01.axis-load': new Variant({
+    dataType: DataType.Double,
+    arrayType: VariantArrayType.Array,
+    value: [0.5, 0.25],
+  }),
+  /** Served with BadCommunicationError, as a server does when it lost its own field device. */
+  'cnc-01.spindle-temp': new Variant({ dataType: DataType.Double, value: 41.5 }),
+} as const;
+
+export type VariableName = keyof typeof variables;
+
+export interface TestServer {
+  endpoint: string;
+  /** Sets a value from the "device", with a fresh source timestamp and Good status. */
+  setValue(name: VariableName, value: unknown): void;
+  /** Closes every session and its subscriptions on the server side, as a session timeout does. */
+  dropSessions(): void;
+  /** Sessions open on the server right now: a leak shows here. */
+  sessionCount(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts a server on `port`; `pkiDir` is reused across restarts so certificates are made only once. */
+export async function startTestServer(port: number, pkiDir: string): Promise<TestServer> {
+  const server = new OPCUAServer({
+    port,
+    hostname: '127.0.0.1',
+    serverCertificateManager: new OPCUACertificateManager({ rootFolder: join(pkiDir, 'server') }),
+    userCertificateManager: new OPCUACertificateManager({ rootFolder: join(pkiDir, 'user') }),
+    securityModes: [MessageSecurityMode.None],
+    securityPolicies: [SecurityPolicy.None],
+    allowAnonymous: true,
+    registerServerMethod: RegisterServerMethod.HIDDEN,
+  });
+  await server.initialize();
+  const addressSpace = server.engine.addressSpace;
+  if (!addressSpace) throw new Error('server has no address space');
+  const namespace = addressSpace.getOwnNamespace();
+  const machine = namespace.addObject({ organizedBy: addressSpace.rootFolder.objects, browseName: 'cnc-01' });
+  const nodes = new Map<VariableName, UAVariable>();
+  for (const [name, variant] of Object.entries(variables) as [VariableName, Variant][]) {
+    const node = namespace.addVariable({
+      componentOf: machine,
+      browseName: name.split('.')[1] ?? name,
+      nodeId: `s=${name}`,
+      dataType: DataType[variant.dataType],
+      valueRank: variant.arrayType === VariantArrayType.Array ? 1 : -1,
+    });
+    const status = name === 'cnc-01.spindle-temp' ? StatusCodes.BadCommunicationError : StatusCodes.Good;
+    node.setValueFromSource(variant, status, SOURCE_TIME);
+    nodes.set(name, node);
+  }
+  await server.start();
+  return {
+    endpoint: `opc.tcp://127.0.0.1:${port}`,
+    setValue(name, value) {
+      const node = nodes.get(name);
+      if (!node) throw new Error(`no variable ${name}`);
+      node.setValueFromSource({ dataType: variables[name].dataType, value }, StatusCodes.Good, new Date());
+    },
+    dropSessions() {
+      for (const session of server.engine.getSessions()) {
+        server.engine.closeSession(session.authenticationToken, true, 'Timeout');
+      }
+    },
+    sessionCount: () => server.engine.currentSessionCount,
+    stop: () => server.shutdown(0),
+  };
+}

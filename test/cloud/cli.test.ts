@@ -1,0 +1,152 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliIo, runCli } from '../../cloud/cli.js';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../cloud/embedded-broker.js';
+import { eventually } from './fixtures.js';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const BROKEN = ['mqtt:', '  url: http://nowhere', 'http:', '  port: -1', 'store:', '  kind: sqlite', ''].join(
+  '\n',
+);
+
+function captureIo(stop: Promise<string> = new Promise(() => {})) {
+  const out = { stdout: '', stderr: '' };
+  const io: CliIo = {
+    stdout: { write: (text: string) => (out.stdout += text) },
+    stderr: { write: (text: string) => (out.stderr += text) },
+    env: {},
+    waitForStop: () => stop,
+  };
+  return { io, out };
+}
+
+describe('jjj-collector CLI', () => {
+  let dir: string;
+  let broker: EmbeddedBroker;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'jjj-collector-cli-'));
+    writeFileSync(join(dir, 'broken.yaml'), BROKEN);
+    broker = await startEmbeddedBroker();
+    writeFileSync(
+      join(dir, 'good.yaml'),
+      `mqtt: { url: "${broker.url}" }\nstore: { path: data/collector.db }\nhttp: { port: 0 }\nlog: { level: info }\n`,
+    );
+  });
+  afterAll(async () => {
+    await broker?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('validate: accepts a good config', async () => {
+    const { io, out } = captureIo();
+    expect(await runCli(['validate', '--config', join(dir, 'good.yaml')], io)).toBe(0);
+    expect(out.stdout).toBe(`${join(dir, 'good.yaml')}: ok\n`);
+  });
+
+  it('validate: exits 2 listing each problem as path: reason', async () => {
+    const { io, out } = captureIo();
+    expect(await runCli(['validate', '-c', join(dir, 'broken.yaml')], io)).toBe(2);
+    const lines = out.stderr.trim().split('\n');
+    expect(lines[0]).toBe(`${join(dir, 'broken.yaml')}: invalid configuration`);
+    expect(lines.slice(1).map((l) => l.trim().split(':')[0])).toEqual(
+      expect.arrayContaining(['mqtt.url', 'http.port', 'store']),
+    );
+  });
+
+  it('exits 2 with the usage on a missing command or --config, and prints help on --help', async () => {
+    const missing = captureIo();
+    expect(await runCli(['validate'], missing.io)).toBe(2);
+    expect(missing.out.stderr).toMatch(/^missing --config FILE\n\nUsage:/);
+    const unknown = captureIo();
+    expect(await runCli(['serve', '--config', 'x'], unknown.io)).toBe(2);
+    const badOption = captureIo();
+    expect(await runCli(['run', '--port', '1'], badOption.io)).toBe(2);
+    expect(badOption.out.stderr).toMatch(/--port/);
+    const help = captureIo();
+    expect(await runCli(['--help'], help.io)).toBe(0);
+    expect(help.out.stdout).toMatch(/jjj-collector run --config FILE/);
+  });
+
+  it('run: serves until told to stop, then closes', async () => {
+    let stop: (signal: string) => void = () => {};
+    const { io, out } = captureIo(new Promise((resolveStop) => (stop = resolveStop)));
+    const exit = runCli(['run', '--config', join(dir, 'good.yaml')], io);
+    const started = await eventually(() => {
+      const line = out.stderr.split('\n').find((l) => l.includes('collector started'));
+      if (!line) throw new Error('not started yet');
+      return JSON.parse(line) as { httpUrl: string; store: string };
+    });
+    expect(started.store).toBe(join(dir, 'data/collector.db'));
+    await eventually(async () => expect((await fetch(`${started.httpUrl}/api/v1/health`)).status).toBe(200));
+    stop('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(out.stderr).toMatch(/collector stopped/);
+  });
+
+  describe('as a process', () => {
+    let build: string;
+    beforeAll(() => {
+      // Compiles only the CLI and what it imports, so other work in progress cannot break this test.
+      build = mkdtempSync(join(tmpdir(), 'jjj-collector-build-'));
+      execFileSync(
+        join(REPO, 'node_modules/.bin/tsc'),
+        [
+          '--ignoreConfig',
+          ...['--outDir', build, '--rootDir', REPO, '--module', 'nodenext', '--moduleResolution', 'nodenext'],
+          ...['--target', 'es2023', '--types', 'node', '--skipLibCheck', '--esModuleInterop'],
+          join(REPO, 'cloud/cli.ts'),
+          join(REPO, 'cloud/store/better-sqlite3.d.ts'),
+        ],
+        { cwd: REPO, stdio: 'pipe' },
+      );
+      writeFileSync(join(build, 'package.json'), '{ "type": "module" }\n');
+      symlinkSync(join(REPO, 'node_modules'), join(build, 'node_modules'));
+    });
+    afterAll(() => {
+      rmSync(build, { recursive: true, force: true });
+    });
+
+    const runProcess = (args: string[], env: NodeJS.ProcessEnv = {}) => {
+      const child = spawn(process.execPath, [join(build, 'cloud/cli.js'), ...args], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const output = { stdout: '', stderr: '' };
+      child.stdout?.on('data', (chunk) => (output.stdout += String(chunk)));
+      child.stderr?.on('data', (chunk) => (output.stderr += String(chunk)));
+      const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+      return { child, output, exited };
+    };
+
+    it('validate on a broken config exits 2 naming the path, without a stack trace', async () => {
+      const { output, exited } = runProcess(['validate', '--config', join(dir, 'broken.yaml')]);
+      expect(await exited).toBe(2);
+      expect(output.stderr).toMatch(/^ {2}mqtt\.url: expected an mqtt:\/\//m);
+      expect(output.stderr).toMatch(/^ {2}http\.port: /m);
+      expect(output.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it('run stops cleanly on SIGTERM, with PORT choosing the HTTP port', async () => {
+      const { freePort } = await import('../helpers/ports.js');
+      const port = await freePort();
+      const { child, output, exited } = runProcess(['run', '--config', join(dir, 'good.yaml')], {
+        PORT: String(port),
+      });
+      let running: ChildProcess | undefined = child;
+      try {
+        await eventually(async () =>
+          expect((await fetch(`http://127.0.0.1:${port}/api/v1/health`)).status).toBe(200),
+        );
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+        running = undefined;
+        expect(output.stderr).toMatch(/"signal":"SIGTERM"/);
+      } finally {
+        running?.kill('SIGKILL');
+      }
+    });
+  });
+});

@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildCollectorConfig, loadCollectorConfig } from '../../cloud/config.js';
+import { ConfigError } from '../../gateway/errors.js';
+import { ALL_GATEWAYS_FILTER } from '../../gateway/schema/index.js';
+
+describe('collector config', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'jjj-collector-config-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const write = (text: string) => {
+    const file = join(dir, 'collector.yaml');
+    writeFileSync(file, text);
+    return file;
+  };
+
+  const problemsOf = (load: () => unknown): string[] => {
+    try {
+      load();
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('fills every default and resolves the store path against the config file', () => {
+    const config = loadCollectorConfig(write('{}\n'), {});
+    expect(config).toEqual({
+      mqtt: { url: 'mqtt://127.0.0.1:1883', topic: ALL_GATEWAYS_FILTER },
+      store: { type: 'sqlite', path: join(dir, 'var/collector.db') },
+      http: { host: '127.0.0.1', port: 8080 },
+      log: { level: 'info' },
+    });
+  });
+
+  it('keeps :memory: and absolute store paths, and lets PORT override http.port', () => {
+    const file = write('store: { path: ":memory:" }\nhttp: { port: 9000 }\n');
+    expect(loadCollectorConfig(file, { PORT: '9100' }).http.port).toBe(9100);
+    expect(loadCollectorConfig(file, {}).store.path).toBe(':memory:');
+    expect(buildCollectorConfig({ store: { path: '/srv/c.db' } }).store.path).toBe('/srv/c.db');
+  });
+
+  it('names the path and the reason of every problem', () => {
+    const file = write(
+      [
+        'mqtt:',
+        '  url: http://broker',
+        '  topc: x',
+        'store:',
+        '  type: influxdb',
+        'http:',
+        '  port: 70000',
+        '',
+      ].join('\n'),
+    );
+    const problems = problemsOf(() => loadCollectorConfig(file, {}));
+    expect(problems).toHaveLength(4);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^mqtt\.url: expected an mqtt:\/\//),
+        expect.stringMatching(/^mqtt: .*topc/),
+        expect.stringMatching(/^store\.type: /),
+        expect.stringMatching(/^http\.port: /),
+      ]),
+    );
+  });
+
+  it('rejects a PORT that is not a port number', () => {
+    expect(problemsOf(() => loadCollectorConfig(write('{}\n'), { PORT: 'eighty' }))).toEqual([
+      'PORT (environment): expected a port number 0-65535, got "eighty"',
+    ]);
+  });
+
+  it('reports YAML syntax errors and unreadable files', () => {
+    expect(problemsOf(() => loadCollectorConfig(write('mqtt: [\n'), {}))[0]).toMatch(/^\(yaml\) line/);
+    expect(problemsOf(() => loadCollectorConfig(join(dir, 'missing.yaml'), {}))[0]).toMatch(
+      /^\(file\): cannot read/,
+    );
+  });
+
+  it('builds a config in code and validates it the same way', () => {
+    expect(buildCollectorConfig({ http: { port: 0 } }).http).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(problemsOf(() => buildCollectorConfig({ log: { level: 'loud' as never } }))[0]).toMatch(
+      /^log\.level: /,
+    );
+  });
+});
+
+describe('cloud/collector.sample.yaml', () => {
+  it('is valid and spells out exactly the defaults', () => {
+    const sample = join(import.meta.dirname, '../../cloud/collector.sample.yaml');
+    const config = loadCollectorConfig(sample, {});
+    expect(config).toEqual(buildCollectorConfig({}, { baseDir: join(import.meta.dirname, '../../cloud') }));
+  });
+});

@@ -1,0 +1,106 @@
+/** Wire messages for collector tests, valid by default; each builder takes overrides. */
+import type { MetadataMessage, StatusMessage, TelemetryBatch } from '../../gateway/schema/index.js';
+
+export const SITE = 'bj-etown-cnc';
+export const GATEWAY = 'gw-bj-etown-cnc';
+export const TS = 1_750_000_000_000;
+
+export function telemetry(overrides: Partial<TelemetryBatch> = {}): TelemetryBatch {
+  return {
+    schema: 'jjj.telemetry/1',
+    region: 'BJ',
+    project: 'etown-smart-factory',
+    site: SITE,
+    gateway: { id: GATEWAY, boot: 1, seq: 0 },
+    sentTs: TS + 1000,
+    points: [
+      {
+        line: 'machining',
+        equipment: 'cnc-01',
+        point: 'spindle-speed',
+        value: 12000.5,
+        ts: TS,
+        quality: 'good',
+      },
+      { line: 'machining', equipment: 'cnc-01', point: 'running', value: true, ts: TS, quality: 'good' },
+      { line: 'machining', equipment: 'cnc-01', point: 'program', value: 'O1234', ts: TS, quality: 'good' },
+      {
+        line: 'machining',
+        equipment: 'cnc-01',
+        point: 'axis-load',
+        value: [1, 2.5, 3],
+        ts: TS,
+        quality: 'good',
+      },
+      {
+        line: 'utilities',
+        equipment: 'meter-main',
+        point: 'power',
+        value: null,
+        ts: TS,
+        quality: 'bad',
+        status: { source: 'modbus', code: 11, name: 'GatewayTargetDeviceFailedToRespond' },
+      },
+    ],
+    ...overrides,
+  };
+}
+
+export function metadata(overrides: Partial<MetadataMessage> = {}): MetadataMessage {
+  return {
+    schema: 'jjj.metadata/1',
+    region: 'BJ',
+    project: 'etown-smart-factory',
+    site: SITE,
+    gateway: { id: GATEWAY, boot: 1 },
+    ts: TS,
+    siteName: { en: 'E-Town CNC Workshop', zh: '亦庄数控车间' },
+    points: [
+      {
+        line: 'machining',
+        equipment: 'cnc-01',
+        point: 'spindle-speed',
+        protocol: 'opcua',
+        address: 'ns=1;s=cnc-01.spindle-speed',
+        dataType: 'float64',
+        unit: 'RPM',
+      },
+      {
+        line: 'utilities',
+        equipment: 'meter-main',
+        point: 'power',
+        protocol: 'modbus',
+        address: 'holding/2',
+        dataType: 'float32',
+        unit: 'KWT',
+      },
+    ],
+    ...overrides,
+  };
+}
+
+export function status(overrides: Partial<StatusMessage> = {}): StatusMessage {
+  return {
+    schema: 'jjj.status/1',
+    region: 'BJ',
+    project: 'etown-smart-factory',
+    site: SITE,
+    gateway: { id: GATEWAY, boot: 1 },
+    state: 'online',
+    ts: TS,
+    ...overrides,
+  };
+}
+
+/** Retries `check` until it stops throwing (or 10 s pass, then throws its last error). */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+    }
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The whole slice, as `npm start` runs it: simulators → gateways → embedded broker → collector →
+ * store → HTTP API, then Ctrl-C stops everything.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonSchemaValidator } from '../helpers/json-schema.js';
+import { recordMqtt } from '../helpers/mqtt-recorder.js';
+import { freePort } from '../helpers/ports.js';
+import { type Spawned, spawnNode } from '../helpers/spawn.js';
+
+interface SiteSummary {
+  id: string;
+  name: string;
+  region: string;
+  project: string;
+  online: boolean;
+  points: number;
+  lastTs: number | null;
+  protocols: string[];
+}
+
+describe('npm start: the Jing-Jin-Ji demo end to end', () => {
+  let demo: Spawned;
+  let api: string;
+  let mqttUrl: string;
+  const dataDir = mkdtempSync(join(tmpdir(), 'jjj-demo-'));
+
+  beforeAll(async () => {
+    const [httpPort, mqttPort] = [await freePort(), await freePort()];
+    demo = spawnNode('dist/seeds/demo-cli.js', [
+      '--port',
+      String(httpPort),
+      '--mqtt-port',
+      String(mqttPort),
+      '--data-dir',
+      dataDir,
+    ]);
+    api = (await demo.waitForStdout(/(http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/sites/))[1] as string;
+    mqttUrl = (await demo.waitForStdout(/(mqtt:\/\/127\.0\.0\.1:\d+)/))[1] as string;
+  }, 90_000);
+
+  afterAll(async () => {
+    if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function sites(): Promise<SiteSummary[]> {
+    const response = await fetch(`${api}/api/v1/sites`);
+    expect(response.status).toBe(200);
+    return (await response.json()) as SiteSummary[];
+  }
+
+  it('shows every seed site online with data from OPC UA and Modbus, over BJ, TJ and HE', async () => {
+    await demo.waitForStdout(/(\d+)\/\1 sites online with data/, 90_000);
+    const all = await sites();
+    expect(all.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(all.map((s) => s.region))).toEqual(new Set(['BJ', 'TJ', 'HE']));
+    for (const site of all) {
+      expect(site, site.id).toMatchObject({ online: true });
+      expect(site.lastTs, site.id).toBeGreaterThan(0);
+      expect(site.points, site.id).toBeGreaterThan(0);
+      expect([...site.protocols].sort(), site.id).toEqual(['modbus', 'opcua']);
+      expect(site.name.length).toBeGreaterThan(0);
+    }
+    const health = await fetch(`${api}/api/v1/health`);
+    expect(health.status).toBe(200);
+  });
+
+  it('serves the latest value of every point of a site, with good quality from both protocols', async () => {
+    const response = await fetch(`${api}/api/v1/latest?site=bj-etown-cnc`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      points: Array<{ pointId: string; value: unknown; quality: string; ts: number }>;
+    };
+    const byId = new Map(body.points.map((p) => [p.pointId, p]));
+    const spindle = byId.get('bj-etown-cnc/machining/cnc-01/spindle-speed');
+    const energy = byId.get('bj-etown-cnc/utilities/meter-main/energy-total');
+    expect(spindle?.quality).toBe('good');
+    expect(typeof spindle?.value).toBe('number');
+    expect(energy?.quality).toBe('good');
+    expect(energy?.value as number).toBeGreaterThan(0);
+    expect(body.points.every((p) => p.quality === 'good')).toBe(true);
+  });
+
+  it('keeps a counter series in time order and never decreasing', async () => {
+    const point = 'bj-etown-cnc/utilities/meter-main/energy-total';
+    let samples: Array<{ ts: number; value: number }> = [];
+    for (let attempt = 0; attempt < 100 && samples.length < 3; attempt++) {
+      const response = await fetch(
+        `${api}/api/v1/series?point=${encodeURIComponent(point)}&from=0&to=${Date.now() + 60_000}`,
+      );
+      expect(response.status).toBe(200);
+      samples = ((await response.json()) as { samples: typeof samples }).samples;
+      if (samples.length < 3) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(samples.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < samples.length; i++) {
+      expect(samples[i]?.ts).toBeGreaterThan(samples[i - 1]?.ts as number);
+      expect(samples[i]?.value).toBeGreaterThanOrEqual(samples[i - 1]?.value as number);
+    }
+  });
+
+  it('puts on the wire only messages that validate against the committed JSON Schema', async () => {
+    const recorder = await recordMqtt(mqttUrl, 'jjj/v1/#');
+    try {
+      await recorder.waitFor(
+        (m) => new Set(m.filter((x) => x.topic.endsWith('/telemetry')).map((x) => x.topic)).size >= 6,
+        'telemetry from every gateway',
+      );
+      const validate = jsonSchemaValidator();
+      const kinds = new Set(recorder.messages.map((m) => m.topic.split('/').at(-1)));
+      expect(kinds).toEqual(new Set(['telemetry', 'metadata', 'status']));
+      for (const message of recorder.messages) expect(validate(message.json), message.topic).toEqual([]);
+    } finally {
+      await recorder.close();
+    }
+  });
+
+  it('stops everything on Ctrl-C and exits on its own', async () => {
+    demo.child.kill('SIGINT');
+    expect(await demo.exited).toBe(0);
+    expect(demo.stdout()).toMatch(/stopped\./);
+    await expect(fetch(`${api}/api/v1/sites`)).rejects.toThrow();
+  });
+});
