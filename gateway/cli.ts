@@ -43,6 +43,10 @@ function fail(message: string): never {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // stdout carries data (`test` prints JSON lines): whatever a library prints goes to stderr.
+  console.log = console.error;
+  console.info = console.error;
+  console.warn = console.error;
   let parsed: ReturnType<typeof parse>;
   function parse() {
     return parseArgs({

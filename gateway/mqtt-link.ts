@@ -23,6 +23,19 @@ export interface MqttLinkOptions {
   logger: Logger;
 }
 
+/** The promise's value, or `undefined` once `ms` have passed; the timer never outlives the call. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolveTimeout) => {
+    timer = setTimeout(() => resolveTimeout(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 interface QueuedBatch {
   batch: TelemetryBatch;
   payload: string;
@@ -118,10 +131,12 @@ export class MqttLink {
           retain: true,
         },
       );
-      await Promise.race([offline.catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await within(offline.catch(() => undefined), 1000);
     }
-    // Forced: an unforced end waits for every unacknowledged message, forever if the broker is gone.
-    await client.endAsync(true);
+    // A clean end sends DISCONNECT, so the broker drops the Last Will; but it waits for every
+    // unacknowledged message, forever if the broker is gone: force it after a bound.
+    const cleanly = await within(client.endAsync(false).then(() => true), 2000);
+    if (!cleanly) await client.endAsync(true);
   }
 
   private onConnect(): void {

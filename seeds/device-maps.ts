@@ -180,10 +180,6 @@ export const registerMaps: Record<ModbusDeviceKind, RegisterSpec[]> = {
   ],
 };
 
-export function wordCount(type: RegisterType): number {
-  return type === 'uint32' || type === 'float32' ? 2 : 1;
-}
-
 const typeRange: Record<Exclude<RegisterType, 'float32'>, [number, number]> = {
   int16: [-0x8000, 0x7fff],
   uint16: [0, 0xffff],

@@ -355,8 +355,9 @@ export interface SiteModelOptions {
   seed?: string;
 }
 
-export const SITE_BASE_LOAD_KW = 12;
-export const LINE_BASE_LOAD_KW = 1.5;
+/** Lighting, HVAC and compressed air of a whole site; a line sub-meter sees its share. */
+const SITE_BASE_LOAD_KW = 12;
+const LINE_BASE_LOAD_KW = 1.5;
 
 /** Every signal of one site, advanced in `TICK_MS` steps. */
 export class SiteModel {

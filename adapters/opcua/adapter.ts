@@ -33,12 +33,15 @@ const MAX_RECONNECT_DELAY_MS = 10_000;
 /** Wait before rebuilding a session or subscription the server refused or dropped. */
 const REBUILD_DELAY_MS = 5_000;
 const MONITORED_ITEM_QUEUE_SIZE = 10;
+/** Slack on top of the keep-alive period before a silent subscription counts as dead. */
+const SILENCE_MARGIN_MS = 2_000;
 
 interface Connection {
   client: OPCUAClient;
   certificateManager: OPCUACertificateManager | undefined;
   session?: ClientSession;
   subscription?: ClientSubscription;
+  silenceWatchdog?: NodeJS.Timeout;
   /** Node ids the server refused to monitor, tried again after each session restore. */
   refusedNodeIds: string[];
 }
@@ -119,6 +122,7 @@ export class OpcuaAdapter implements DeviceAdapter {
       priority: 1,
     });
     connection.subscription = subscription;
+    this.#watchSilence(connection, subscription);
     subscription.on('received_notifications', (message: NotificationMessage) =>
       this.#onNotifications(message),
     );
@@ -128,6 +132,28 @@ export class OpcuaAdapter implements DeviceAdapter {
       }
     });
     await this.#monitor(connection, [...this.#pointsByNodeId.keys()]);
+  }
+
+  /**
+   * A server that drops the session (e.g. after a session timeout) can leave the subscription silent with
+   * no error on the client. A subscription sends data or a keep-alive at least every publishing interval ×
+   * max keep-alive count; twice that without anything while not reconnecting means it is dead: rebuild.
+   */
+  #watchSilence(connection: Connection, subscription: ClientSubscription): void {
+    const silenceLimitMs =
+      2 * subscription.publishingInterval * subscription.maxKeepAliveCount + SILENCE_MARGIN_MS;
+    connection.silenceWatchdog = setTimeout(() => {
+      if (connection.client.isReconnecting) {
+        connection.silenceWatchdog?.refresh();
+        return;
+      }
+      this.#rebuildLater(
+        connection,
+        new Error(`no data or keep-alive from the server for ${silenceLimitMs} ms`),
+      );
+    }, silenceLimitMs);
+    subscription.on('raw_notification', () => connection.silenceWatchdog?.refresh());
+    connection.session?.on('session_restored', () => connection.silenceWatchdog?.refresh());
   }
 
   /**
@@ -260,6 +286,7 @@ export class OpcuaAdapter implements DeviceAdapter {
   /** Deletes the subscription with the session, then disconnects; never throws. */
   async #close(connection: Connection): Promise<void> {
     const { client, session, certificateManager } = connection;
+    clearTimeout(connection.silenceWatchdog);
     try {
       if (session && !client.isReconnecting) await session.close(true);
     } catch (error) {

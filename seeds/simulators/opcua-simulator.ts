@@ -131,6 +131,7 @@ export async function startOpcuaSimulator(
     await server.start();
   } catch (error) {
     unsubscribe();
+    // The start failure is what the caller needs; a shutdown failure on top of it would hide it.
     await server.shutdown(0).catch(() => undefined);
     await cleanUp();
     throw error;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findSite, sites } from '../../seeds/catalogue.js';
+import { opcuaPointsOf, registerMaps } from '../../seeds/device-maps.js';
 import { hashSeed, MachineState, mulberry32, SiteModel, TICK_MS } from '../../seeds/signals.js';
 
 const site = findSite('bj-etown-cnc');
@@ -170,6 +171,26 @@ describe('site model', () => {
     expect(rate(1).energy).toBeGreaterThan(rate(0).energy);
     expect(rate(2).energy).toBeGreaterThan(rate(1).energy);
     expect(rate(2).water).toBeGreaterThan(rate(0).water);
+  });
+
+  it('gives exactly the points the device maps declare', () => {
+    for (const s of sites) {
+      const model = new SiteModel(s, { startMs: START });
+      for (const line of s.lines) {
+        for (const equipment of line.equipment) {
+          expect(Object.keys(model.equipmentValues(equipment.id) ?? {}).sort()).toEqual(
+            opcuaPointsOf(equipment.kind)
+              .map((p) => p.name)
+              .sort(),
+          );
+        }
+        for (const device of line.modbus) {
+          expect(Object.keys(model.modbusValues(device.unitId) ?? {}).sort()).toEqual(
+            registerMaps[device.kind].map((r) => r.name).sort(),
+          );
+        }
+      }
+    }
   });
 
   it('models every site of the catalogue with plausible values', () => {

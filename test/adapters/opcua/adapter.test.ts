@@ -26,7 +26,7 @@ class RecordingSink implements SouthboundSink {
 }
 
 /** Polls until `condition` holds; fails the test with `what` if it never does. */
-async function waitUntil(what: string, condition: () => boolean, timeoutMs = 40_000): Promise<void> {
+async function waitUntil(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
@@ -188,7 +188,7 @@ describe('start', () => {
 });
 
 describe('session dropped by the server', () => {
-  it('gets a new session and subscription without leaking the old one', async () => {
+  it('notices the silent subscription, rebuilds it and leaks no session', { timeout: 90_000 }, async () => {
     const sink = new RecordingSink();
     const adapter = newAdapter(server.endpoint, sink);
     await adapter.start();
@@ -197,13 +197,17 @@ describe('session dropped by the server', () => {
     server.dropSessions();
     const before = sink.of('good-count').length;
     let count = 5000;
-    await waitUntil('notifications resume', () => {
+    await waitUntil('a good value after NotConnected', () => {
       server.setValue('cnc-01.good-count', ++count);
-      return sink
-        .of('good-count')
-        .slice(before)
-        .some((r) => r.quality === 'good');
+      const after = sink.of('good-count').slice(before);
+      const lost = after.findIndex((reading) => reading.status?.name === 'NotConnected');
+      return lost >= 0 && after.slice(lost).some((reading) => reading.quality === 'good');
     });
+    expect(sink.states).toEqual([
+      { state: 'connected' },
+      { state: 'disconnected', detail: expect.stringContaining('no data or keep-alive') },
+      { state: 'connected' },
+    ]);
     expect(server.sessionCount()).toBe(1);
     await adapter.stop();
     expect(server.sessionCount()).toBe(0);
@@ -230,7 +234,9 @@ describe('availability', () => {
     expect(sink.states.map((s) => s.state)).toEqual(['disconnected', 'connected']);
   });
 
-  it('reports the loss, marks every point bad, and resumes the subscription after a server restart', async () => {
+  it('reports the loss, marks every point bad, and resumes the subscription after a server restart', {
+    timeout: 90_000,
+  }, async () => {
     if (!restartable) throw new Error('needs the previous test');
     await restartable.stop();
     servers.splice(servers.indexOf(restartable), 1);
