@@ -131,11 +131,17 @@ export class MqttLink {
           retain: true,
         },
       );
-      await within(offline.catch(() => undefined), 1000);
+      await within(
+        offline.catch(() => undefined),
+        1000,
+      );
     }
     // A clean end sends DISCONNECT, so the broker drops the Last Will; but it waits for every
     // unacknowledged message, forever if the broker is gone: force it after a bound.
-    const cleanly = await within(client.endAsync(false).then(() => true), 2000);
+    const cleanly = await within(
+      client.endAsync(false).then(() => true),
+      2000,
+    );
     if (!cleanly) await client.endAsync(true);
   }
 
