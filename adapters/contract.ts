@@ -32,6 +32,25 @@ export interface Reading {
   status?: ProtocolStatus;
 }
 
+/**
+ * Codes the gateway itself gives (`source: 'gateway'`) when a device gave no usable value. They
+ * are part of the wire contract: keep the numbers stable and add new ones at the end.
+ */
+export const gatewayStatus = {
+  /** The device sent no response in time. */
+  timeout: { source: 'gateway', code: 1, name: 'Timeout' },
+  /** No connection to the device: refused, unreachable, or lost and not yet re-established. */
+  notConnected: { source: 'gateway', code: 2, name: 'NotConnected' },
+  /** The adapter reported nothing for a configured point in a one-shot scan. */
+  notRead: { source: 'gateway', code: 3, name: 'NotRead' },
+  /** The device answered, but with no number the schema can carry (NaN, ±Infinity, a structure). */
+  invalidValue: { source: 'gateway', code: 4, name: 'InvalidValue' },
+  /** The response was malformed (wrong length, unexpected function code). */
+  communicationError: { source: 'gateway', code: 5, name: 'CommunicationError' },
+  /** The device answered Good or Uncertain but without a value. */
+  noValue: { source: 'gateway', code: 6, name: 'NoValue' },
+} as const satisfies Record<string, ProtocolStatus>;
+
 export type DeviceState = 'connected' | 'disconnected';
 
 export interface SouthboundSink {
@@ -45,6 +64,8 @@ export interface AdapterContext {
   sink: SouthboundSink;
   /** A child logger bound to this device. Log once per state change, never once per poll. */
   logger: Logger;
+  /** A folder private to this device for state that must survive restarts (e.g. certificates); made on demand. */
+  stateDir: string;
 }
 
 export interface DeviceAdapter {

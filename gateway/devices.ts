@@ -1,4 +1,5 @@
 /** Dispatches a configured device to its protocol's adapter module. */
+import { join } from 'node:path';
 import type { AdapterContext, DeviceAdapter, PointAddress } from '../adapters/contract.js';
 import { adapterModules } from '../adapters/registry.js';
 import type { DeviceConfig } from './config.js';
@@ -19,4 +20,9 @@ export function createDeviceAdapter(device: DeviceConfig, context: AdapterContex
 
 export function addressOf(device: DeviceConfig, point: DeviceConfig['points'][number]): PointAddress {
   return moduleFor(device).addressOf(device, point);
+}
+
+/** Each device keeps its state (e.g. OPC UA certificates) in its own folder under the gateway's. */
+export function deviceStateDir(gatewayStateDir: string, deviceId: string): string {
+  return join(gatewayStateDir, 'devices', deviceId);
 }

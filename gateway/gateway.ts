@@ -5,7 +5,7 @@
 import type { DeviceAdapter, DeviceState, Reading, SouthboundSink } from '../adapters/contract.js';
 import { nextBootCounter } from './boot-counter.js';
 import type { LoadedGatewayConfig } from './config.js';
-import { createDeviceAdapter } from './devices.js';
+import { createDeviceAdapter, deviceStateDir } from './devices.js';
 import type { Logger } from './logger.js';
 import { MqttLink } from './mqtt-link.js';
 import { buildPointDirectory, type PointDirectory, toSample } from './normalise.js';
@@ -73,7 +73,8 @@ export class Gateway {
     };
     for (const device of this.config.devices) {
       const logger = this.logger.child({ device: device.id, protocol: device.protocol });
-      this.adapters.set(device.id, createDeviceAdapter(device, { sink, logger }));
+      const stateDir = deviceStateDir(this.config.stateDir, device.id);
+      this.adapters.set(device.id, createDeviceAdapter(device, { sink, logger, stateDir }));
     }
     // One device failing to start must not keep the others from running.
     const results = await Promise.allSettled([...this.adapters.values()].map((adapter) => adapter.start()));

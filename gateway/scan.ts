@@ -1,15 +1,12 @@
 /** `jjj-gateway test`: one scan of every configured point, normalised into the schema's point records. */
-import type { Reading, SouthboundSink } from '../adapters/contract.js';
-import type { GatewayConfig } from './config.js';
-import { createDeviceAdapter } from './devices.js';
+import { gatewayStatus, type SouthboundSink } from '../adapters/contract.js';
+import type { LoadedGatewayConfig } from './config.js';
+import { createDeviceAdapter, deviceStateDir } from './devices.js';
 import type { Logger } from './logger.js';
 import { buildPointDirectory, toSample } from './normalise.js';
 import { POINT_SCHEMA, type PointRecord } from './schema/index.js';
 
-/** A point the adapter did not report in its scan (it should not happen; never invent a value). */
-const NOT_READ: Reading['status'] = { source: 'gateway', code: 3, name: 'NotRead' };
-
-export async function scanOnce(config: GatewayConfig, logger: Logger): Promise<PointRecord[]> {
+export async function scanOnce(config: LoadedGatewayConfig, logger: Logger): Promise<PointRecord[]> {
   const directory = buildPointDirectory(config);
   const { gateway } = config;
   const sink: SouthboundSink = {
@@ -19,7 +16,11 @@ export async function scanOnce(config: GatewayConfig, logger: Logger): Promise<P
   };
   const perDevice = await Promise.all(
     config.devices.map(async (device) => {
-      const adapter = createDeviceAdapter(device, { sink, logger: logger.child({ device: device.id }) });
+      const adapter = createDeviceAdapter(device, {
+        sink,
+        logger: logger.child({ device: device.id }),
+        stateDir: deviceStateDir(config.stateDir, device.id),
+      });
       try {
         return await adapter.scanOnce();
       } catch (error) {
@@ -39,7 +40,7 @@ export async function scanOnce(config: GatewayConfig, logger: Logger): Promise<P
         value: null,
         ts: Date.now(),
         quality: 'bad',
-        status: NOT_READ,
+        status: gatewayStatus.notRead,
       };
       const record: PointRecord = {
         schema: POINT_SCHEMA,

@@ -4,11 +4,18 @@
  * reported once, retried in the background with backoff, and its points read bad meanwhile.
  */
 import modbusSerial from 'modbus-serial';
-import type { AdapterContext, DeviceAdapter, DeviceState, ProtocolStatus, Reading } from '../contract.js';
+import {
+  type AdapterContext,
+  type DeviceAdapter,
+  type DeviceState,
+  gatewayStatus,
+  type ProtocolStatus,
+  type Reading,
+} from '../contract.js';
 import type { ModbusDevice } from './config.js';
 import { decodeRegisters, registerCount } from './decode.js';
 import { planReads, type ReadRequest } from './planner.js';
-import { gatewayStatus, statusOfError } from './status.js';
+import { statusOfError } from './status.js';
 
 const ModbusRTU = modbusSerial.default;
 type ModbusClient = InstanceType<typeof ModbusRTU>;

@@ -3,21 +3,14 @@
  * the wire schema can carry, timestamps → epoch milliseconds. No I/O here.
  */
 import { DataType, type DataValue, type Variant, VariantArrayType } from 'node-opcua';
-import type { ProtocolStatus, Quality, Reading, ReadingScalar, ReadingValue } from '../contract.js';
-
-/**
- * Codes the gateway itself gives (`source: 'gateway'`) to OPC UA points. The numbers are shared with the
- * other adapters and the gateway (1 Timeout, 2 NotConnected, 3 NotRead, 4 InvalidValue, 5 CommunicationError):
- * keep them stable. 6 NoValue is new here.
- */
-export const gatewayStatus = {
-  /** The client has no connection to the server (refused, unreachable, or lost and not yet re-established). */
-  notConnected: { source: 'gateway', code: 2, name: 'NotConnected' },
-  /** The value cannot travel in the wire schema (NaN, ±Infinity, a structure, …). */
-  invalidValue: { source: 'gateway', code: 4, name: 'InvalidValue' },
-  /** The server answered Good or Uncertain but without a value (a Null variant). */
-  noValue: { source: 'gateway', code: 6, name: 'NoValue' },
-} as const satisfies Record<string, ProtocolStatus>;
+import {
+  gatewayStatus,
+  type ProtocolStatus,
+  type Quality,
+  type Reading,
+  type ReadingScalar,
+  type ReadingValue,
+} from '../contract.js';
 
 /** The StatusCode fields decode needs; node-opcua's StatusCode objects have both. */
 export interface StatusCodeLike {

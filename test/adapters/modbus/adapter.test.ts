@@ -1,11 +1,12 @@
 /** The adapter against a real Modbus TCP peer (modbus-serial ServerTCP) on loopback. */
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AdapterContext, DeviceAdapter, Reading } from '../../../adapters/contract.js';
+import { gatewayStatus } from '../../../adapters/contract.js';
 import { ModbusDeviceAdapter } from '../../../adapters/modbus/adapter.js';
 import { deviceSchema, type ModbusDevice } from '../../../adapters/modbus/config.js';
 import { modbusAdapter } from '../../../adapters/modbus/index.js';
-import { gatewayStatus } from '../../../adapters/modbus/status.js';
 import { freePort } from '../../helpers/ports.js';
 import {
   capturingLogger,
@@ -39,7 +40,7 @@ function device(port: number, overrides: Record<string, unknown> = {}): ModbusDe
 function adapterFor(config: ModbusDevice, backoffMs = 50) {
   const sink = recordingSink(config.id);
   const log = capturingLogger();
-  const context: AdapterContext = { sink, logger: log.logger };
+  const context: AdapterContext = { sink, logger: log.logger, stateDir: tmpdir() };
   const adapter = new ModbusDeviceAdapter(config, context, { initialMs: backoffMs, maxMs: backoffMs * 4 });
   cleanups.push(() => adapter.stop());
   return { adapter, sink, log };
@@ -357,6 +358,7 @@ describe('ModbusDeviceAdapter when the device is down or silent', () => {
     const sink = recordingSink('meter-main');
     const adapter: DeviceAdapter = modbusAdapter.create(device(port), {
       sink,
+      stateDir: tmpdir(),
       logger: capturingLogger().logger,
     });
     cleanups.push(() => adapter.stop());

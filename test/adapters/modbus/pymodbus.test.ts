@@ -1,5 +1,6 @@
 /** The adapter against pymodbus, an independent Modbus implementation that encodes the values itself. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +88,7 @@ function expectWrittenValues(readings: readonly Reading[]) {
 describe('ModbusDeviceAdapter against pymodbus', () => {
   it('scanOnce() reads every type as Python wrote it, and the exception for an unmapped address', async () => {
     const adapter = new ModbusDeviceAdapter(device, {
+      stateDir: tmpdir(),
       sink: recordingSink(device.id),
       logger: capturingLogger().logger,
     });
@@ -99,7 +101,11 @@ describe('ModbusDeviceAdapter against pymodbus', () => {
 
   it('start() delivers the same values through the sink', async () => {
     const sink = recordingSink(device.id);
-    const adapter = new ModbusDeviceAdapter(device, { sink, logger: capturingLogger().logger });
+    const adapter = new ModbusDeviceAdapter(device, {
+      sink,
+      logger: capturingLogger().logger,
+      stateDir: tmpdir(),
+    });
     try {
       await adapter.start();
       await sink.until(() => sink.batches.length >= 2, 'two polls');

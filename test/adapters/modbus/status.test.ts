@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { exceptionStatus, gatewayStatus, statusOfError } from '../../../adapters/modbus/status.js';
+import { gatewayStatus } from '../../../adapters/contract.js';
+import { exceptionStatus, statusOfError } from '../../../adapters/modbus/status.js';
 
 describe('statusOfError', () => {
   const cases: { name: string; error: unknown; expected: unknown }[] = [

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceState, Reading, SouthboundSink } from '../../../adapters/contract.js';
+import { gatewayStatus } from '../../../adapters/contract.js';
 import { OpcuaAdapter } from '../../../adapters/opcua/adapter.js';
 import { deviceSchema, type OpcuaDevice } from '../../../adapters/opcua/config.js';
-import { gatewayStatus } from '../../../adapters/opcua/decode.js';
 import { freePort } from '../../helpers/ports.js';
 import { SOURCE_TIME, startTestServer, type TestServer } from './opcua-test-server.js';
 
@@ -64,7 +64,11 @@ const adapters: OpcuaAdapter[] = [];
 const servers: TestServer[] = [];
 
 function newAdapter(endpoint: string, sink: SouthboundSink): OpcuaAdapter {
-  const adapter = new OpcuaAdapter(device(endpoint), { sink, logger }, { pkiDir: join(pkiDir, 'client') });
+  const adapter = new OpcuaAdapter(
+    device(endpoint),
+    { sink, logger, stateDir: join(pkiDir, 'client') },
+    { pkiDir: join(pkiDir, 'client') },
+  );
   adapters.push(adapter);
   return adapter;
 }

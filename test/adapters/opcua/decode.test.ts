@@ -10,10 +10,10 @@ import {
   VariantArrayType,
 } from 'node-opcua';
 import { describe, expect, it } from 'vitest';
+import { gatewayStatus } from '../../../adapters/contract.js';
 import {
   decodeVariant,
   epochMillis,
-  gatewayStatus,
   notConnectedReading,
   qualityOf,
   readingFromDataValue,
