@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { loadGatewayConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { Gateway } from './gateway.js';
-import { createLogger } from './logger.js';
+import { createLogger, keepStdoutForData } from './logger.js';
 import { scanOnce } from './scan.js';
 
 const USAGE = `Usage: jjj-gateway <command> --config FILE
@@ -43,10 +43,7 @@ function fail(message: string): never {
 }
 
 async function main(argv: string[]): Promise<number> {
-  // stdout carries data (`test` prints JSON lines): whatever a library prints goes to stderr.
-  console.log = console.error;
-  console.info = console.error;
-  console.warn = console.error;
+  keepStdoutForData();
   let parsed: ReturnType<typeof parse>;
   function parse() {
     return parseArgs({

@@ -2,7 +2,7 @@
 /** `npm start`: the demo launcher's command line (the demo itself is `startDemo` in demo.ts). */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../gateway/logger.js';
+import { createLogger, keepStdoutForData } from '../gateway/logger.js';
 import { sites as catalogueSites } from './catalogue.js';
 import { startDemo, watchSitesComeOnline } from './demo.js';
 
@@ -19,6 +19,7 @@ Options:
   -h, --help       show this help`;
 
 async function main(): Promise<void> {
+  keepStdoutForData();
   const { values } = parseArgs({
     options: {
       port: { type: 'string' },

@@ -1,13 +1,13 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliIo, runCli } from '../../cloud/cli.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../cloud/embedded-broker.js';
+import { spawnNode } from '../helpers/spawn.js';
 import { eventually } from './fixtures.js';
 
-const REPO = resolve(import.meta.dirname, '../..');
 const BROKEN = ['mqtt:', '  url: http://nowhere', 'http:', '  port: -1', 'store:', '  kind: sqlite', ''].join(
   '\n',
 );
@@ -86,39 +86,21 @@ describe('jjj-collector CLI', () => {
     expect(out.stderr).toMatch(/collector stopped/);
   });
 
-  describe('as a process', () => {
-    let build: string;
-    beforeAll(() => {
-      // Compiles only the CLI and what it imports, so other work in progress cannot break this test.
-      build = mkdtempSync(join(tmpdir(), 'jjj-collector-build-'));
-      execFileSync(
-        join(REPO, 'node_modules/.bin/tsc'),
-        [
-          '--ignoreConfig',
-          ...['--outDir', build, '--rootDir', REPO, '--module', 'nodenext', '--moduleResolution', 'nodenext'],
-          ...['--target', 'es2023', '--types', 'node', '--skipLibCheck', '--esModuleInterop'],
-          join(REPO, 'cloud/cli.ts'),
-          join(REPO, 'cloud/store/better-sqlite3.d.ts'),
-        ],
-        { cwd: REPO, stdio: 'pipe' },
-      );
-      writeFileSync(join(build, 'package.json'), '{ "type": "module" }\n');
-      symlinkSync(join(REPO, 'node_modules'), join(build, 'node_modules'));
-    });
-    afterAll(() => {
-      rmSync(build, { recursive: true, force: true });
-    });
-
+  describe('as a process (the built dist/cloud/cli.js)', () => {
     const runProcess = (args: string[], env: NodeJS.ProcessEnv = {}) => {
-      const child = spawn(process.execPath, [join(build, 'cloud/cli.js'), ...args], {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const output = { stdout: '', stderr: '' };
-      child.stdout?.on('data', (chunk) => (output.stdout += String(chunk)));
-      child.stderr?.on('data', (chunk) => (output.stderr += String(chunk)));
-      const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-      return { child, output, exited };
+      const run = spawnNode('dist/cloud/cli.js', args, env);
+      return {
+        child: run.child,
+        output: {
+          get stdout() {
+            return run.stdout();
+          },
+          get stderr() {
+            return run.stderr();
+          },
+        },
+        exited: run.exited,
+      };
     };
 
     it('validate on a broken config exits 2 naming the path, without a stack trace', async () => {

@@ -41,13 +41,9 @@ describe('statusOfError', () => {
     expect(statusOfError(error)).toEqual(expected);
   });
 
-  it('keeps gateway codes distinct and stable', () => {
-    expect(Object.values(gatewayStatus).map((s) => [s.code, s.name])).toEqual([
-      [1, 'Timeout'],
-      [2, 'NotConnected'],
-      [4, 'InvalidValue'],
-      [5, 'CommunicationError'],
-    ]);
+  it('names Modbus exceptions by the specification', () => {
     expect(exceptionStatus(4).name).toBe('ServerDeviceFailure');
+    expect(exceptionStatus(11).name).toBe('GatewayTargetDeviceFailedToRespond');
+    expect(exceptionStatus(99).name).toBe('Exception99');
   });
 });
