@@ -83,6 +83,25 @@ export interface DeviceAdapter {
   stop(): Promise<void>;
 }
 
+/**
+ * A DeviceAdapter whose implementation is imported on first use, so loading the registry (e.g. for
+ * `jjj-gateway validate`) does not load every protocol stack (node-opcua alone takes a second).
+ */
+export function lazyDeviceAdapter(load: () => Promise<DeviceAdapter>): DeviceAdapter {
+  let loaded: Promise<DeviceAdapter> | undefined;
+  const adapter = () => {
+    loaded ??= load();
+    return loaded;
+  };
+  return {
+    start: async () => (await adapter()).start(),
+    scanOnce: async () => (await adapter()).scanOnce(),
+    stop: async () => {
+      if (loaded) await (await loaded).stop();
+    },
+  };
+}
+
 /** Fields every point of every protocol has. Adapters extend this with their addressing fields. */
 export const PointBase = z.strictObject({
   name: Identifier.describe('point name, unique within its equipment'),
