@@ -81,7 +81,15 @@ export interface DeviceAdapter {
   scanOnce(): Promise<Reading[]>;
   /** Stops acquisition and closes every socket and timer. Safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * Writes one value to a configured point (the command path). The gateway has already checked that
+   * the point is writable and the value fits its type and range; the adapter encodes it for the device
+   * and resolves once the device confirmed, or with the reason it refused. Absent for read-only protocols.
+   */
+  write?(point: string, value: ReadingScalar): Promise<WriteResult>;
 }
+
+export type WriteResult = { ok: true } | { ok: false; reason: string; status?: ProtocolStatus };
 
 /**
  * A DeviceAdapter whose implementation is imported on first use, so loading the registry (e.g. for
@@ -98,6 +106,11 @@ export function lazyDeviceAdapter(load: () => Promise<DeviceAdapter>): DeviceAda
     scanOnce: async () => (await adapter()).scanOnce(),
     stop: async () => {
       if (loaded) await (await loaded).stop();
+    },
+    write: async (point, value) => {
+      const implementation = await adapter();
+      if (!implementation.write) return { ok: false, reason: 'this protocol does not support writes' };
+      return implementation.write(point, value);
     },
   };
 }
