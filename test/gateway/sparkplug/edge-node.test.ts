@@ -1,0 +1,273 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import type { PointMetadata, TelemetryBatch } from '../../../gateway/schema/index.js';
+import {
+  decodePayload,
+  encodePayload,
+  type SparkplugDataType,
+} from '../../../gateway/schema/sparkplug/index.js';
+import {
+  type OutgoingMessage,
+  REBIRTH_METRIC,
+  SparkplugEdgeNode,
+} from '../../../gateway/sparkplug/edge-node.js';
+
+const tahu = createRequire(import.meta.url)('sparkplug-payload').get('spBv1.0') as {
+  decodePayload(bytes: Uint8Array): { seq?: unknown; metrics: Array<Record<string, unknown>> };
+};
+const decoded = (message: OutgoingMessage | undefined) =>
+  tahu.decodePayload((message as OutgoingMessage).payload);
+const num = (value: unknown) => Number(String(value));
+
+/** A host reads DATA by alias with the datatypes the BIRTHs declared (read here by Tahu). */
+function asHost(births: OutgoingMessage[]) {
+  const types = new Map<number, SparkplugDataType>();
+  for (const birth of births) {
+    for (const metric of decoded(birth).metrics) {
+      if (metric.alias !== undefined) types.set(num(metric.alias), metric.type as SparkplugDataType);
+    }
+  }
+  return (message: OutgoingMessage | undefined) =>
+    decodePayload((message as OutgoingMessage).payload, (m) => types.get(m.alias ?? -1)).metrics;
+}
+
+const points: PointMetadata[] = [
+  {
+    line: 'machining',
+    equipment: 'cnc-01',
+    point: 'spindle-speed',
+    protocol: 'opcua',
+    address: 'ns=1;s=a',
+    dataType: 'float64',
+    unit: 'RPM',
+  },
+  {
+    line: 'machining',
+    equipment: 'cnc-01',
+    point: 'state',
+    protocol: 'opcua',
+    address: 'ns=1;s=b',
+    dataType: 'uint16',
+  },
+  {
+    line: 'utilities',
+    equipment: 'meter-main',
+    point: 'energy-total',
+    protocol: 'modbus',
+    address: 'unit=1;holding=0',
+    dataType: 'uint32',
+    unit: 'KWH',
+    writable: true,
+    min: 0,
+    max: 1e9,
+  },
+  {
+    line: 'utilities',
+    equipment: 'meter-main',
+    point: 'label',
+    protocol: 'modbus',
+    address: 'unit=1;holding=9',
+  },
+];
+
+function node(primaryHostId?: string) {
+  return new SparkplugEdgeNode({
+    site: 'bj-etown-cnc',
+    gateway: 'gw-1',
+    region: 'BJ',
+    project: 'jjj-dp-01',
+    siteName: { zh: '亦庄', en: 'E-Town' },
+    boot: 4,
+    points,
+    dataQos: 1,
+    ...(primaryHostId !== undefined && { primaryHostId }),
+  });
+}
+
+function batch(values: Array<[string, string, unknown]>, historical = false): TelemetryBatch {
+  return {
+    schema: 'jjj.telemetry/1',
+    region: 'BJ',
+    project: 'jjj-dp-01',
+    site: 'bj-etown-cnc',
+    gateway: { id: 'gw-1', boot: 4, seq: 0 },
+    sentTs: 1_764_000_001_000,
+    ...(historical && { historical }),
+    points: values.map(([equipment, point, value]) => ({
+      line: equipment === 'cnc-01' ? 'machining' : 'utilities',
+      equipment,
+      point,
+      value: value as number,
+      ts: 1_764_000_000_000,
+      quality: value === null ? 'bad' : 'good',
+      ...(value === null && { status: { source: 'modbus', code: 2, name: 'IllegalDataAddress' } }),
+    })),
+  } as TelemetryBatch;
+}
+
+describe('SparkplugEdgeNode', () => {
+  it('gives every MQTT session the next bdSeq, in its NDEATH Will and its NBIRTH', () => {
+    const edge = node();
+    const wills = [edge.nextSessionWill(), edge.nextSessionWill()];
+    expect(wills[0]?.topic).toBe('spBv1.0/bj-etown-cnc/NDEATH/gw-1');
+    expect(wills.map((w) => w.qos)).toEqual([1, 1]);
+    expect(wills.map((w) => num(decoded(w).metrics[0]?.value))).toEqual([0, 1]);
+    const [nbirth] = edge.births();
+    const metrics = new Map(decoded(nbirth).metrics.map((m) => [m.name, m.value]));
+    expect(num(metrics.get('bdSeq'))).toBe(1);
+    expect(metrics.get(REBIRTH_METRIC)).toBe(false);
+    expect(metrics.get('Properties/Region')).toBe('BJ');
+    expect(num(decoded(nbirth).seq)).toBe(0);
+  });
+
+  it('births every device with aliases and metadata, then sends DATA by alias with rising seq', () => {
+    const edge = node();
+    edge.nextSessionWill();
+    const births = edge.births();
+    expect(births.map((m) => m.topic)).toEqual([
+      'spBv1.0/bj-etown-cnc/NBIRTH/gw-1',
+      'spBv1.0/bj-etown-cnc/DBIRTH/gw-1/cnc-01',
+      'spBv1.0/bj-etown-cnc/DBIRTH/gw-1/meter-main',
+    ]);
+    expect(births.map((m) => num(decoded(m).seq))).toEqual([0, 1, 2]);
+    const meter = decoded(births[2]).metrics;
+    expect(meter.map((m) => [m.name, num(m.alias), m.type])).toEqual([
+      ['energy-total', 3, 'UInt32'],
+      ['label', 4, 'Double'],
+    ]);
+    expect(meter[0]?.properties).toMatchObject({
+      Line: { value: 'utilities' },
+      Unit: { value: 'KWH' },
+      Address: { value: 'unit=1;holding=0' },
+      Writable: { value: true },
+    });
+
+    const data = edge.data(
+      batch([
+        ['cnc-01', 'spindle-speed', 1450.5],
+        ['cnc-01', 'state', 1],
+        ['meter-main', 'energy-total', 1234],
+      ]),
+    );
+    expect(data.map((m) => m.topic)).toEqual([
+      'spBv1.0/bj-etown-cnc/DDATA/gw-1/cnc-01',
+      'spBv1.0/bj-etown-cnc/DDATA/gw-1/meter-main',
+    ]);
+    expect(data.map((m) => num(decoded(m).seq))).toEqual([3, 4]);
+    expect(decoded(data[0]).metrics.every((m) => m.name === undefined && m.type === undefined)).toBe(true);
+    const host = asHost(births);
+    expect(host(data[0]).map((m) => [m.alias, m.datatype, m.value, m.timestamp])).toEqual([
+      [1, 'Double', 1450.5, 1_764_000_000_000],
+      [2, 'UInt16', 1, 1_764_000_000_000],
+    ]);
+    expect(host(data[1]).map((m) => [m.alias, m.value])).toEqual([[3, 1234]]);
+  });
+
+  it('wraps seq after 255 and restarts it at 0 with each NBIRTH', () => {
+    const edge = node();
+    edge.nextSessionWill();
+    edge.births();
+    let last = 0;
+    for (let i = 0; i < 300; i++) last = num(decoded(edge.data(batch([['cnc-01', 'state', 1]]))[0]).seq);
+    expect(last).toBe((2 + 300) % 256);
+    expect(num(decoded(edge.births()[0]).seq)).toBe(0);
+  });
+
+  it('marks replayed values historical and carries bad quality with its status', () => {
+    const edge = node();
+    edge.nextSessionWill();
+    edge.births();
+    const [ddata] = edge.data(batch([['meter-main', 'energy-total', null]], true));
+    const [metric] = decoded(ddata).metrics;
+    expect(metric?.isHistorical).toBe(true);
+    expect(metric?.value).toBeNull();
+    expect(metric?.properties).toMatchObject({
+      Quality: { type: 'Int32', value: 0 },
+      StatusSource: { value: 'modbus' },
+      StatusName: { value: 'IllegalDataAddress' },
+    });
+  });
+
+  it('births a device again when a value shows its type (guessed, or a scaled register)', () => {
+    const edge = node();
+    edge.nextSessionWill();
+    edge.births();
+    const first = edge.data(
+      batch([
+        ['meter-main', 'label', 'line A'],
+        ['meter-main', 'energy-total', 1234.5],
+      ]),
+    );
+    expect(first.map((m) => m.topic.split('/')[2])).toEqual(['DBIRTH', 'DDATA']);
+    const reborn = decoded(first[0]).metrics;
+    expect(reborn.map((m) => [m.name, m.type, m.value])).toEqual([
+      ['energy-total', 'Double', 1234.5],
+      ['label', 'String', 'line A'],
+    ]);
+    expect(asHost([first[0] as OutgoingMessage])(first[1]).map((m) => m.value)).toEqual(['line A', 1234.5]);
+    expect(
+      edge.data(batch([['meter-main', 'energy-total', 1235.5]])).map((m) => m.topic.split('/')[2]),
+    ).toEqual(['DDATA']);
+  });
+
+  it('answers a rebirth NCMD and turns a DCMD into writes by name or alias', () => {
+    const edge = node();
+    edge.nextSessionWill();
+    edge.births();
+    const ncmd = encodePayload({ metrics: [{ name: REBIRTH_METRIC, datatype: 'Boolean', value: true }] });
+    expect(edge.handle('spBv1.0/bj-etown-cnc/NCMD/gw-1', ncmd)).toEqual({ kind: 'rebirth' });
+    expect(edge.handle('spBv1.0/other-site/NCMD/gw-1', ncmd)).toBeUndefined();
+    const dcmd = encodePayload(
+      {
+        metrics: [
+          { name: 'energy-total', datatype: 'UInt32', value: 42 },
+          { alias: 3, value: 43 },
+          { name: 'no-such-point', datatype: 'Double', value: 1 },
+        ],
+      },
+      () => 'UInt32',
+    );
+    expect(edge.handle('spBv1.0/bj-etown-cnc/DCMD/gw-1/meter-main', dcmd)).toEqual({
+      kind: 'write',
+      writes: [
+        { line: 'utilities', equipment: 'meter-main', point: 'energy-total', value: 42 },
+        { line: 'utilities', equipment: 'meter-main', point: 'energy-total', value: 43 },
+      ],
+      rejected: ['meter-main/no-such-point: no such metric'],
+    });
+  });
+
+  it('waits for the primary host to be online before publishing', () => {
+    const edge = node('scada-1');
+    expect(edge.subscriptions()).toEqual([
+      'spBv1.0/bj-etown-cnc/NCMD/gw-1',
+      'spBv1.0/bj-etown-cnc/DCMD/gw-1/+',
+      'spBv1.0/STATE/scada-1',
+    ]);
+    expect(edge.canPublish).toBe(false);
+    edge.handle('spBv1.0/STATE/scada-1', Buffer.from(JSON.stringify({ online: true, timestamp: 1 })));
+    expect(edge.canPublish).toBe(true);
+    edge.handle('spBv1.0/STATE/scada-1', Buffer.from(JSON.stringify({ online: false, timestamp: 2 })));
+    expect(edge.canPublish).toBe(false);
+    expect(node().canPublish).toBe(true);
+  });
+
+  it('refuses a configuration whose metric names would clash within one device', () => {
+    expect(
+      () =>
+        new SparkplugEdgeNode({
+          site: 's',
+          gateway: 'g',
+          region: 'BJ',
+          project: 'p',
+          siteName: { zh: '站', en: 'Site' },
+          boot: 1,
+          dataQos: 1,
+          points: [
+            { line: 'a', equipment: 'e', point: 'p', protocol: 'modbus', address: '1' },
+            { line: 'b', equipment: 'e', point: 'p', protocol: 'modbus', address: '2' },
+          ],
+        }),
+    ).toThrow(/lines a and b/);
+  });
+});
