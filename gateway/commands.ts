@@ -1,0 +1,123 @@
+/**
+ * Executes writes asked for by the cloud (JSON command or Sparkplug DCMD): only to points the
+ * config marks `writable`, only values that fit the point's type and range, each through the
+ * device's adapter, each with one audit log line.
+ */
+import type { DeviceAdapter, ReadingScalar } from '../adapters/contract.js';
+import type { Logger } from './logger.js';
+import type { PointDirectory } from './normalise.js';
+import type { WriteOutcome, WriteRequest } from './schema/commands.js';
+import type { DataType, PointMetadata } from './schema/index.js';
+
+const integerRanges: Partial<Record<DataType, [number, number]>> = {
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-2147483648, 2147483647],
+  uint32: [0, 4294967295],
+};
+
+/** Why a value cannot be written to a point, or `undefined` when it can. */
+export function valueProblem(metadata: PointMetadata, value: unknown): string | undefined {
+  const { dataType, min, max } = metadata;
+  if (dataType === 'bool') return typeof value === 'boolean' ? undefined : 'expected true or false';
+  if (dataType === 'string') return typeof value === 'string' ? undefined : 'expected a string';
+  if (dataType === 'int64' || dataType === 'uint64') {
+    const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+    if (typeof text !== 'string' || !/^-?\d+$/.test(text))
+      return 'expected an integer (a decimal string for 64 bits)';
+    const big = BigInt(text);
+    const fits = dataType === 'int64' ? BigInt.asIntN(64, big) === big : BigInt.asUintN(64, big) === big;
+    return fits ? undefined : `out of the ${dataType} range`;
+  }
+  if (dataType === 'datetime') {
+    return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+      ? undefined
+      : 'expected epoch milliseconds';
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    return dataType === undefined && (typeof value === 'boolean' || typeof value === 'string')
+      ? undefined
+      : 'expected a number';
+  }
+  const range = dataType ? integerRanges[dataType] : undefined;
+  if (range && !Number.isInteger(value)) return `expected an integer (${dataType})`;
+  if (range && (value < range[0] || value > range[1])) return `out of the ${dataType} range`;
+  if (min !== undefined && value < min) return `below the point's minimum ${min}`;
+  if (max !== undefined && value > max) return `above the point's maximum ${max}`;
+  return undefined;
+}
+
+export interface CommandOrigin {
+  id: string;
+  by?: string;
+  via: 'json' | 'sparkplug';
+}
+
+export class CommandExecutor {
+  /** Device id and configured point name, by `line/equipment/point`. */
+  private readonly targets = new Map<string, { deviceId: string; point: string; metadata: PointMetadata }>();
+
+  constructor(
+    directory: PointDirectory,
+    private readonly adapters: ReadonlyMap<string, DeviceAdapter>,
+    private readonly logger: Logger,
+  ) {
+    for (const [deviceId, points] of directory) {
+      for (const [point, configured] of points) {
+        const { line, equipment } = configured.identity;
+        this.targets.set(`${line}/${equipment}/${configured.identity.point}`, {
+          deviceId,
+          point,
+          metadata: configured.metadata,
+        });
+      }
+    }
+  }
+
+  /** Runs the writes one after another (a command's order can matter on a machine) and reports each. */
+  async execute(writes: readonly WriteRequest[], origin: CommandOrigin): Promise<WriteOutcome[]> {
+    const outcomes: WriteOutcome[] = [];
+    for (const write of writes) {
+      const outcome = await this.executeOne(write);
+      this.logger.info(
+        {
+          audit: 'write',
+          command: origin.id,
+          by: origin.by,
+          via: origin.via,
+          point: `${write.line}/${write.equipment}/${write.point}`,
+          value: write.value,
+          ok: outcome.ok,
+          reason: outcome.reason,
+        },
+        outcome.ok ? 'write done' : 'write refused',
+      );
+      outcomes.push(outcome);
+    }
+    return outcomes;
+  }
+
+  private async executeOne(write: WriteRequest): Promise<WriteOutcome> {
+    const identity = { line: write.line, equipment: write.equipment, point: write.point };
+    const refuse = (reason: string, status?: WriteOutcome['status']): WriteOutcome => ({
+      ...identity,
+      ok: false,
+      reason,
+      ...(status && { status }),
+    });
+    const target = this.targets.get(`${write.line}/${write.equipment}/${write.point}`);
+    if (!target) return refuse('no such point on this gateway');
+    if (!target.metadata.writable)
+      return refuse('the point is not writable (set `writable: true` in the config)');
+    const problem = valueProblem(target.metadata, write.value);
+    if (problem) return refuse(`value ${JSON.stringify(write.value)}: ${problem}`);
+    const adapter = this.adapters.get(target.deviceId);
+    if (!adapter?.write) return refuse(`the ${target.metadata.protocol} adapter cannot write`);
+    try {
+      const result = await adapter.write(target.point, write.value as ReadingScalar);
+      return result.ok ? { ...identity, ok: true } : refuse(result.reason, result.status);
+    } catch (error) {
+      return refuse(`write failed: ${(error as Error).message}`);
+    }
+  }
+}
