@@ -1,0 +1,310 @@
+/**
+ * The collector as a Sparkplug B host application: learns each edge node's births (aliases,
+ * datatypes, metric metadata) and turns its messages into the jjj schema's metadata, status and
+ * samples, so Sparkplug gateways land in the same store as JSON ones. Pure: no MQTT, no store.
+ *
+ * Mapping (the gateway's, read back): group = site, edge node = gateway, device = equipment, metric
+ * name = point; region, project, site names and boot counter travel as NBIRTH `Properties/…` metrics;
+ * line, unit, protocol and address as DBIRTH metric properties.
+ */
+import {
+  Identifier,
+  METADATA_SCHEMA,
+  type MetadataMessage,
+  type PointMetadata,
+  type PointSample,
+  type ProtocolStatus,
+  type Quality,
+  Region,
+  STATUS_SCHEMA,
+  type StatusMessage,
+} from '../gateway/schema/index.js';
+import {
+  decodePayload,
+  encodePayload,
+  parseSparkplugTopic,
+  type SparkplugDataType,
+  type SparkplugMetric,
+  type SparkplugPayload,
+  sparkplugTopic,
+} from '../gateway/schema/sparkplug/index.js';
+
+export type SparkplugEvent =
+  | { kind: 'metadata'; message: MetadataMessage }
+  | { kind: 'status'; message: StatusMessage }
+  | {
+      kind: 'samples';
+      gateway: { id: string; boot: number };
+      site: { region: Region; project: string; site: string };
+      points: PointSample[];
+    }
+  /** The host met data it has no birth for: Sparkplug says to ask the node for a rebirth (NCMD). */
+  | { kind: 'rebirth-request'; topic: string; payload: Buffer };
+
+export class SparkplugIngestError extends Error {
+  readonly code = 'SPARKPLUG_INGEST';
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'SparkplugIngestError';
+  }
+}
+
+interface BornMetric {
+  point: string;
+  line: string;
+  datatype: SparkplugDataType;
+}
+
+interface EdgeNode {
+  region: Region;
+  project: string;
+  boot: number;
+  bdSeq: string;
+  siteName: { zh: string; en: string };
+  /** Metrics by alias and by name, per device. */
+  devices: Map<string, { byAlias: Map<number, BornMetric>; byName: Map<string, BornMetric> }>;
+}
+
+/** OPC-classic 0–255 ranges (what this gateway, Tahu and Ignition 7 send); Ignition 8 codes by level bits. */
+export function qualityOfCode(code: number): Quality {
+  if (code >= 0 && code <= 255) return code >= 192 ? 'good' : code >= 64 ? 'uncertain' : 'bad';
+  const level = (code >>> 30) & 0b11;
+  return level === 0 ? 'good' : level === 1 ? 'uncertain' : 'bad';
+}
+
+function text(metric: SparkplugMetric | undefined): string | undefined {
+  return typeof metric?.value === 'string' ? metric.value : undefined;
+}
+
+function identifier(value: string | undefined, what: string): string {
+  if (value === undefined || !Identifier.safeParse(value).success) {
+    throw new SparkplugIngestError(
+      `${what} ${JSON.stringify(value)} is not a jjj identifier (lower-case, digits, - or _)`,
+    );
+  }
+  return value;
+}
+
+export class SparkplugHost {
+  private readonly nodes = new Map<string, EdgeNode>();
+
+  handle(topic: string, payload: Buffer, receivedAt = Date.now()): SparkplugEvent[] {
+    const address = parseSparkplugTopic(topic);
+    if (!address) throw new SparkplugIngestError(`not a Sparkplug B edge node topic: ${topic}`);
+    const site = identifier(address.groupId, 'group id (site)');
+    const gateway = identifier(address.edgeNodeId, 'edge node id (gateway)');
+    const key = `${site}/${gateway}`;
+    const node = this.nodes.get(key);
+    switch (address.messageType) {
+      case 'NBIRTH':
+        return this.nbirth(key, site, gateway, decodeOrReject(payload), receivedAt);
+      case 'NDEATH': {
+        const bdSeq = decodeOrReject(payload).metrics.find((m) => m.name === 'bdSeq')?.value;
+        // A Will from an older session must not mark a node offline that has since reconnected.
+        if (!node || String(bdSeq) !== node.bdSeq) return [];
+        return [{ kind: 'status', message: this.status(site, gateway, node, 'offline', receivedAt) }];
+      }
+      case 'DBIRTH': {
+        if (!node) return [this.rebirthRequest(site, gateway)];
+        const device = identifier(address.deviceId, 'device id (equipment)');
+        return this.dbirth(site, gateway, node, device, decodeOrReject(payload), receivedAt);
+      }
+      case 'DDATA': {
+        const device = node?.devices.get(address.deviceId ?? '');
+        if (!node || !device) return [this.rebirthRequest(site, gateway)];
+        const decoded = decodeOrReject(
+          payload,
+          (m) =>
+            (m.alias !== undefined ? device.byAlias.get(m.alias) : device.byName.get(m.name ?? ''))?.datatype,
+        );
+        const points: PointSample[] = [];
+        for (const metric of decoded.metrics) {
+          const born =
+            metric.alias !== undefined
+              ? device.byAlias.get(metric.alias)
+              : device.byName.get(metric.name ?? '');
+          if (!born) return [this.rebirthRequest(site, gateway)];
+          points.push(sample(address.deviceId as string, born, metric, decoded.timestamp ?? receivedAt));
+        }
+        if (points.length === 0) return [];
+        return [
+          {
+            kind: 'samples',
+            gateway: { id: gateway, boot: node.boot },
+            site: { region: node.region, project: node.project, site },
+            points,
+          },
+        ];
+      }
+      default:
+        // NDATA (no node-level data is used), DDEATH and commands carry nothing to store.
+        return [];
+    }
+  }
+
+  private nbirth(
+    key: string,
+    site: string,
+    gateway: string,
+    payload: SparkplugPayload,
+    now: number,
+  ): SparkplugEvent[] {
+    const byName = new Map(payload.metrics.map((m) => [m.name, m]));
+    const region = Region.safeParse(text(byName.get('Properties/Region')));
+    if (!region.success) {
+      throw new SparkplugIngestError(
+        'NBIRTH has no Properties/Region of BJ, TJ or HE: the node is not part of the Jing-Jin-Ji network',
+      );
+    }
+    const project = identifier(text(byName.get('Properties/Project')), 'Properties/Project');
+    const bdSeq = byName.get('bdSeq')?.value;
+    if (bdSeq === undefined || bdSeq === null) throw new SparkplugIngestError('NBIRTH has no bdSeq metric');
+    const boot = Number(byName.get('Properties/Boot')?.value ?? 1);
+    const node: EdgeNode = {
+      region: region.data,
+      project,
+      boot: Number.isSafeInteger(boot) && boot > 0 ? boot : 1,
+      bdSeq: String(bdSeq),
+      siteName: {
+        en: text(byName.get('Properties/Site Name')) ?? site,
+        zh: text(byName.get('Properties/Site Name (zh)')) ?? text(byName.get('Properties/Site Name')) ?? site,
+      },
+      devices: new Map(),
+    };
+    this.nodes.set(key, node);
+    return [{ kind: 'status', message: this.status(site, gateway, node, 'online', now) }];
+  }
+
+  private dbirth(
+    site: string,
+    gateway: string,
+    node: EdgeNode,
+    device: string,
+    payload: SparkplugPayload,
+    now: number,
+  ): SparkplugEvent[] {
+    const byAlias = new Map<number, BornMetric>();
+    const byName = new Map<string, BornMetric>();
+    const metadata: PointMetadata[] = [];
+    const points: PointSample[] = [];
+    for (const metric of payload.metrics) {
+      const point = identifier(metric.name, `DBIRTH metric name of ${device}`);
+      const property = (name: string) => metric.properties?.[name]?.value;
+      const line = identifier(String(property('Line') ?? ''), `Line property of ${device}/${point}`);
+      if (!metric.datatype)
+        throw new SparkplugIngestError(`DBIRTH metric ${device}/${point} has no datatype`);
+      const born: BornMetric = { point, line, datatype: metric.datatype };
+      byName.set(point, born);
+      if (metric.alias !== undefined) byAlias.set(metric.alias, born);
+      const protocol = property('Protocol');
+      if (protocol === 'opcua' || protocol === 'modbus') {
+        const meta: PointMetadata = {
+          line,
+          equipment: device,
+          point,
+          protocol,
+          address: String(property('Address') ?? point),
+        };
+        const unit = property('Unit');
+        if (typeof unit === 'string') meta.unit = unit;
+        if (metric.description) meta.description = metric.description;
+        if (typeof property('Min') === 'number') meta.min = property('Min') as number;
+        if (typeof property('Max') === 'number') meta.max = property('Max') as number;
+        if (property('Writable') === true) meta.writable = true;
+        metadata.push(meta);
+      }
+      if (metric.value !== null) points.push(sample(device, born, metric, payload.timestamp ?? now));
+    }
+    node.devices.set(device, { byAlias, byName });
+    const events: SparkplugEvent[] = [
+      {
+        kind: 'metadata',
+        message: {
+          schema: METADATA_SCHEMA,
+          region: node.region,
+          project: node.project,
+          site,
+          gateway: { id: gateway, boot: node.boot },
+          ts: now,
+          siteName: node.siteName,
+          points: metadata,
+        },
+      },
+    ];
+    if (points.length > 0) {
+      events.push({
+        kind: 'samples',
+        gateway: { id: gateway, boot: node.boot },
+        site: { region: node.region, project: node.project, site },
+        points,
+      });
+    }
+    return events;
+  }
+
+  private status(
+    site: string,
+    gateway: string,
+    node: EdgeNode,
+    state: StatusMessage['state'],
+    ts: number,
+  ): StatusMessage {
+    return {
+      schema: STATUS_SCHEMA,
+      region: node.region,
+      project: node.project,
+      site,
+      gateway: { id: gateway, boot: node.boot },
+      state,
+      ts,
+    };
+  }
+
+  private rebirthRequest(site: string, gateway: string): SparkplugEvent {
+    return {
+      kind: 'rebirth-request',
+      topic: sparkplugTopic({ groupId: site, messageType: 'NCMD', edgeNodeId: gateway }),
+      payload: encodePayload({
+        timestamp: Date.now(),
+        metrics: [{ name: 'Node Control/Rebirth', datatype: 'Boolean', value: true }],
+      }),
+    };
+  }
+}
+
+function decodeOrReject(payload: Buffer, datatypeOf?: Parameters<typeof decodePayload>[1]): SparkplugPayload {
+  try {
+    return decodePayload(payload, datatypeOf);
+  } catch (error) {
+    throw new SparkplugIngestError((error as Error).message);
+  }
+}
+
+function sample(
+  equipment: string,
+  born: BornMetric,
+  metric: SparkplugMetric,
+  fallbackTs: number,
+): PointSample {
+  const property = (name: string) => metric.properties?.[name]?.value;
+  const code = property('Quality');
+  const quality: Quality = typeof code === 'number' ? qualityOfCode(code) : 'good';
+  const out: PointSample = {
+    line: born.line,
+    equipment,
+    point: born.point,
+    value: quality === 'bad' ? null : metric.value,
+    ts: metric.timestamp ?? fallbackTs,
+    quality,
+  };
+  if (out.value === null && quality !== 'bad') out.quality = 'bad';
+  const source = property('StatusSource');
+  const statusCode = property('StatusCode');
+  if ((source === 'opcua' || source === 'modbus' || source === 'gateway') && typeof statusCode === 'number') {
+    const status: ProtocolStatus = { source, code: statusCode, name: String(property('StatusName') ?? '') };
+    out.status = status;
+  }
+  const serverTs = property('ServerTimestamp');
+  if (typeof serverTs === 'number') out.serverTs = serverTs;
+  return out;
+}

@@ -1,0 +1,209 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import {
+  qualityOfCode,
+  type SparkplugEvent,
+  SparkplugHost,
+  SparkplugIngestError,
+} from '../../cloud/sparkplug-host.js';
+import type { PointMetadata, TelemetryBatch } from '../../gateway/schema/index.js';
+import { SparkplugEdgeNode } from '../../gateway/sparkplug/edge-node.js';
+
+const tahu = createRequire(import.meta.url)('sparkplug-payload').get('spBv1.0') as {
+  encodePayload(payload: unknown): Uint8Array;
+};
+
+const points: PointMetadata[] = [
+  {
+    line: 'machining',
+    equipment: 'cnc-01',
+    point: 'spindle-speed',
+    protocol: 'opcua',
+    address: 'ns=1;s=cnc-01.spindle-speed',
+    dataType: 'float64',
+    unit: 'RPM',
+  },
+  {
+    line: 'utilities',
+    equipment: 'meter-main',
+    point: 'energy-total',
+    protocol: 'modbus',
+    address: 'unit=1;holding=0',
+    unit: 'KWH',
+  },
+];
+
+function edgeNode() {
+  return new SparkplugEdgeNode({
+    site: 'tj-binhai-smt',
+    gateway: 'gw-tj',
+    region: 'TJ',
+    project: 'jjj-dp-03',
+    siteName: { zh: '滨海', en: 'Binhai' },
+    boot: 9,
+    points,
+    dataQos: 1,
+  });
+}
+
+const batch = (spindle: number | null, historical = false): TelemetryBatch => ({
+  schema: 'jjj.telemetry/1',
+  region: 'TJ',
+  project: 'jjj-dp-03',
+  site: 'tj-binhai-smt',
+  gateway: { id: 'gw-tj', boot: 9, seq: 1 },
+  sentTs: 2000,
+  ...(historical && { historical }),
+  points: [
+    spindle === null
+      ? {
+          line: 'machining',
+          equipment: 'cnc-01',
+          point: 'spindle-speed',
+          value: null,
+          ts: 1500,
+          quality: 'bad',
+          status: { source: 'gateway', code: 2, name: 'NotConnected' },
+        }
+      : {
+          line: 'machining',
+          equipment: 'cnc-01',
+          point: 'spindle-speed',
+          value: spindle,
+          ts: 1500,
+          serverTs: 1510,
+          quality: 'good',
+        },
+    {
+      line: 'utilities',
+      equipment: 'meter-main',
+      point: 'energy-total',
+      value: 812.5,
+      ts: 1500,
+      quality: 'good',
+    },
+  ],
+});
+
+function feed(host: SparkplugHost, messages: Array<{ topic: string; payload: Buffer }>): SparkplugEvent[] {
+  return messages.flatMap((m) => host.handle(m.topic, m.payload, 1000));
+}
+
+describe('SparkplugHost', () => {
+  it("reads what the gateway's edge node sends: status, metadata and samples in the jjj schema", () => {
+    const edge = edgeNode();
+    edge.nextSessionWill();
+    const host = new SparkplugHost();
+    const births = feed(host, edge.births(1000));
+    expect(births[0]).toEqual({
+      kind: 'status',
+      message: {
+        schema: 'jjj.status/1',
+        region: 'TJ',
+        project: 'jjj-dp-03',
+        site: 'tj-binhai-smt',
+        gateway: { id: 'gw-tj', boot: 9 },
+        state: 'online',
+        ts: 1000,
+      },
+    });
+    const metadata = births
+      .filter((e) => e.kind === 'metadata')
+      .flatMap((e) => (e.kind === 'metadata' ? e.message.points : []));
+    expect(metadata).toEqual([
+      {
+        line: 'machining',
+        equipment: 'cnc-01',
+        point: 'spindle-speed',
+        protocol: 'opcua',
+        address: 'ns=1;s=cnc-01.spindle-speed',
+        unit: 'RPM',
+      },
+      {
+        line: 'utilities',
+        equipment: 'meter-main',
+        point: 'energy-total',
+        protocol: 'modbus',
+        address: 'unit=1;holding=0',
+        unit: 'KWH',
+      },
+    ]);
+
+    const data = feed(host, edge.data(batch(1450.5)));
+    const samples = data.flatMap((e) => (e.kind === 'samples' ? e.points : []));
+    expect(samples).toEqual([
+      {
+        line: 'machining',
+        equipment: 'cnc-01',
+        point: 'spindle-speed',
+        value: 1450.5,
+        ts: 1500,
+        quality: 'good',
+      },
+      {
+        line: 'utilities',
+        equipment: 'meter-main',
+        point: 'energy-total',
+        value: 812.5,
+        ts: 1500,
+        quality: 'good',
+      },
+    ]);
+    const bad = feed(host, edge.data(batch(null, true))).flatMap((e) =>
+      e.kind === 'samples' ? e.points : [],
+    );
+    expect(bad[0]).toEqual({
+      line: 'machining',
+      equipment: 'cnc-01',
+      point: 'spindle-speed',
+      value: null,
+      ts: 1500,
+      quality: 'bad',
+      status: { source: 'gateway', code: 2, name: 'NotConnected' },
+    });
+  });
+
+  it('marks the node offline on the NDEATH of its current session only', () => {
+    const edge = edgeNode();
+    const host = new SparkplugHost();
+    const staleWill = edge.nextSessionWill();
+    const currentWill = edge.nextSessionWill();
+    feed(host, edge.births(1000));
+    expect(feed(host, [staleWill])).toEqual([]);
+    const [offline] = feed(host, [currentWill]);
+    expect(offline?.kind === 'status' && offline.message.state).toBe('offline');
+  });
+
+  it('asks for a rebirth when data arrives for a node or metric it has no birth for', () => {
+    const edge = edgeNode();
+    edge.nextSessionWill();
+    edge.births();
+    const [event] = feed(new SparkplugHost(), edge.data(batch(1)).slice(0, 1));
+    expect(event?.kind).toBe('rebirth-request');
+    expect(event?.kind === 'rebirth-request' && event.topic).toBe('spBv1.0/tj-binhai-smt/NCMD/gw-tj');
+  });
+
+  it('refuses nodes outside the network, and ids the schema cannot carry, with a reason', () => {
+    const host = new SparkplugHost();
+    const foreign = Buffer.from(
+      tahu.encodePayload({ timestamp: 1, seq: 0, metrics: [{ name: 'bdSeq', type: 'Int64', value: 0 }] }),
+    );
+    expect(() => host.handle('spBv1.0/tj-binhai-smt/NBIRTH/gw-x', foreign)).toThrow(/Properties\/Region/);
+    expect(() => host.handle('spBv1.0/Plant A/NBIRTH/gw-x', foreign)).toThrow(SparkplugIngestError);
+    expect(() => host.handle('spBv1.0/site/NBIRTH/gw', Buffer.from('not protobuf at all'))).toThrow(
+      SparkplugIngestError,
+    );
+  });
+
+  it('reads quality codes of the OPC-classic and Ignition 8 conventions', () => {
+    expect([192, 216, 64, 100, 0, 24].map(qualityOfCode)).toEqual([
+      'good',
+      'good',
+      'uncertain',
+      'uncertain',
+      'bad',
+      'bad',
+    ]);
+    expect([1073742080, -2147483136].map(qualityOfCode)).toEqual(['uncertain', 'bad']);
+  });
+});
