@@ -9,6 +9,8 @@ import { createLogger, keepStdoutForData } from './logger.js';
 import { scanOnce } from './scan.js';
 
 const USAGE = `Usage: jjj-gateway <command> --config FILE
+       jjj-gateway discover opcua opc.tcp://HOST:PORT [--root NODE] [--depth N]
+       jjj-gateway certificates --config FILE [list | trust FINGERPRINT]
 
 Reads factory equipment over OPC UA and Modbus and forwards every reading, in the jjj-iiot
 schema, over MQTT to the cloud collector.
@@ -18,10 +20,17 @@ Commands:
   validate  check the config; exit 0 if valid, 2 if not (each problem as "path: reason")
   test      connect, read every configured point once, print one JSON line per point
             (schema jjj.point/1) to stdout; exit 0 if all were good, 1 if any was not
+  discover  browse an OPC UA server and print a ready-to-edit gateway config (YAML) with
+            one point per variable found (node id, browse path, data type, unit, range)
+  certificates
+            list the OPC UA server certificates the gateway has seen (trusted, rejected),
+            or trust a rejected one by its SHA-1 fingerprint (or a unique prefix of it)
 
 Options:
   -c, --config FILE    gateway config (YAML); see adapters/*/sample.yaml
       --log-level L    override the config's log level (fatal|error|warn|info|debug|trace)
+      --root NODE      discover: node to browse from (default i=85, the Objects folder)
+      --depth N        discover: levels to browse below the root (default 6)
   -h, --help           show this help
   -v, --version        show the version
 
@@ -54,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
+        root: { type: 'string' },
+        depth: { type: 'string' },
       },
     });
   }
@@ -73,8 +84,23 @@ async function main(argv: string[]): Promise<number> {
   }
   const [command, ...extra] = positionals;
   if (!command) fail(`a command is required\n\n${USAGE}`);
-  if (!['run', 'validate', 'test'].includes(command)) fail(`unknown command "${command}"\n\n${USAGE}`);
-  if (extra.length > 0) fail(`unexpected argument "${extra[0]}"`);
+  if (!['run', 'validate', 'test', 'discover', 'certificates'].includes(command)) {
+    fail(`unknown command "${command}"\n\n${USAGE}`);
+  }
+  if (command === 'discover') {
+    const [protocol, endpoint, ...more] = extra;
+    if (protocol !== 'opcua' || !endpoint || more.length > 0)
+      fail('usage: discover opcua opc.tcp://HOST:PORT');
+    const depth = values.depth === undefined ? undefined : Number(values.depth);
+    if (depth !== undefined && !(Number.isInteger(depth) && depth > 0))
+      fail('--depth needs a positive integer');
+    const { discover } = await import('../adapters/opcua/discover.js');
+    process.stdout.write(
+      await discover({ endpoint, ...(values.root && { root: values.root }), ...(depth && { depth }) }),
+    );
+    return 0;
+  }
+  if (command !== 'certificates' && extra.length > 0) fail(`unexpected argument "${extra[0]}"`);
   if (!values.config) fail(`${command} needs --config FILE`);
 
   let config: ReturnType<typeof loadGatewayConfig>;
@@ -90,6 +116,17 @@ async function main(argv: string[]): Promise<number> {
   }
   const level = (values['log-level'] as typeof config.log.level | undefined) ?? config.log.level;
   const logger = createLogger('jjj-gateway', level);
+
+  if (command === 'certificates') {
+    const { certificatesCommand, CertificatesUsageError } = await import('../adapters/opcua/certificates.js');
+    try {
+      for (const line of await certificatesCommand(config.stateDir, extra)) process.stdout.write(`${line}\n`);
+    } catch (error) {
+      if (error instanceof CertificatesUsageError) fail(`certificates: ${error.message}`);
+      throw error;
+    }
+    return 0;
+  }
 
   if (command === 'validate') {
     const points = config.devices.reduce((n, d) => n + d.points.length, 0);

@@ -1,5 +1,6 @@
 /** The gateway's YAML configuration: one file per gateway, validated before anything runs. */
-import { dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { DeviceBase, PointBase } from '../adapters/contract.js';
 import { adapterModules } from '../adapters/registry.js';
@@ -32,6 +33,35 @@ const DeviceEntry = z.unknown().transform((raw, ctx): DeviceConfig => {
   return result.data;
 });
 
+const byteUnits: Record<string, number> = {
+  B: 1,
+  KB: 1e3,
+  KIB: 2 ** 10,
+  MB: 1e6,
+  MIB: 2 ** 20,
+  GB: 1e9,
+  GIB: 2 ** 30,
+};
+
+/** A size in bytes, as a number or with a unit: `512MiB`, `4GiB`. */
+const ByteSize = z.union([
+  z.number().int().min(1024),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)$/i, 'expected bytes or a size such as 512MiB or 4GiB')
+    .transform((size) => {
+      const [, amount, unit] = /^([\d.]+)\s*(\w+)$/.exec(size) as unknown as [string, string, string];
+      return Math.round(Number(amount) * (byteUnits[unit.toUpperCase()] as number));
+    })
+    .pipe(z.number().min(1024, 'expected at least 1KiB')),
+]);
+
+/**
+ * 4 GiB: 24 h at 1,000 readings/s is 86.4 M readings; at the ~11 bytes per reading measured by
+ * `npm run bench:outbox` that is 0.9 GiB, so the cap holds 24 h even at 45 bytes per reading.
+ */
+export const DEFAULT_OUTBOX_BYTES = 4 * 2 ** 30;
+
 export const GatewayConfig = z
   .strictObject({
     gateway: z.strictObject({
@@ -50,25 +80,90 @@ export const GatewayConfig = z
       .strictObject({
         url: z
           .string()
-          .regex(/^(mqtts?|wss?|tcp):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL'),
-        clientId: z.string().min(1).optional(),
+          .regex(/^(mqtts?|wss?|tcp):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL')
+          .default('mqtt://127.0.0.1:1883'),
+        clientId: z.string().min(1).optional().describe('default jjj-<gateway id>'),
+        protocolVersion: z
+          .union([z.literal(4), z.literal(5)], { error: 'expected 4 (MQTT 3.1.1) or 5 (MQTT 5)' })
+          .default(4),
         username: z.string().optional(),
         password: z.string().optional(),
         keepaliveSeconds: z.number().int().min(5).max(3600).default(30),
+        tls: z
+          .strictObject({
+            ca: z
+              .string()
+              .min(1)
+              .optional()
+              .describe("PEM file of the CA that signed the broker's certificate"),
+            cert: z.string().min(1).optional().describe('PEM file of the client certificate (mutual TLS)'),
+            key: z.string().min(1).optional().describe('PEM file of the client private key (mutual TLS)'),
+            rejectUnauthorized: z
+              .boolean()
+              .default(true)
+              .describe("false skips checking the broker's certificate"),
+          })
+          .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), {
+            message: 'cert and key go together',
+            path: ['key'],
+          })
+          .optional()
+          .describe('file paths are relative to the config file'),
+        reconnect: z
+          .strictObject({
+            minMs: z.number().int().min(100).default(1000).describe('first retry delay'),
+            maxMs: z.number().int().min(100).default(30_000).describe('longest retry delay'),
+          })
+          .refine((r) => r.minMs <= r.maxMs, { message: 'minMs must not exceed maxMs', path: ['maxMs'] })
+          .prefault({}),
+        format: z
+          .enum(['json', 'sparkplug'])
+          .default('json')
+          .describe('json: the jjj contract (gateway/schema); sparkplug: Sparkplug B 3.0 (spBv1.0)'),
+        sparkplug: z
+          .strictObject({
+            primaryHostId: Identifier.optional().describe(
+              "publish only while this primary host's STATE says online",
+            ),
+            dataQos: z
+              .union([z.literal(0), z.literal(1)])
+              .default(1)
+              .describe('Sparkplug asks for 0; 1 keeps batches in the outbox until the broker has them'),
+          })
+          .prefault({}),
       })
-      .default({ url: 'mqtt://127.0.0.1:1883', keepaliveSeconds: 30 }),
+      .prefault({}),
     publish: z
       .strictObject({
         intervalMs: z.number().int().min(50).max(60_000).default(1000).describe('how often a batch is sent'),
         maxPoints: z.number().int().min(1).max(50_000).default(5000).describe('most samples in one batch'),
-        maxQueuedPoints: z
+      })
+      .prefault({}),
+    outbox: z
+      .strictObject({
+        type: z.enum(['disk', 'memory']).default('disk').describe('memory loses the backlog on restart'),
+        dir: z.string().min(1).optional().describe('relative to the config file; default <stateDir>/outbox'),
+        maxBytes: ByteSize.default(DEFAULT_OUTBOX_BYTES).describe('beyond it the oldest batches are dropped'),
+        fsync: z.enum(['every-batch', 'checkpoint']).default('every-batch'),
+      })
+      .prefault({}),
+    delivery: z
+      .strictObject({
+        replaySpeedup: z
+          .number()
+          .min(1)
+          .max(1000)
+          .default(20)
+          .describe('the backlog replays at up to this many batches per publish interval'),
+        inFlightBatches: z
           .number()
           .int()
-          .min(1000)
-          .default(1_000_000)
-          .describe('samples held in memory while the broker is unreachable; oldest dropped beyond'),
+          .min(1)
+          .max(64)
+          .default(8)
+          .describe('unacknowledged batches per stream'),
       })
-      .default({ intervalMs: 1000, maxPoints: 5000, maxQueuedPoints: 1_000_000 }),
+      .prefault({}),
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .default({ level: 'info' }),
@@ -105,8 +200,12 @@ export const GatewayConfig = z
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 
 export interface LoadedGatewayConfig extends GatewayConfig {
-  /** Absolute path of the state directory (boot counter). */
+  /** Absolute path of the state directory (boot counter, outbox). */
   stateDir: string;
+  /** Absolute path of the disk outbox. */
+  outboxDir: string;
+  /** The contents of the TLS files the config names. */
+  tlsFiles: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 export function resolvePointIdentity(
@@ -120,18 +219,35 @@ export function resolvePointIdentity(
   };
 }
 
-function withStateDir(config: GatewayConfig, baseDir: string): LoadedGatewayConfig {
-  return { ...config, stateDir: resolve(baseDir, config.gateway.stateDir ?? `var/${config.gateway.id}`) };
+/** Resolves paths against `baseDir` and reads the TLS files, so a missing file is a config error. */
+function resolveLoaded(config: GatewayConfig, baseDir: string, source: string): LoadedGatewayConfig {
+  const stateDir = resolve(baseDir, config.gateway.stateDir ?? `var/${config.gateway.id}`);
+  const outboxDir = config.outbox.dir ? resolve(baseDir, config.outbox.dir) : join(stateDir, 'outbox');
+  const tlsFiles: LoadedGatewayConfig['tlsFiles'] = {};
+  const problems: string[] = [];
+  for (const name of ['ca', 'cert', 'key'] as const) {
+    const file = config.mqtt.tls?.[name];
+    if (file === undefined) continue;
+    try {
+      tlsFiles[name] = readFileSync(resolve(baseDir, file));
+    } catch (error) {
+      problems.push(
+        `mqtt.tls.${name}: cannot read ${resolve(baseDir, file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return { ...config, stateDir, outboxDir, tlsFiles };
 }
 
 /** Loads and validates a gateway config; throws `ConfigError` listing every problem as `path: reason`. */
 export function loadGatewayConfig(file: string): LoadedGatewayConfig {
-  return withStateDir(loadYamlConfig(file, GatewayConfig), dirname(file));
+  return resolveLoaded(loadYamlConfig(file, GatewayConfig), dirname(file), file);
 }
 
 /** Validates a config built in code (the demo launcher); a relative `stateDir` resolves against `baseDir`. */
 export function parseGatewayConfig(raw: unknown, source: string, baseDir: string): LoadedGatewayConfig {
   const result = GatewayConfig.safeParse(raw);
   if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
-  return withStateDir(result.data, baseDir);
+  return resolveLoaded(result.data, baseDir, source);
 }

@@ -1,26 +1,60 @@
 /**
- * The gateway's MQTT side: retained `online` status and point metadata at every connect, `offline`
- * as the Last Will, and telemetry batches at QoS 1 in order. Batches wait in a bounded in-memory
- * queue while the broker is unreachable (the disk outbox replaces it in a later issue).
+ * The gateway's MQTT connection: TLS (CA, client certificate), username/password, MQTT 3.1.1 or 5,
+ * keepalive, reconnect with exponential backoff and jitter, the Last Will, and a birth at every
+ * connect. What goes on the wire comes from a `WireEncoder` (the JSON contract here; Sparkplug B
+ * plugs in beside it): the link itself only moves opaque messages.
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { MetadataMessage, StatusMessage, TelemetryBatch } from './schema/index.js';
+import type { TelemetryBatch } from './schema/index.js';
 
-/** Batches handed to the MQTT client and not yet acknowledged; the client keeps their order. */
-const IN_FLIGHT_WINDOW = 8;
+export interface OutgoingMessage {
+  topic: string;
+  payload: string | Buffer;
+  qos: 0 | 1;
+  retain: boolean;
+}
+
+/** Everything the gateway puts on the wire, in one encoding (the JSON contract, or Sparkplug B). */
+export interface WireEncoder {
+  /** The Last Will; asked again before every connect (a Sparkplug bdSeq changes per connect). */
+  will(): OutgoingMessage;
+  /** Sent when the gateway is connected (and its host, if any, online), before any data. */
+  birth(): OutgoingMessage[];
+  /** Sent at a clean shutdown, in place of the Will. */
+  death(): OutgoingMessage;
+  /** One batch may take several messages (Sparkplug: a DDATA per equipment). */
+  batch(batch: TelemetryBatch, historical: boolean): OutgoingMessage[];
+  /** Topics to subscribe to at every connect: commands, and a Sparkplug primary host's STATE. */
+  subscriptions(): string[];
+}
+
+export interface MqttTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  /** Checking the broker's certificate; off only for a lab broker. */
+  rejectUnauthorized: boolean;
+}
 
 export interface MqttLinkOptions {
   url: string;
   clientId: string;
+  protocolVersion: 4 | 5;
   username?: string;
   password?: string;
   keepaliveSeconds: number;
-  topics: { telemetry: string; status: string; metadata: string };
-  status: (state: StatusMessage['state']) => StatusMessage;
-  metadata: () => MetadataMessage;
-  maxQueuedPoints: number;
+  tls?: MqttTls;
+  reconnect: { minMs: number; maxMs: number };
+  encoder: WireEncoder;
   logger: Logger;
+  /**
+   * Called once connected and subscribed (true) and when the connection is lost (false). The
+   * gateway sends the birth, since a Sparkplug node may have to wait for its primary host first.
+   */
+  onConnectionChange?: (connected: boolean) => void;
+  /** A message on one of the encoder's subscriptions (commands, host state). */
+  onMessage?: (topic: string, payload: Buffer) => void;
 }
 
 /** The promise's value, or `undefined` once `ms` have passed; the timer never outlives the call. */
@@ -36,21 +70,48 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
   }
 }
 
-interface QueuedBatch {
-  batch: TelemetryBatch;
-  payload: string;
-  sent: boolean;
+/** The next reconnect delay: doubling from `minMs` up to `maxMs`, each drawn from its upper half. */
+export function backoffDelay(attempt: number, { minMs, maxMs }: MqttLinkOptions['reconnect']): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+const untrustedBrokerCodes = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Says in words why a connection failed, for the one log line an operator reads. */
+export function connectionFailureReason(error: Error & { code?: unknown }): string {
+  const { code, message } = error;
+  if (code === 4 || code === 134) return 'bad username or password';
+  if (code === 5 || code === 135) return 'not authorized';
+  if (code === 1 || code === 132) return 'the broker does not support this MQTT version';
+  if (typeof code === 'string' && untrustedBrokerCodes.has(code)) {
+    return `the broker's certificate is not trusted (${code})`;
+  }
+  if (
+    /alert (unknown ca|bad certificate|certificate required|certificate unknown)|ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED/i.test(
+      `${message} ${String(code)}`,
+    )
+  ) {
+    return `broker refused the client certificate (${message.trim()})`;
+  }
+  if (code === 'ECONNREFUSED') return 'broker unreachable (connection refused)';
+  return message;
 }
 
 export class MqttLink {
   private client: MqttClient | undefined;
-  private readonly queue: QueuedBatch[] = [];
-  private queuedPoints = 0;
-  private inFlight = 0;
   private connected = false;
-  private droppedInEpisode = 0;
   private closing = false;
-  readonly counters = { batchesAcked: 0, pointsAcked: 0, pointsDropped: 0 };
+  private attempt = 0;
+  /** The last failure logged, so a failure repeating at every retry is logged once. */
+  private lastFailure: string | undefined;
 
   constructor(private readonly options: MqttLinkOptions) {}
 
@@ -58,86 +119,76 @@ export class MqttLink {
     const { options } = this;
     const clientOptions: IClientOptions = {
       clientId: options.clientId,
+      protocolVersion: options.protocolVersion,
       keepalive: options.keepaliveSeconds,
       clean: true,
-      reconnectPeriod: 2000,
+      reconnectPeriod: backoffDelay(0, options.reconnect),
       connectTimeout: 10_000,
-      will: {
-        topic: options.topics.status,
-        payload: Buffer.from(JSON.stringify(options.status('offline'))),
-        qos: 1,
-        retain: true,
-      },
+      will: this.willOption(),
     };
     if (options.username !== undefined) clientOptions.username = options.username;
     if (options.password !== undefined) clientOptions.password = options.password;
+    if (options.tls) {
+      const { ca, cert, key, rejectUnauthorized } = options.tls;
+      Object.assign(clientOptions, { ca, cert, key, rejectUnauthorized });
+    }
     const client = connect(options.url, clientOptions);
     this.client = client;
     client.on('connect', () => this.onConnect());
-    client.on('close', () => {
+    // Runs before the client schedules its reconnect, so the next attempt waits the backed-off
+    // delay and carries a fresh Will.
+    client.prependListener('close', () => {
+      client.options.reconnectPeriod = backoffDelay(this.attempt++, options.reconnect);
+      client.options.will = this.willOption();
       if (this.connected && !this.closing) {
-        options.logger.warn({ broker: options.url }, 'broker connection lost; queueing batches');
+        options.logger.warn({ broker: options.url }, 'broker connection lost; batches wait in the outbox');
+        this.connected = false;
+        options.onConnectionChange?.(false);
       }
       this.connected = false;
     });
-    client.on('error', (error) => {
-      if (!this.closing) options.logger.debug({ err: error }, 'mqtt error');
-    });
-    let reportedUnreachable = false;
-    client.on('offline', () => {
-      if (!reportedUnreachable && !this.closing) {
-        options.logger.warn({ broker: options.url }, 'broker unreachable; retrying every 2 s');
-        reportedUnreachable = true;
-      }
-    });
-    client.on('connect', () => {
-      reportedUnreachable = false;
-    });
+    client.on('error', (error) => this.onFailure(error));
+    client.on('message', (topic, payload) => options.onMessage?.(topic, payload));
+  }
+
+  /** Sends the encoder's birth; the client sends in call order, so it precedes any data sent after. */
+  announce(): void {
+    for (const message of this.options.encoder.birth()) {
+      this.publish(message).catch((error: Error) => {
+        if (!this.closing) this.options.logger.warn({ err: error }, 'could not publish the birth');
+      });
+    }
+  }
+
+  /** Publishes several messages in order; resolves when the broker acknowledged all of them. */
+  async publishAll(messages: readonly OutgoingMessage[]): Promise<void> {
+    await Promise.all(messages.map((message) => this.publish(message)));
   }
 
   get isConnected(): boolean {
     return this.connected;
   }
 
-  get queuedBatchCount(): number {
-    return this.queue.length;
+  /** Resolves at the broker's acknowledgement (QoS 1); a lost connection resends it when back. */
+  async publish(message: OutgoingMessage): Promise<void> {
+    const client = this.client;
+    if (!client) throw new Error('the MQTT link is not started');
+    await client.publishAsync(message.topic, message.payload, { qos: message.qos, retain: message.retain });
   }
 
-  enqueue(batch: TelemetryBatch): void {
-    this.queue.push({ batch, payload: JSON.stringify(batch), sent: false });
-    this.queuedPoints += batch.points.length;
-    this.dropOldestOverCap();
-    this.pump();
-  }
-
-  /** Publishes `offline`, waits (bounded) for queued batches to be acknowledged, then disconnects. */
-  async close(drainTimeoutMs = 3000): Promise<void> {
+  /** Publishes the death (`offline`), then disconnects cleanly so the broker drops the Will. */
+  async close(): Promise<void> {
     const client = this.client;
     if (!client || this.closing) return;
     this.closing = true;
-    const deadline = Date.now() + drainTimeoutMs;
-    while (this.connected && this.queue.length > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    if (this.queue.length > 0) {
-      this.options.logger.warn({ batches: this.queue.length }, 'stopping with unacknowledged batches');
-    }
     if (this.connected) {
-      const offline = client.publishAsync(
-        this.options.topics.status,
-        JSON.stringify(this.options.status('offline')),
-        {
-          qos: 1,
-          retain: true,
-        },
-      );
       await within(
-        offline.catch(() => undefined),
+        this.publish(this.options.encoder.death()).catch(() => undefined),
         1000,
       );
     }
-    // A clean end sends DISCONNECT, so the broker drops the Last Will; but it waits for every
-    // unacknowledged message, forever if the broker is gone: force it after a bound.
+    // A clean end waits for every unacknowledged message, forever if the broker is gone: force it
+    // after a bound. What was not acknowledged stays in the outbox for the next start.
     const cleanly = await within(
       client.endAsync(false).then(() => true),
       2000,
@@ -145,72 +196,44 @@ export class MqttLink {
     if (!cleanly) await client.endAsync(true);
   }
 
+  private willOption(): IClientOptions['will'] {
+    const will = this.options.encoder.will();
+    const payload = typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload;
+    return { topic: will.topic, payload, qos: will.qos, retain: will.retain };
+  }
+
   private onConnect(): void {
     const { options } = this;
-    const client = this.client as MqttClient;
     this.connected = true;
-    options.logger.info({ broker: options.url }, 'connected to broker');
-    // Status and metadata go first so a consumer knows the points before their values arrive;
-    // the client sends in call order. Batches sent before a drop are resent by the client itself.
-    const warn = (error: Error) => options.logger.warn({ err: error }, 'could not publish status/metadata');
-    const retained = { qos: 1, retain: true } as const;
-    client
-      .publishAsync(options.topics.status, JSON.stringify(options.status('online')), retained)
-      .catch(warn);
-    client.publishAsync(options.topics.metadata, JSON.stringify(options.metadata()), retained).catch(warn);
-    this.pump();
+    this.attempt = 0;
+    this.lastFailure = undefined;
+    options.logger.info(
+      { broker: options.url, protocolVersion: options.protocolVersion },
+      'connected to broker',
+    );
+    const client = this.client as MqttClient;
+    const topics = options.encoder.subscriptions();
+    if (topics.length === 0) {
+      options.onConnectionChange?.(true);
+      return;
+    }
+    client.subscribeAsync(topics, { qos: 1 }).then(
+      () => options.onConnectionChange?.(true),
+      (error: Error) => {
+        if (!this.closing) options.logger.error({ err: error, topics }, 'could not subscribe to commands');
+        options.onConnectionChange?.(true);
+      },
+    );
   }
 
-  private pump(): void {
-    const client = this.client;
-    if (!client || !this.connected) return;
-    for (const entry of this.queue) {
-      if (this.inFlight >= IN_FLIGHT_WINDOW) return;
-      if (entry.sent) continue;
-      entry.sent = true;
-      this.inFlight++;
-      client.publishAsync(this.options.topics.telemetry, entry.payload, { qos: 1 }).then(
-        () => this.onAcked(entry),
-        (error: Error) => {
-          this.inFlight--;
-          entry.sent = false;
-          if (!this.closing) this.options.logger.debug({ err: error }, 'publish failed; will retry');
-        },
-      );
-    }
-  }
-
-  private onAcked(entry: QueuedBatch): void {
-    this.inFlight--;
-    const index = this.queue.indexOf(entry);
-    if (index >= 0) this.queue.splice(index, 1);
-    this.queuedPoints -= entry.batch.points.length;
-    this.counters.batchesAcked++;
-    this.counters.pointsAcked += entry.batch.points.length;
-    if (this.droppedInEpisode > 0 && this.queue.length === 0) {
-      this.options.logger.warn(
-        { dropped: this.droppedInEpisode },
-        'queue drained; readings were dropped while full',
-      );
-      this.droppedInEpisode = 0;
-    }
-    this.pump();
-  }
-
-  private dropOldestOverCap(): void {
-    while (this.queuedPoints > this.options.maxQueuedPoints) {
-      const index = this.queue.findIndex((entry) => !entry.sent);
-      if (index < 0) return;
-      const [dropped] = this.queue.splice(index, 1) as [QueuedBatch];
-      this.queuedPoints -= dropped.batch.points.length;
-      this.counters.pointsDropped += dropped.batch.points.length;
-      if (this.droppedInEpisode === 0) {
-        this.options.logger.error(
-          { maxQueuedPoints: this.options.maxQueuedPoints },
-          'queue full while the broker is unreachable: dropping the oldest readings',
-        );
-      }
-      this.droppedInEpisode += dropped.batch.points.length;
-    }
+  private onFailure(error: Error): void {
+    if (this.closing) return;
+    const reason = connectionFailureReason(error);
+    if (reason === this.lastFailure) return;
+    this.lastFailure = reason;
+    this.options.logger.error(
+      { broker: this.options.url, reason, retryInMs: this.client?.options.reconnectPeriod },
+      `cannot connect to the broker: ${reason}`,
+    );
   }
 }

@@ -31,9 +31,10 @@ export type WriteOutcome = z.infer<typeof WriteOutcome>;
 /** Published by the gateway on its `command-ack` topic, QoS 1. */
 export const CommandAck = SiteRef.extend({
   schema: z.literal(COMMAND_ACK_SCHEMA),
-  id: z.string().min(1).max(64),
+  id: z.string().min(1).max(64).describe("the command's id, or `unknown` when it could not be read"),
   gateway: GatewayRef,
   ts: EpochMillis,
   results: z.array(WriteOutcome),
+  error: z.string().optional().describe('why the whole command was refused (e.g. it did not validate)'),
 });
 export type CommandAck = z.infer<typeof CommandAck>;

@@ -5,7 +5,8 @@
 import type { Region } from './index.js';
 
 export const TOPIC_ROOT = 'jjj/v1';
-export const topicKinds = ['telemetry', 'metadata', 'status'] as const;
+/** Gateways publish telemetry, metadata, status and command-ack; the cloud publishes command. */
+export const topicKinds = ['telemetry', 'metadata', 'status', 'command', 'command-ack'] as const;
 export type TopicKind = (typeof topicKinds)[number];
 
 export interface TopicAddress {

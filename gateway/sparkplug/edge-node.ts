@@ -5,6 +5,7 @@
  * BIRTHs declare each metric with an alias and its metadata; DATA sends values by alias.
  */
 import { GatewayError } from '../errors.js';
+import type { OutgoingMessage } from '../mqtt-link.js';
 import type {
   DataType,
   PointMetadata,
@@ -25,13 +26,6 @@ import {
   sparkplugTopic,
   stateTopic,
 } from '../schema/sparkplug/index.js';
-
-export interface OutgoingMessage {
-  topic: string;
-  payload: Buffer;
-  qos: 0 | 1;
-  retain: boolean;
-}
 
 export interface EdgeNodeOptions {
   site: string;

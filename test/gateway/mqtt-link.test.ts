@@ -1,147 +1,243 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../gateway/logger.js';
-import { MqttLink } from '../../gateway/mqtt-link.js';
+/**
+ * The MQTT link against Mosquitto: birth, Last Will, MQTT 3.1.1 and 5, username/password, TLS with
+ * a CA and mutual TLS with certificates this test makes with openssl; refusals are logged with why.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { jsonEncoder } from '../../gateway/json-encoder.js';
+import { MqttLink, type MqttLinkOptions, type MqttTls } from '../../gateway/mqtt-link.js';
 import type { MetadataMessage, StatusMessage, TelemetryBatch } from '../../gateway/schema/index.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
 import { recordMqtt } from '../helpers/mqtt-recorder.js';
-import { freePort } from '../helpers/ports.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { waitUntil } from './delivery-fixtures.js';
+import { telemetryBatch } from './outbox/outbox-suite.js';
 
 const site = { region: 'HE', project: 'jjj-dp-03', site: 'he-test' } as const;
 const topics = {
   telemetry: 'jjj/v1/HE/he-test/gw/telemetry',
   status: 'jjj/v1/HE/he-test/gw/status',
   metadata: 'jjj/v1/HE/he-test/gw/metadata',
+  command: 'jjj/v1/HE/he-test/gw/command',
 };
 
-function batch(seq: number, points: number): TelemetryBatch {
-  return {
-    schema: 'jjj.telemetry/1',
+const encoder = jsonEncoder({
+  topics,
+  status: (state): StatusMessage => ({
+    schema: 'jjj.status/1',
     ...site,
-    gateway: { id: 'gw', boot: 1, seq },
-    sentTs: 1000 + seq,
-    points: Array.from({ length: points }, (_, i) => ({
-      line: 'l',
-      equipment: 'e',
-      point: `p${i}`,
-      value: seq,
-      ts: 1000 + seq,
-      quality: 'good' as const,
-    })),
-  };
-}
+    gateway: { id: 'gw', boot: 1 },
+    state,
+    ts: 1,
+  }),
+  metadata: (): MetadataMessage => ({
+    schema: 'jjj.metadata/1',
+    ...site,
+    gateway: { id: 'gw', boot: 1 },
+    ts: 1,
+    siteName: { zh: '测试', en: 'Test' },
+    points: [],
+  }),
+});
 
-function link(url: string, maxQueuedPoints = 100_000): MqttLink {
-  return new MqttLink({
-    url,
-    clientId: `link-test-${Math.random().toString(16).slice(2)}`,
-    keepaliveSeconds: 10,
-    topics,
-    status: (state): StatusMessage => ({
-      schema: 'jjj.status/1',
-      ...site,
-      gateway: { id: 'gw', boot: 1 },
-      state,
-      ts: 1,
-    }),
-    metadata: (): MetadataMessage => ({
-      schema: 'jjj.metadata/1',
-      ...site,
-      gateway: { id: 'gw', boot: 1 },
-      ts: 1,
-      siteName: { zh: '测试', en: 'Test' },
-      points: [],
-    }),
-    maxQueuedPoints,
-    logger: createLogger('test', 'silent'),
-  });
-}
-
-const cleanups: Array<() => Promise<unknown>> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function seqs(messages: { topic: string; json: unknown }[]): number[] {
-  return messages
-    .filter((m) => m.topic === topics.telemetry)
-    .map((m) => (m.json as TelemetryBatch).gateway.seq);
+function startLink(url: string, extra: Partial<MqttLinkOptions> = {}) {
+  const lines: string[] = [];
+  const link = new MqttLink({
+    url,
+    clientId: `link-test-${Math.random().toString(16).slice(2)}`,
+    protocolVersion: 4,
+    keepaliveSeconds: 10,
+    reconnect: { minMs: 100, maxMs: 400 },
+    encoder,
+    logger: pino({ level: 'info' }, { write: (line: string) => lines.push(line) }),
+    onConnectionChange: (connected) => {
+      if (connected) link.announce();
+    },
+    ...extra,
+  });
+  link.start();
+  cleanups.push(() => link.close());
+  return { link, lines, failures: () => lines.filter((l) => l.includes('cannot connect')) };
 }
 
 describe('MqttLink against Mosquitto', () => {
-  it('announces status and metadata (retained), sends batches in order, and says offline on close', async () => {
+  it.each([4, 5] as const)(
+    'MQTT protocol level %i: birth first, batches acknowledged, death on close',
+    async (version) => {
+      const broker = await startMosquitto();
+      cleanups.push(() => broker.stop());
+      const recorder = await recordMqtt(broker.url, 'jjj/v1/#');
+      cleanups.push(() => recorder.close());
+      const { link } = startLink(broker.url, { protocolVersion: version });
+      await waitUntil(() => link.isConnected, 'connected');
+      for (let seq = 0; seq < 5; seq++)
+        await link.publishAll(encoder.batch(telemetryBatch(seq, 2), seq === 0));
+      await recorder.waitFor(
+        (m) => m.filter((x) => x.topic === topics.telemetry).length === 5,
+        'five batches',
+      );
+      const kinds = recorder.messages.map((m) => m.topic.split('/').at(-1));
+      expect(kinds.slice(0, 2)).toEqual(['status', 'metadata']);
+      const batches = recorder.messages
+        .filter((m) => m.topic === topics.telemetry)
+        .map((m) => m.json as TelemetryBatch);
+      expect(batches.map((b) => b.gateway.seq)).toEqual([0, 1, 2, 3, 4]);
+      expect(batches.map((b) => b.historical ?? false)).toEqual([true, false, false, false, false]);
+      await link.close();
+      await recorder.waitFor(
+        (m) => m.some((x) => x.topic === topics.status && (x.json as StatusMessage).state === 'offline'),
+        'offline status',
+      );
+    },
+  );
+
+  it('leaves its Last Will (offline, retained) when the connection dies without a goodbye', async () => {
     const broker = await startMosquitto();
     cleanups.push(() => broker.stop());
-    const recorder = await recordMqtt(broker.url, 'jjj/v1/#');
-    cleanups.push(() => recorder.close());
-    const gateway = link(broker.url);
-    gateway.start();
-    for (let seq = 0; seq < 20; seq++) gateway.enqueue(batch(seq, 3));
-    await recorder.waitFor((m) => seqs(m).length === 20, '20 batches');
-    expect(seqs(recorder.messages)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    const kinds = recorder.messages.map((m) => m.topic.split('/').at(-1));
-    expect(kinds.slice(0, 2)).toEqual(['status', 'metadata']);
-    expect((recorder.messages[0]?.json as StatusMessage | undefined)?.state).toBe('online');
-    await gateway.close();
-    await recorder.waitFor(
-      (m) => m.some((x) => x.topic === topics.status && (x.json as StatusMessage).state === 'offline'),
-      'offline status',
-    );
-    expect(gateway.counters.pointsAcked).toBe(60);
-
-    // A late subscriber sees the retained state: the gateway is offline.
+    const proxy = await startTcpProxy(broker.port);
+    cleanups.push(() => proxy.close());
+    const { link } = startLink(proxy.url(), { keepaliveSeconds: 5 });
+    await waitUntil(() => link.isConnected, 'connected');
+    proxy.cut();
     const late = await recordMqtt(broker.url, topics.status);
     cleanups.push(() => late.close());
-    await late.waitFor((m) => m.length === 1, 'retained status');
-    expect(late.messages[0]?.retain).toBe(true);
-    expect((late.messages[0]?.json as StatusMessage | undefined)?.state).toBe('offline');
+    await late.waitFor((m) => (m.at(-1)?.json as StatusMessage | undefined)?.state === 'offline', 'the Will');
+    expect(late.messages.at(-1)?.retain).toBe(true);
   });
 
-  it('holds batches while the broker is unreachable and delivers them in order once it is up', async () => {
-    const port = await freePort();
-    const gateway = link(`mqtt://127.0.0.1:${port}`);
-    gateway.start();
-    cleanups.push(() => gateway.close(0));
-    for (let seq = 0; seq < 5; seq++) gateway.enqueue(batch(seq, 10));
-    expect(gateway.isConnected).toBe(false);
-    expect(gateway.queuedBatchCount).toBe(5);
-
-    let broker: Mosquitto | undefined;
-    for (let attempt = 0; !broker; attempt++) {
-      try {
-        broker = await startMosquittoOn(port);
-      } catch (error) {
-        if (attempt > 3) throw error;
-      }
-    }
-    const started = broker;
-    cleanups.push(() => started.stop());
-    const recorder = await recordMqtt(started.url, topics.telemetry);
-    cleanups.push(() => recorder.close());
-    gateway.enqueue(batch(5, 10));
-    await recorder.waitFor((m) => seqs(m).length === 6, 'all six batches');
-    expect(seqs(recorder.messages)).toEqual([0, 1, 2, 3, 4, 5]);
-  });
-
-  it('drops the oldest batches beyond its cap, counts every dropped reading, and keeps the newest', async () => {
-    const port = await freePort();
-    const gateway = link(`mqtt://127.0.0.1:${port}`, 1000);
-    gateway.start();
-    cleanups.push(() => gateway.close(0));
-    for (let seq = 0; seq < 15; seq++) gateway.enqueue(batch(seq, 100));
-    expect(gateway.counters.pointsDropped).toBe(500);
-    expect(gateway.queuedBatchCount).toBe(10);
-
-    const broker = await startMosquittoOn(port);
+  it('logs in with username and password, and says "bad username or password" once when refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jjj-auth-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const passwords = join(dir, 'passwords');
+    execFileSync('/usr/bin/mosquitto_passwd', ['-b', '-c', passwords, 'gw', 's3cret']);
+    chmodSync(dir, 0o755);
+    chmodSync(passwords, 0o644);
+    const broker = await startMosquitto(['allow_anonymous false', `password_file ${passwords}`]);
     cleanups.push(() => broker.stop());
-    const recorder = await recordMqtt(broker.url, topics.telemetry);
-    cleanups.push(() => recorder.close());
-    await recorder.waitFor(() => gateway.counters.batchesAcked === 10, 'queued batches acknowledged');
-    gateway.enqueue(batch(15, 100));
-    await recorder.waitFor((m) => seqs(m).includes(15), 'the live batch');
-    expect(gateway.counters.pointsDropped).toBe(500);
+
+    const good = startLink(broker.url, { username: 'gw', password: 's3cret' });
+    await waitUntil(() => good.link.isConnected, 'connected with the right password');
+    const bad = startLink(broker.url, { username: 'gw', password: 'wrong', protocolVersion: 5 });
+    // Several attempts (100–400 ms apart), one log line.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(bad.link.isConnected).toBe(false);
+    expect(bad.failures()).toHaveLength(1);
+    expect(bad.failures()[0]).toMatch(/bad username or password|not authorized/);
   });
 });
 
-async function startMosquittoOn(port: number): Promise<Mosquitto> {
-  return startMosquitto([], port);
-}
+describe('MqttLink over TLS', () => {
+  const pki = mkdtempSync(join(tmpdir(), 'jjj-pki-'));
+  afterAll(() => rmSync(pki, { recursive: true, force: true }));
+  const file = (name: string) => join(pki, name);
+  const openssl = (...args: string[]) => execFileSync('/usr/bin/openssl', args, { stdio: 'pipe' });
+  const makeCa = (name: string) =>
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      file(`${name}.key`),
+      '-out',
+      file(`${name}.pem`),
+    );
+  const makeSigned = (name: string, ca: string, ext?: string) => {
+    openssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      file(`${name}.key`),
+      '-out',
+      file(`${name}.csr`),
+    );
+    const extArgs = ext ? ['-extfile', file(`${name}.ext`)] : [];
+    if (ext) writeFileSync(file(`${name}.ext`), ext);
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file(`${ca}.pem`),
+      '-CAkey',
+      file(`${ca}.key`),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-out',
+      file(`${name}.pem`),
+      ...extArgs,
+    );
+  };
+  // Mosquitto started as root drops to its own user, which must be able to read these.
+  chmodSync(pki, 0o755);
+  makeCa('ca');
+  makeCa('rogue-ca');
+  makeSigned('broker', 'ca', 'subjectAltName = IP:127.0.0.1\n');
+  makeSigned('gateway', 'ca');
+  makeSigned('intruder', 'rogue-ca');
+  for (const name of readdirSync(pki)) chmodSync(file(name), 0o644);
+  const read = (name: string) => readFileSync(file(name));
+
+  async function tlsBroker(requireCertificate: boolean) {
+    const broker = await startMosquitto([
+      `cafile ${file('ca.pem')}`,
+      `certfile ${file('broker.pem')}`,
+      `keyfile ${file('broker.key')}`,
+      `require_certificate ${requireCertificate}`,
+    ]);
+    cleanups.push(() => broker.stop());
+    return `mqtts://127.0.0.1:${broker.port}`;
+  }
+  const tls = (extra: Partial<MqttTls>): MqttTls => ({
+    ca: read('ca.pem'),
+    rejectUnauthorized: true,
+    ...extra,
+  });
+
+  it('connects to a broker whose certificate the configured CA signed', async () => {
+    const url = await tlsBroker(false);
+    const { link } = startLink(url, { tls: tls({}) });
+    await waitUntil(() => link.isConnected, 'connected over TLS');
+    await link.publishAll(encoder.batch(telemetryBatch(0, 1), false));
+  });
+
+  it('refuses a broker certificate from another CA and says so', async () => {
+    const url = await tlsBroker(false);
+    const { link, failures } = startLink(url, { tls: tls({ ca: read('rogue-ca.pem') }) });
+    await waitUntil(() => failures().length > 0, 'the failure logged');
+    expect(link.isConnected).toBe(false);
+    expect(failures()[0]).toMatch(/broker's certificate is not trusted/);
+  });
+
+  it('mutual TLS: the right client certificate is accepted, a wrong one refused with the reason', async () => {
+    const url = await tlsBroker(true);
+    const good = startLink(url, { tls: tls({ cert: read('gateway.pem'), key: read('gateway.key') }) });
+    await waitUntil(() => good.link.isConnected, 'connected with the client certificate');
+    const bad = startLink(url, { tls: tls({ cert: read('intruder.pem'), key: read('intruder.key') }) });
+    await waitUntil(() => bad.failures().length > 0, 'the refusal logged');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(bad.link.isConnected).toBe(false);
+    expect(bad.failures()).toHaveLength(1);
+    expect(bad.failures()[0]).toMatch(/broker refused the client certificate/);
+  });
+});

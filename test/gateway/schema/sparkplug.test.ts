@@ -36,7 +36,7 @@ const everyType: SparkplugMetric[] = [
   { name: 'uint32', datatype: 'UInt32', value: 4294967295 },
   { name: 'uint64', datatype: 'UInt64', value: '18446744073709551615' },
   { name: 'float', datatype: 'Float', value: 0.1 },
-  { name: 'double', datatype: 'Double', value: 2.718281828459045 },
+  { name: 'double', datatype: 'Double', value: 1234.000000000001 },
   { name: 'bool', datatype: 'Boolean', value: true },
   { name: 'string', datatype: 'String', value: '主轴转速' },
   { name: 'datetime', datatype: 'DateTime', value: 1_764_000_000_123 },

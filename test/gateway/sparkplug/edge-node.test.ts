@@ -1,22 +1,19 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import type { OutgoingMessage } from '../../../gateway/mqtt-link.js';
 import type { PointMetadata, TelemetryBatch } from '../../../gateway/schema/index.js';
 import {
   decodePayload,
   encodePayload,
   type SparkplugDataType,
 } from '../../../gateway/schema/sparkplug/index.js';
-import {
-  type OutgoingMessage,
-  REBIRTH_METRIC,
-  SparkplugEdgeNode,
-} from '../../../gateway/sparkplug/edge-node.js';
+import { REBIRTH_METRIC, SparkplugEdgeNode } from '../../../gateway/sparkplug/edge-node.js';
 
 const tahu = createRequire(import.meta.url)('sparkplug-payload').get('spBv1.0') as {
   decodePayload(bytes: Uint8Array): { seq?: unknown; metrics: Array<Record<string, unknown>> };
 };
-const decoded = (message: OutgoingMessage | undefined) =>
-  tahu.decodePayload((message as OutgoingMessage).payload);
+const bytes = (message: OutgoingMessage | undefined) => Buffer.from((message as OutgoingMessage).payload);
+const decoded = (message: OutgoingMessage | undefined) => tahu.decodePayload(bytes(message));
 const num = (value: unknown) => Number(String(value));
 
 /** A host reads DATA by alias with the datatypes the BIRTHs declared (read here by Tahu). */
@@ -28,7 +25,7 @@ function asHost(births: OutgoingMessage[]) {
     }
   }
   return (message: OutgoingMessage | undefined) =>
-    decodePayload((message as OutgoingMessage).payload, (m) => types.get(m.alias ?? -1)).metrics;
+    decodePayload(bytes(message), (m) => types.get(m.alias ?? -1)).metrics;
 }
 
 const points: PointMetadata[] = [

@@ -1,0 +1,200 @@
+/**
+ * `npm run bench:outbox`: outbox append and replay throughput (points/s), the encoded size per
+ * reading (what the default cap holds), and the p99 latency of live batches while a backlog
+ * replays divided by the p99 with no replay, against a real Mosquitto, all in one run.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectAsync } from 'mqtt';
+import { pino } from 'pino';
+import { DEFAULT_OUTBOX_BYTES } from '../gateway/config.js';
+import { jsonEncoder } from '../gateway/json-encoder.js';
+import { createGatewayMetrics } from '../gateway/metrics.js';
+import { MqttLink } from '../gateway/mqtt-link.js';
+import { Delivery } from '../gateway/outbox/delivery.js';
+import { DiskOutbox, type FsyncPolicy } from '../gateway/outbox/disk-outbox.js';
+import { MemoryOutbox } from '../gateway/outbox/memory-outbox.js';
+import type { Outbox } from '../gateway/outbox/outbox.js';
+import type { TelemetryBatch } from '../gateway/schema/index.js';
+import { startMosquittoBroker } from './collector-peers.js';
+
+const POINTS_PER_BATCH = 1000;
+const equipment = ['cnc-01', 'cnc-02', 'press-01', 'meter-main', 'boiler-02'];
+const names = ['spindle-speed', 'feed-rate', 'power', 'energy-total', 'temperature', 'pressure', 'state'];
+
+/** Batches shaped like a seed site's: a few equipment, named points, float values, ms timestamps. */
+function siteBatch(seq: number, points = POINTS_PER_BATCH): TelemetryBatch {
+  const ts = 1_760_000_000_000 + seq * 1000;
+  return {
+    schema: 'jjj.telemetry/1',
+    region: 'BJ',
+    project: 'jjj-dp-01',
+    site: 'bj-etown-cnc',
+    gateway: { id: 'gw-bj-etown-cnc', boot: 7, seq },
+    sentTs: ts + 3,
+    points: Array.from({ length: points }, (_, i) => ({
+      line: 'machining',
+      equipment: equipment[i % equipment.length] as string,
+      point: `${names[i % names.length]}-${Math.floor(i / 35)}`,
+      value: Math.round(Math.sin(seq + i) * 100_000) / 100,
+      ts: ts + (i % 50),
+      quality: 'good' as const,
+    })),
+  };
+}
+
+function perSecond(count: number, ms: number): string {
+  return `${Math.round((count / ms) * 1000).toLocaleString('en')} points/s`;
+}
+
+function measureOutbox(label: string, open: () => Outbox, batches: number): { bytesPerPoint: number } {
+  const outbox = open();
+  const prepared = Array.from({ length: batches }, (_, seq) => siteBatch(seq));
+  let started = performance.now();
+  for (const batch of prepared) outbox.append(batch);
+  const appendMs = performance.now() - started;
+  const bytesPerPoint = outbox.stats.bytes / outbox.stats.points;
+  started = performance.now();
+  let after = 0;
+  let replayed = 0;
+  for (;;) {
+    const entries = outbox.read(after, Number.MAX_SAFE_INTEGER, 16);
+    if (entries.length === 0) break;
+    for (const entry of entries) replayed += entry.batch.points.length;
+    after = entries.at(-1)?.id as number;
+    outbox.remove(entries.map((e) => e.id));
+  }
+  const replayMs = performance.now() - started;
+  outbox.close();
+  console.log(
+    `${label.padEnd(28)} append ${perSecond(batches * POINTS_PER_BATCH, appendMs).padStart(18)}   replay ${perSecond(replayed, replayMs).padStart(18)}`,
+  );
+  return { bytesPerPoint };
+}
+
+function p99(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] as number;
+}
+
+/** p99 of submit → subscriber latency of live batches, with `backlog` batches replaying meanwhile. */
+async function liveLatency(
+  brokerUrl: string,
+  dir: string,
+  backlog: number,
+): Promise<{ p99: number; replayed: number }> {
+  const outbox = new DiskOutbox({ dir, maxBytes: DEFAULT_OUTBOX_BYTES, fsync: 'every-batch' });
+  for (let seq = 0; seq < backlog; seq++) outbox.append(siteBatch(seq, 200));
+  const topics = {
+    telemetry: 'bench/telemetry',
+    status: 'bench/status',
+    metadata: 'bench/metadata',
+    command: 'bench/command',
+  };
+  const encoder = jsonEncoder({
+    topics,
+    status: (state) => ({
+      schema: 'jjj.status/1',
+      region: 'BJ',
+      project: 'p',
+      site: 's',
+      gateway: { id: 'g', boot: 1 },
+      state,
+      ts: 1,
+    }),
+    metadata: () => ({
+      schema: 'jjj.metadata/1',
+      region: 'BJ',
+      project: 'p',
+      site: 's',
+      gateway: { id: 'g', boot: 1 },
+      ts: 1,
+      siteName: { zh: 's', en: 's' },
+      points: [],
+    }),
+  });
+  const latencies: number[] = [];
+  const submitted = new Map<number, number>();
+  const subscriber = await connectAsync(brokerUrl);
+  await subscriber.subscribeAsync(topics.telemetry, { qos: 1 });
+  subscriber.on('message', (_topic, payload) => {
+    const batch = JSON.parse(payload.toString()) as TelemetryBatch;
+    const at = submitted.get(batch.gateway.seq);
+    if (!batch.historical && at !== undefined) latencies.push(performance.now() - at);
+  });
+  const logger = pino({ level: 'silent' });
+  let delivery: Delivery | undefined;
+  const link = new MqttLink({
+    url: brokerUrl,
+    clientId: `bench-${backlog}`,
+    protocolVersion: 4,
+    keepaliveSeconds: 30,
+    reconnect: { minMs: 100, maxMs: 1000 },
+    encoder,
+    logger,
+    onConnectionChange: (connected) => {
+      if (connected) link.announce();
+      delivery?.connectionChanged(connected);
+    },
+  });
+  // Live: one batch of 200 points every 50 ms; replay at the default 20× that rate.
+  const intervalMs = 50;
+  delivery = new Delivery({
+    outbox,
+    link,
+    isOnline: () => link.isConnected,
+    encoder,
+    replayIntervalMs: intervalMs / 20,
+    inFlightBatches: 8,
+    metrics: createGatewayMetrics('bench'),
+    logger,
+  });
+  link.start();
+  while (!link.isConnected) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 80; i++) {
+    const seq = 1_000_000 + i;
+    submitted.set(seq, performance.now());
+    delivery.submit(siteBatch(seq, 200));
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  await delivery.drain(5000);
+  const replayed = delivery.counters.delivered.history.batches;
+  await link.close();
+  delivery.close();
+  outbox.close();
+  await subscriber.endAsync();
+  return { p99: p99(latencies), replayed };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'jjj-bench-outbox-'));
+  const broker = await startMosquittoBroker();
+  try {
+    console.log(`outbox throughput, batches of ${POINTS_PER_BATCH} points shaped like a seed site's:`);
+    let n = 0;
+    const disk = (fsync: FsyncPolicy) => () =>
+      new DiskOutbox({ dir: join(dir, `t${n++}`), maxBytes: DEFAULT_OUTBOX_BYTES, fsync });
+    measureOutbox('memory', () => new MemoryOutbox(DEFAULT_OUTBOX_BYTES), 300);
+    measureOutbox('disk, fsync every-batch', disk('every-batch'), 300);
+    const { bytesPerPoint } = measureOutbox('disk, fsync checkpoint', disk('checkpoint'), 300);
+    const day = 1000 * 86_400;
+    console.log(
+      `encoded size: ${bytesPerPoint.toFixed(1)} bytes/point; 24 h at 1,000 points/s = ${day.toLocaleString('en')} points = ${((day * bytesPerPoint) / 2 ** 30).toFixed(2)} GiB (default cap ${DEFAULT_OUTBOX_BYTES / 2 ** 30} GiB)`,
+    );
+
+    await liveLatency(broker.url, join(dir, 'warm-up'), 0);
+    const quiet = await liveLatency(broker.url, join(dir, 'quiet'), 0);
+    const busy = await liveLatency(broker.url, join(dir, 'busy'), 3000);
+    console.log(`live latency p99 without replay: ${quiet.p99.toFixed(2)} ms`);
+    console.log(
+      `live latency p99 during replay:  ${busy.p99.toFixed(2)} ms (${busy.replayed} backlog batches replayed meanwhile)`,
+    );
+    console.log(`ratio during/without replay: ${(busy.p99 / quiet.p99).toFixed(2)} (target <= 2)`);
+  } finally {
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

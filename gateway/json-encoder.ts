@@ -1,0 +1,33 @@
+/** The jjj JSON contract on the wire (`gateway/schema/`): retained status and metadata, QoS 1 telemetry. */
+import type { OutgoingMessage, WireEncoder } from './mqtt-link.js';
+import type { MetadataMessage, StatusMessage } from './schema/index.js';
+
+export interface JsonEncoderOptions {
+  topics: { telemetry: string; status: string; metadata: string; command: string };
+  status: (state: StatusMessage['state']) => StatusMessage;
+  metadata: () => MetadataMessage;
+}
+
+export function jsonEncoder({ topics, status, metadata }: JsonEncoderOptions): WireEncoder {
+  const retained = (topic: string, message: StatusMessage | MetadataMessage): OutgoingMessage => ({
+    topic,
+    payload: JSON.stringify(message),
+    qos: 1,
+    retain: true,
+  });
+  return {
+    will: () => retained(topics.status, status('offline')),
+    birth: () => [retained(topics.status, status('online')), retained(topics.metadata, metadata())],
+    death: () => retained(topics.status, status('offline')),
+    batch: (batch, historical) => [
+      {
+        topic: topics.telemetry,
+        // The flag is set only on replay, so a live batch is byte for byte what the adapters produced.
+        payload: JSON.stringify(historical ? { ...batch, historical: true } : batch),
+        qos: 1,
+        retain: false,
+      },
+    ],
+    subscriptions: () => [topics.command],
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * Peers for the delivery tests: a Modbus device (modbus-serial ServerTCP) whose registers count
+ * reads, so every reading has a known place in its series, a gateway config reading it, and the
+ * collector's series API.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ServerTCP } from 'modbus-serial';
+import { pino } from 'pino';
+import { type RunningCollector, startCollector } from '../../cloud/collector.js';
+import { buildCollectorConfig } from '../../cloud/config.js';
+import { freePort } from '../helpers/ports.js';
+
+export const SITE = 'he-delivery';
+export const COUNTER_POINTS = ['count-a', 'count-b'] as const;
+
+export interface CounterDevice {
+  port: number;
+  /** While frozen every read fails (exception 6, device busy) and no counter moves. */
+  freeze(frozen: boolean): void;
+  close(): Promise<void>;
+}
+
+/** Holding registers 0 and 1 each answer 1, 2, 3, … one more at every read. */
+export async function startCounterDevice(): Promise<CounterDevice> {
+  const port = await freePort();
+  const counters = [0, 0];
+  let frozen = false;
+  const server = new ServerTCP(
+    {
+      getHoldingRegister: (address: number) => {
+        if (frozen) return Promise.reject({ modbusErrorCode: 6 });
+        if (address > 1) return Promise.reject({ modbusErrorCode: 2 });
+        counters[address] = ((counters[address] as number) + 1) % 65_536;
+        return Promise.resolve(counters[address]);
+      },
+    },
+    { host: '127.0.0.1', port },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.on('initialized', () => resolve());
+    server.on('serverError', reject);
+  });
+  server.on('socketError', () => {});
+  server.on('error', () => {});
+  return {
+    port,
+    freeze: (value) => {
+      frozen = value;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export interface GatewayConfigOptions {
+  gatewayId: string;
+  mqttUrl: string;
+  devicePort: number;
+  stateDir: string;
+  pollIntervalMs?: number;
+  publishIntervalMs?: number;
+  outbox?: Record<string, unknown>;
+  delivery?: Record<string, unknown>;
+  mqtt?: Record<string, unknown>;
+}
+
+export function counterGatewayConfig(options: GatewayConfigOptions) {
+  return {
+    gateway: {
+      id: options.gatewayId,
+      region: 'HE',
+      project: 'jjj-dp-03',
+      site: SITE,
+      siteName: { zh: '交付测试', en: 'Delivery test' },
+      stateDir: options.stateDir,
+    },
+    mqtt: { url: options.mqttUrl, reconnect: { minMs: 100, maxMs: 400 }, ...options.mqtt },
+    publish: { intervalMs: options.publishIntervalMs ?? 100 },
+    outbox: options.outbox ?? {},
+    delivery: options.delivery ?? {},
+    log: { level: 'warn' },
+    devices: [
+      {
+        protocol: 'modbus',
+        id: 'counter',
+        line: 'test-line',
+        transport: 'tcp',
+        host: '127.0.0.1',
+        port: options.devicePort,
+        unitId: 1,
+        pollIntervalMs: options.pollIntervalMs ?? 50,
+        timeoutMs: 1000,
+        points: COUNTER_POINTS.map((name, address) => ({ name, table: 'holding', address, type: 'uint16' })),
+      },
+    ],
+  };
+}
+
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export async function startTestCollector(brokerUrl: string, dir: string): Promise<RunningCollector> {
+  return startCollector(
+    buildCollectorConfig({
+      mqtt: { url: brokerUrl },
+      store: { path: join(dir, 'collector.db') },
+      http: { port: 0 },
+    }),
+    { logger: pino({ level: 'silent' }) },
+  );
+}
+
+export async function storedSeries(collector: RunningCollector, point: string): Promise<number[]> {
+  const id = `${SITE}/test-line/counter/${point}`;
+  const response = await fetch(
+    `${collector.httpUrl}/api/v1/series?point=${encodeURIComponent(id)}&from=0&to=${Date.now() + 60_000}`,
+  );
+  if (response.status === 404) return [];
+  const body = (await response.json()) as { samples: Array<{ ts: number; value: number | null }> };
+  // Reads that failed (device frozen) are stored as bad quality without a value.
+  return body.samples.flatMap((s) => (s.value === null ? [] : [s.value]));
+}
+
+/** Every stored series is 1, 2, 3, … n: nothing lost, nothing twice, in order of time. */
+export function expectCounting(values: number[]): boolean {
+  return values.length > 0 && values.every((value, i) => value === i + 1);
+}
+
+export async function waitUntil(
+  predicate: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
