@@ -1,15 +1,22 @@
-/** The collector's HTTP API (fastify): health, sites, latest values, series and Prometheus metrics. */
+/**
+ * The collector's HTTP API (fastify): health, sites, latest values, series (raw or aggregated),
+ * the registry (gateways, points), sequence gaps, dead letters, cross-site KPI comparison and
+ * Prometheus metrics.
+ */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { formatIssues } from '../gateway/config-format.js';
 import { Identifier } from '../gateway/schema/index.js';
+import { type AggregateFunction, aggregate, aggregateFunctions, windowSizes } from './aggregate.js';
+import { compareSites, kpis } from './kpi.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { TelemetryStore } from './store/store.js';
 
 /** Most samples one series request returns; the response says `truncated` when there were more. */
 export const MAX_SERIES_SAMPLES = 10_000;
 const DEFAULT_WINDOW_MS = 60 * 60 * 1000;
+const MAX_COMPARE_WINDOWS = 1000;
 
 const Millis = z
   .string()
@@ -39,13 +46,58 @@ const SeriesQuery = z
       .transform(Number)
       .pipe(z.number().int().min(1).max(MAX_SERIES_SAMPLES))
       .optional(),
+    aggregate: z.enum(aggregateFunctions).optional(),
+    window: z.enum(Object.keys(windowSizes) as [WindowName, ...WindowName[]]).optional(),
   })
   .transform((query, ctx) => {
     const to = query.to ?? Date.now();
     const from = query.from ?? Math.max(0, to - DEFAULT_WINDOW_MS);
     if (from > to) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must not be after to' });
-    return { pointId: query.point, from, to, limit: query.limit ?? MAX_SERIES_SAMPLES };
+    if ((query.aggregate === undefined) !== (query.window === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['window'], message: 'aggregate and window go together' });
+    }
+    const aggregation =
+      query.aggregate && query.window ? { fn: query.aggregate, window: query.window } : undefined;
+    return { pointId: query.point, from, to, limit: query.limit ?? MAX_SERIES_SAMPLES, aggregation };
   });
+
+type WindowName = keyof typeof windowSizes;
+
+const CompareQuery = z
+  .strictObject({
+    kpi: z.enum(kpis),
+    sites: z
+      .string()
+      .transform((list) => list.split(','))
+      .pipe(z.array(Identifier).min(1).max(100)),
+    from: Millis,
+    to: Millis,
+    window: z.enum(Object.keys(windowSizes) as [WindowName, ...WindowName[]]).default('1h'),
+  })
+  .superRefine((query, ctx) => {
+    if (query.from > query.to)
+      ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must not be after to' });
+    // Bounds the work of one request.
+    if ((query.to - query.from) / windowSizes[query.window] > MAX_COMPARE_WINDOWS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['window'],
+        message: `at most ${MAX_COMPARE_WINDOWS} windows per request`,
+      });
+    }
+  });
+
+const DeadLetterQuery = z.strictObject({
+  reason: z.string().max(64).optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(1000))
+    .default(100),
+});
+
+const GapsQuery = z.strictObject({ gateway: Identifier });
 
 export interface ApiDependencies {
   store: TelemetryStore;
@@ -95,9 +147,63 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   app.get('/api/v1/series', async (request, reply) => {
     const query = parseQuery(SeriesQuery, request.query, reply);
     if (!query) return reply;
+    if (query.aggregation) {
+      const { fn, window } = query.aggregation;
+      const site = query.pointId.split('/')[0] as string;
+      const info = (await store.points(site))?.find((point) => point.pointId === query.pointId);
+      if (!info) return reply.code(404).send({ error: `unknown point "${query.pointId}"` });
+      const raw = (await store.samplesOf([query.pointId], query.from, query.to)).get(query.pointId) ?? [];
+      const windows = aggregate(raw, fn as AggregateFunction, windowSizes[window]);
+      return {
+        point: query.pointId,
+        ...(info.unit !== null && { unit: info.unit }),
+        aggregate: fn,
+        window,
+        samples: windows.slice(0, query.limit),
+        truncated: windows.length > query.limit,
+      };
+    }
     const series = await store.series(query);
     if (!series) return reply.code(404).send({ error: `unknown point "${query.pointId}"` });
     return series;
+  });
+
+  app.get('/api/v1/compare', async (request, reply) => {
+    const query = parseQuery(CompareQuery, request.query, reply);
+    if (!query) return reply;
+    const windows = { from: query.from, to: query.to, windowMs: windowSizes[query.window] };
+    const answer = await compareSites(store, query.kpi, query.sites, windows);
+    if ('unknownSite' in answer)
+      return reply.code(404).send({ error: `unknown site "${answer.unknownSite}"` });
+    return { kpi: query.kpi, from: query.from, to: query.to, window: query.window, sites: answer.sites };
+  });
+
+  app.get('/api/v1/gateways', async (request, reply) => {
+    if (!parseQuery(SitesQuery, request.query, reply)) return reply;
+    return store.gateways();
+  });
+
+  app.get('/api/v1/points', async (request, reply) => {
+    const query = parseQuery(LatestQuery, request.query, reply);
+    if (!query) return reply;
+    const points = await store.points(query.site);
+    if (!points) return reply.code(404).send({ error: `unknown site "${query.site}"` });
+    return { site: query.site, points };
+  });
+
+  app.get('/api/v1/gaps', async (request, reply) => {
+    const query = parseQuery(GapsQuery, request.query, reply);
+    if (!query) return reply;
+    return { gateway: query.gateway, gaps: await store.gaps(query.gateway) };
+  });
+
+  app.get('/api/v1/dead-letters', async (request, reply) => {
+    const query = parseQuery(DeadLetterQuery, request.query, reply);
+    if (!query) return reply;
+    return store.deadLetters({
+      limit: query.limit,
+      ...(query.reason !== undefined && { reason: query.reason }),
+    });
   });
 
   app.get('/metrics', async (_request, reply) => {

@@ -5,11 +5,13 @@
 import type { AddressInfo } from 'node:net';
 import { connect, type MqttClient } from 'mqtt';
 import { type Logger, pino } from 'pino';
+import { SPARKPLUG_NODE_FILTERS } from '../gateway/schema/sparkplug/index.js';
 import { buildApi } from './api.js';
 import type { CollectorConfig } from './config.js';
 import { CollectorError } from './errors.js';
 import { Ingest } from './ingest.js';
-import { createCollectorMetrics } from './metrics.js';
+import { type CollectorMetrics, createCollectorMetrics } from './metrics.js';
+import { InfluxStore } from './store/influx-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { TelemetryStore } from './store/store.js';
 
@@ -28,12 +30,26 @@ export async function startCollector(
   options: { logger?: Logger } = {},
 ): Promise<RunningCollector> {
   const logger = (options.logger ?? pino({ level: config.log.level })).child({ component: 'collector' });
-  const store: TelemetryStore = new SqliteStore(config.store.path);
+  const store: TelemetryStore =
+    config.store.type === 'sqlite' ? new SqliteStore(config.store.path) : new InfluxStore(config.store);
   const metrics = createCollectorMetrics();
-  const ingest = new Ingest({ store, metrics, logger });
-  let mqttClient: MqttClient | undefined;
+  const stopping = new AbortController();
+  const mqttClients: MqttClient[] = [];
+  const ingest = new Ingest({
+    store,
+    metrics,
+    logger,
+    stopping: stopping.signal,
+    publish: (topic, payload) => mqttClients[0]?.publish(topic, payload, { qos: 0 }),
+    ...config.ingest,
+  });
 
-  const api = buildApi({ store, metrics, logger, brokerConnected: () => mqttClient?.connected === true });
+  const api = buildApi({
+    store,
+    metrics,
+    logger,
+    brokerConnected: () => mqttClients.length > 0 && mqttClients.every((client) => client.connected),
+  });
   let httpPort: number;
   try {
     await api.listen({ host: config.http.host, port: config.http.port });
@@ -51,9 +67,13 @@ export async function startCollector(
   const httpUrl = `http://${host}:${httpPort}`;
 
   const inFlight = new Set<Promise<unknown>>();
-  mqttClient = connectBroker(config.mqtt, ingest, inFlight, metrics.brokerConnected, logger);
+  const connection = { ingest, inFlight, metrics, connected: new Set<number>(), logger };
+  for (let index = 0; index < config.mqtt.connections; index++) {
+    mqttClients.push(connectBroker(config.mqtt, index, connection));
+  }
+  const storeName = config.store.type === 'sqlite' ? config.store.path : config.store.url;
   logger.info(
-    { httpUrl, store: config.store.path, broker: config.mqtt.url, topic: config.mqtt.topic },
+    { httpUrl, store: storeName, broker: config.mqtt.url, topic: subscriptionOf(config.mqtt) },
     'collector started',
   );
 
@@ -63,7 +83,9 @@ export async function startCollector(
     httpPort,
     close() {
       closing ??= (async () => {
-        await mqttClient?.endAsync(true);
+        // Retries stop; a message not yet durable is left unacknowledged for the broker to redeliver.
+        stopping.abort();
+        await Promise.all(mqttClients.map((client) => client.endAsync(true)));
         // Messages already being stored finish before the store closes under them.
         await Promise.allSettled(inFlight);
         await api.close();
@@ -75,40 +97,62 @@ export async function startCollector(
   };
 }
 
-/** Connects and keeps reconnecting in the background; the broker being down at start is not fatal. */
-function connectBroker(
-  mqtt: CollectorConfig['mqtt'],
-  ingest: Ingest,
-  inFlight: Set<Promise<unknown>>,
-  connectedGauge: { set(value: number): void },
-  logger: Logger,
-): MqttClient {
-  const log = logger.child({ broker: mqtt.url });
+/** The topic filter as subscribed: `$share/{group}/{topic}` when the load is shared. */
+export function subscriptionOf(mqtt: CollectorConfig['mqtt']): string {
+  return mqtt.shareGroup === undefined ? mqtt.topic : `$share/${mqtt.shareGroup}/${mqtt.topic}`;
+}
+
+interface ConnectionContext {
+  ingest: Ingest;
+  inFlight: Set<Promise<unknown>>;
+  metrics: CollectorMetrics;
+  /** Indexes of the connections that are up, for the broker-connected gauge. */
+  connected: Set<number>;
+  logger: Logger;
+}
+
+/**
+ * One MQTT connection; it connects and keeps reconnecting in the background (the broker being
+ * down at start is not fatal). mqtt.js handles one incoming message at a time per connection and
+ * sends its PUBACK when `handleMessage` calls back: holding that call until the message is durable
+ * is the acknowledgement and the back-pressure at once (a slow store stops the reading).
+ */
+function connectBroker(mqtt: CollectorConfig['mqtt'], index: number, context: ConnectionContext): MqttClient {
+  const { ingest, inFlight, metrics, logger } = context;
+  const log = logger.child({ broker: mqtt.url, connection: index });
+  const baseId = mqtt.clientId ?? `jjj-collector-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
+  const topic = subscriptionOf(mqtt);
   const client = connect(mqtt.url, {
-    clientId: mqtt.clientId ?? `jjj-collector-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+    clientId: mqtt.connections > 1 ? `${baseId}-${index}` : baseId,
     username: mqtt.username,
     password: mqtt.password,
-    // MQTT 3.1.1 so the embedded aedes broker (no MQTT 5) works too.
+    // MQTT 3.1.1 so the embedded aedes broker (no MQTT 5) works too; Mosquitto shares subscriptions on 3.1.1.
     protocolVersion: 4,
-    clean: true,
+    clean: !mqtt.persistentSession,
     // Subscribing on every `connect` below covers reconnects.
     resubscribe: false,
     reconnectPeriod: RECONNECT_PERIOD_MS,
     connectTimeout: CONNECT_TIMEOUT_MS,
   });
 
-  // The PUBACK of a QoS 1 message is held until the message is stored.
   client.handleMessage = (packet, done) => {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    metrics.queueDepth.inc();
     const handling = ingest.handle(packet.topic, payload).then(
-      () => done(),
+      (outcome) => {
+        if (outcome.status !== 'abandoned') done();
+      },
       (error: unknown) => {
+        // `handle` never rejects; this is a bug, and acknowledging keeps the connection from stalling.
         log.error({ err: error, topic: packet.topic }, 'message handling failed');
         done();
       },
     );
     inFlight.add(handling);
-    void handling.finally(() => inFlight.delete(handling));
+    void handling.finally(() => {
+      inFlight.delete(handling);
+      metrics.queueDepth.dec();
+    });
   };
 
   let connected = false;
@@ -116,19 +160,26 @@ function connectBroker(
   client.on('connect', () => {
     connected = true;
     lastError = undefined;
-    connectedGauge.set(1);
+    context.connected.add(index);
+    metrics.brokerConnected.set(context.connected.size);
     log.info('connected to broker');
-    client.subscribe(mqtt.topic, { qos: 1 }, (error, granted) => {
-      if (error) log.error({ err: error, topic: mqtt.topic }, 'subscribe failed');
+    client.subscribe(topic, { qos: 1 }, (error, granted) => {
+      if (error) log.error({ err: error, topic }, 'subscribe failed');
       else if (granted?.some((grant) => grant.qos === 128))
-        log.error({ topic: mqtt.topic }, 'broker refused the subscription');
-      else log.info({ topic: mqtt.topic }, 'subscribed');
+        log.error({ topic }, 'broker refused the subscription');
+      else log.info({ topic }, 'subscribed');
     });
+    if (index === 0 && mqtt.sparkplug) {
+      client.subscribe(SPARKPLUG_NODE_FILTERS, { qos: 1 }, (error) => {
+        if (error) log.error({ err: error }, 'subscribing to Sparkplug B failed');
+      });
+    }
   });
   client.on('close', () => {
     if (!connected) return;
     connected = false;
-    connectedGauge.set(0);
+    context.connected.delete(index);
+    metrics.brokerConnected.set(context.connected.size);
     log.warn('disconnected from broker; reconnecting');
   });
   client.on('error', (error) => {

@@ -3,44 +3,158 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatIssues, loadYamlConfig } from '../gateway/config-format.js';
 import { ConfigError } from '../gateway/errors.js';
-import { ALL_GATEWAYS_FILTER } from '../gateway/schema/index.js';
+import { ALL_GATEWAYS_FILTER, Identifier } from '../gateway/schema/index.js';
 
 export const IN_MEMORY = ':memory:';
 
-export const CollectorConfig = z.strictObject({
-  mqtt: z
-    .strictObject({
-      url: z
-        .string()
-        .regex(/^(mqtts?|wss?|tcp):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL')
-        .default('mqtt://127.0.0.1:1883'),
-      clientId: z.string().min(1).optional(),
-      username: z.string().optional(),
-      password: z.string().optional(),
-      topic: z.string().min(1).default(ALL_GATEWAYS_FILTER).describe('MQTT topic filter to subscribe to'),
-    })
-    .prefault({}),
-  store: z
-    .strictObject({
-      // InfluxDB stores come later; the discriminator is here so configs stay valid when they do.
-      type: z.literal('sqlite').default('sqlite'),
-      path: z
-        .string()
-        .min(1)
-        .default('var/collector.db')
-        .describe('SQLite file, relative to the config file; ":memory:" keeps nothing on disk'),
-    })
-    .prefault({}),
-  http: z
-    .strictObject({
-      host: z.string().min(1).default('127.0.0.1'),
-      port: z.number().int().min(0).max(65_535).default(8080).describe('0 picks a free port'),
-    })
-    .prefault({}),
-  log: z
-    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
-    .prefault({}),
+const SqliteStoreConfig = z.strictObject({
+  type: z.literal('sqlite'),
+  path: z
+    .string()
+    .min(1)
+    .default('var/collector.db')
+    .describe('SQLite file, relative to the config file; ":memory:" keeps nothing on disk'),
 });
+
+const InfluxWriteOptions = {
+  batchSize: z.number().int().min(1).default(20_000).describe('most lines in one write request'),
+  gzipThreshold: z
+    .number()
+    .int()
+    .min(0)
+    .default(1000)
+    .describe('request bodies larger than this are gzipped'),
+  timeoutMs: z.number().int().min(100).default(10_000),
+  catalogPath: z
+    .string()
+    .min(1)
+    .default('var/collector-catalog.db')
+    .describe('SQLite file keeping the registry, batch dedupe, gaps and dead letters'),
+};
+
+const InfluxStoreConfig = z
+  .strictObject({
+    type: z.literal('influxdb'),
+    url: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL'),
+    /** 2 speaks the v2 write API (InfluxDB 2.x and 3.x); 1 speaks /write and /query of InfluxDB 1.x. */
+    apiVersion: z.union([z.literal(1), z.literal(2)]).default(2),
+    org: z.string().default('').describe('v2: organisation'),
+    bucket: z
+      .string()
+      .default('')
+      .describe('v2: bucket; also the database InfluxQL queries name (DBRP mapping)'),
+    token: z.string().default('').describe('v2: API token'),
+    database: z.string().default('').describe('v1: database'),
+    retentionPolicy: z.string().default('').describe('v1: retention policy; empty for the default'),
+    username: z.string().default('').describe('v1: user'),
+    password: z.string().default('').describe('v1: password'),
+    measurement: Identifier.default('jjj'),
+    ...InfluxWriteOptions,
+  })
+  .superRefine((store, ctx) => {
+    const needed = store.apiVersion === 2 ? (['org', 'bucket'] as const) : (['database'] as const);
+    for (const key of needed) {
+      if (store[key] === '')
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `required with apiVersion ${store.apiVersion}`,
+        });
+    }
+  });
+
+export type InfluxStoreConfig = z.infer<typeof InfluxStoreConfig>;
+
+export const CollectorConfig = z
+  .strictObject({
+    mqtt: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^(mqtts?|wss?|tcp):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL')
+          .default('mqtt://127.0.0.1:1883'),
+        clientId: z.string().min(1).optional(),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        topic: z.string().min(1).default(ALL_GATEWAYS_FILTER).describe('MQTT topic filter to subscribe to'),
+        shareGroup: Identifier.optional().describe(
+          'subscribe as $share/<group>/<topic> so several collectors split the load (not on aedes)',
+        ),
+        connections: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .default(1)
+          .describe('MQTT connections of this instance; more than 1 needs shareGroup'),
+        sparkplug: z
+          .boolean()
+          .default(true)
+          .describe(
+            'also ingest Sparkplug B (spBv1.0), unshared on the first connection: a host needs each node in order',
+          ),
+        persistentSession: z
+          .boolean()
+          .default(false)
+          .describe(
+            'clean=false with a fixed clientId: unacknowledged messages wait in the broker across restarts',
+          ),
+      })
+      .prefault({}),
+    store: z
+      .preprocess(
+        // `type` may be left out for the default SQLite store.
+        (store) =>
+          typeof store === 'object' && store !== null && !('type' in store)
+            ? { ...store, type: 'sqlite' }
+            : store,
+        z.discriminatedUnion('type', [SqliteStoreConfig, InfluxStoreConfig]),
+      )
+      .prefault({})
+      .describe('where samples go: the embedded SQLite file (default) or InfluxDB'),
+    ingest: z
+      .strictObject({
+        maxMessageBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(4 * 1024 * 1024)
+          .describe('larger messages are dead-lettered as oversized'),
+        retryMinMs: z.number().int().min(1).default(200).describe('first retry delay while the store fails'),
+        retryMaxMs: z
+          .number()
+          .int()
+          .min(1)
+          .default(10_000)
+          .describe('longest retry delay while the store fails'),
+      })
+      .prefault({}),
+    http: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65_535).default(8080).describe('0 picks a free port'),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    if (config.mqtt.persistentSession && config.mqtt.clientId === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mqtt', 'clientId'],
+        message: 'a persistent session needs a fixed clientId to find its messages again',
+      });
+    }
+    if (config.mqtt.connections > 1 && config.mqtt.shareGroup === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mqtt', 'connections'],
+        message: 'more than one connection needs mqtt.shareGroup, or every connection gets every message',
+      });
+    }
+  });
 
 export type CollectorConfig = z.infer<typeof CollectorConfig>;
 export type CollectorConfigInput = z.input<typeof CollectorConfig>;
@@ -71,8 +185,12 @@ export function loadCollectorConfig(file: string, env: NodeJS.ProcessEnv = proce
 }
 
 function resolveConfig(config: CollectorConfig, source: string, options: ResolveOptions): CollectorConfig {
-  const path = config.store.path;
-  const storePath = path === IN_MEMORY || isAbsolute(path) ? path : resolve(options.baseDir ?? '.', path);
+  const resolvePath = (path: string) =>
+    path === IN_MEMORY || isAbsolute(path) ? path : resolve(options.baseDir ?? '.', path);
+  const store =
+    config.store.type === 'sqlite'
+      ? { ...config.store, path: resolvePath(config.store.path) }
+      : { ...config.store, catalogPath: resolvePath(config.store.catalogPath) };
   let port = config.http.port;
   const fromEnv = options.env?.PORT;
   if (fromEnv !== undefined && fromEnv !== '') {
@@ -81,5 +199,5 @@ function resolveConfig(config: CollectorConfig, source: string, options: Resolve
       throw new ConfigError(source, [`PORT (environment): expected a port number 0-65535, got "${fromEnv}"`]);
     }
   }
-  return { ...config, store: { ...config.store, path: storePath }, http: { ...config.http, port } };
+  return { ...config, store, http: { ...config.http, port } };
 }

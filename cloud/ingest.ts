@@ -1,8 +1,11 @@
 /**
- * Turns one MQTT message into store writes, independent of MQTT itself: topic check, JSON parse,
- * schema validation, topic/identity match, then store. Anything malformed is counted, kept aside
- * in the store with its reason, logged once per reason and topic, and skipped: never a crash.
+ * Turns one MQTT message into store writes, independent of MQTT itself: size check, topic check,
+ * JSON parse, schema validation, topic/identity match, then store. Anything malformed is counted,
+ * dead-lettered in the store with its reason, logged once per reason and topic, and skipped: never
+ * a crash. A store that fails is retried with backoff until it takes the message: the caller
+ * acknowledges the message only when `handle` resolves, so nothing is acknowledged before it is durable.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { formatIssues } from '../gateway/config-format.js';
 import {
@@ -14,16 +17,23 @@ import {
   type TopicKind,
   WireMessage,
 } from '../gateway/schema/index.js';
+import { SPARKPLUG_NAMESPACE } from '../gateway/schema/sparkplug/index.js';
 import type { CollectorMetrics } from './metrics.js';
-import type { TelemetryStore } from './store/store.js';
+import { type SparkplugEvent, SparkplugHost, SparkplugIngestError } from './sparkplug-host.js';
+import { isTransientStoreError } from './store/influx-store.js';
+import type { IncomingBatch, TelemetryStore } from './store/store.js';
 
 export const rejectReasons = [
+  'oversized',
   'bad-topic',
   'bad-json',
   'unknown-schema',
   'invalid-message',
   'identity-mismatch',
-  'store-failed',
+  /** A Sparkplug B message this host cannot read or place (see the detail). */
+  'sparkplug-invalid',
+  /** The store refused the data itself (e.g. InfluxDB answered 400): retrying cannot help. */
+  'store-refused',
 ] as const;
 export type RejectReason = (typeof rejectReasons)[number];
 
@@ -32,13 +42,18 @@ export type IngestOutcome =
   | { status: 'duplicate' }
   /** An empty payload clears a retained message; there is nothing to store. */
   | { status: 'ignored' }
-  | { status: 'rejected'; reason: RejectReason; detail: string };
+  | { status: 'rejected'; reason: RejectReason; detail: string }
+  /** The collector is stopping while the store was failing: not acknowledged, the broker redelivers. */
+  | { status: 'abandoned' };
 
 const kindOfSchema: Record<WireMessage['schema'], TopicKind> = {
   [TELEMETRY_SCHEMA]: 'telemetry',
   [METADATA_SCHEMA]: 'metadata',
   [STATUS_SCHEMA]: 'status',
 };
+
+/** A node that keeps sending data the host has no birth for is asked again at most this often. */
+const REBIRTH_REQUEST_INTERVAL_MS = 10_000;
 
 /** Bounds the memory spent remembering which problems were already logged. */
 const MAX_REMEMBERED_PROBLEMS = 1000;
@@ -48,12 +63,24 @@ export interface IngestDependencies {
   store: TelemetryStore;
   metrics: CollectorMetrics;
   logger: Logger;
+  maxMessageBytes: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+  /** Aborted when the collector stops: retries end. */
+  stopping: AbortSignal;
+  /** Sends a Sparkplug rebirth request (NCMD) to a node whose data arrived without its birth. */
+  publish?: (topic: string, payload: Buffer) => void;
   now?: () => number;
 }
 
 export class Ingest {
   private readonly loggedProblems = new Set<string>();
   private readonly now: () => number;
+  /** True from a failed store write until the next one that works: logs once per outage. */
+  private storeDown = false;
+  private readonly sparkplug = new SparkplugHost();
+  /** When each Sparkplug node was last asked for a rebirth, so a stream of unknown data asks once. */
+  private readonly rebirthAsked = new Map<string, number>();
 
   constructor(private readonly deps: IngestDependencies) {
     this.now = deps.now ?? Date.now;
@@ -62,8 +89,13 @@ export class Ingest {
   /** Never rejects: every failure becomes a `rejected` outcome. */
   async handle(topic: string, payload: Buffer): Promise<IngestOutcome> {
     const receivedAt = this.now();
+    if (topic.startsWith(`${SPARKPLUG_NAMESPACE}/`)) return this.handleSparkplug(topic, payload, receivedAt);
     const address = parseTopic(topic);
     this.deps.metrics.messagesReceived.inc({ kind: address?.kind ?? 'unknown' });
+    if (payload.length > this.deps.maxMessageBytes) {
+      const detail = `${payload.length} bytes, more than the ${this.deps.maxMessageBytes} allowed`;
+      return this.reject(topic, payload, receivedAt, 'oversized', detail);
+    }
     if (!address)
       return this.reject(
         topic,
@@ -72,7 +104,10 @@ export class Ingest {
         'bad-topic',
         'not a jjj/v1/{region}/{site}/{gateway}/{kind} topic',
       );
-    if (payload.length === 0) return { status: 'ignored' };
+    // Commands are the cloud's own messages to gateways; acknowledgements answer whoever sent them.
+    if (payload.length === 0 || address.kind === 'command' || address.kind === 'command-ack') {
+      return { status: 'ignored' };
+    }
 
     let json: unknown;
     try {
@@ -99,14 +134,90 @@ export class Ingest {
     const mismatch = identityMismatch(address, message);
     if (mismatch) return this.reject(topic, payload, receivedAt, 'identity-mismatch', mismatch);
 
+    return this.storeWithRetries(topic, payload, message, receivedAt);
+  }
+
+  private async handleSparkplug(topic: string, payload: Buffer, receivedAt: number): Promise<IngestOutcome> {
+    this.deps.metrics.messagesReceived.inc({ kind: 'sparkplug' });
+    if (payload.length > this.deps.maxMessageBytes) {
+      const detail = `${payload.length} bytes, more than the ${this.deps.maxMessageBytes} allowed`;
+      return this.reject(topic, payload, receivedAt, 'oversized', detail);
+    }
+    let events: SparkplugEvent[];
     try {
-      return await this.store(message, receivedAt);
+      events = this.sparkplug.handle(topic, payload, receivedAt);
     } catch (error) {
-      return this.reject(topic, payload, receivedAt, 'store-failed', (error as Error).message);
+      if (!(error instanceof SparkplugIngestError)) throw error;
+      return this.reject(topic, payload, receivedAt, 'sparkplug-invalid', error.reason);
+    }
+    let outcome: IngestOutcome = { status: 'ignored' };
+    for (const event of events) {
+      if (event.kind === 'rebirth-request') {
+        this.askRebirth(event.topic, event.payload, receivedAt);
+        continue;
+      }
+      const message: WireMessage | IncomingBatch =
+        event.kind === 'samples'
+          ? {
+              schema: TELEMETRY_SCHEMA,
+              ...event.site,
+              gateway: event.gateway,
+              sentTs: receivedAt,
+              points: event.points,
+            }
+          : event.message;
+      outcome = await this.storeWithRetries(topic, payload, message, receivedAt);
+      if (outcome.status === 'abandoned' || outcome.status === 'rejected') return outcome;
+    }
+    return outcome;
+  }
+
+  private askRebirth(topic: string, payload: Buffer, now: number): void {
+    const asked = this.rebirthAsked.get(topic) ?? 0;
+    if (now - asked < REBIRTH_REQUEST_INTERVAL_MS || !this.deps.publish) return;
+    this.rebirthAsked.set(topic, now);
+    this.deps.logger.info({ topic }, 'Sparkplug data without a birth: asking the node for a rebirth');
+    this.deps.publish(topic, payload);
+  }
+
+  private async storeWithRetries(
+    topic: string,
+    payload: Buffer,
+    message: WireMessage | IncomingBatch,
+    receivedAt: number,
+  ): Promise<IngestOutcome> {
+    const { metrics, logger, stopping } = this.deps;
+    for (let delay = this.deps.retryMinMs; ; delay = Math.min(delay * 2, this.deps.retryMaxMs)) {
+      const stopTimer = metrics.storeLatency.startTimer();
+      try {
+        const outcome = await this.store(message, receivedAt);
+        stopTimer();
+        if (this.storeDown) {
+          this.storeDown = false;
+          logger.info('store writes work again');
+        }
+        return outcome;
+      } catch (error) {
+        if (!isTransientStoreError(error)) {
+          return this.reject(topic, payload, receivedAt, 'store-refused', (error as Error).message);
+        }
+        metrics.storeFailures.inc();
+        if (!this.storeDown) {
+          this.storeDown = true;
+          logger.error(
+            { err: error },
+            'store write failed; holding acknowledgements and retrying with backoff',
+          );
+        }
+      }
+      if (stopping.aborted) return { status: 'abandoned' };
+      // Jitter spreads the retries of several connections and instances.
+      await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal: stopping }).catch(() => undefined);
+      if (stopping.aborted) return { status: 'abandoned' };
     }
   }
 
-  private async store(message: WireMessage, receivedAt: number): Promise<IngestOutcome> {
+  private async store(message: WireMessage | IncomingBatch, receivedAt: number): Promise<IngestOutcome> {
     const { store, metrics, logger } = this.deps;
     switch (message.schema) {
       case TELEMETRY_SCHEMA: {
@@ -117,6 +228,18 @@ export class Ingest {
           return { status: 'duplicate' };
         }
         metrics.pointsStored.inc(written.points);
+        if (written.missingBefore > 0) {
+          metrics.sequenceGaps.inc(written.missingBefore);
+          logger.warn(
+            {
+              gateway: message.gateway.id,
+              boot: message.gateway.boot,
+              seq: message.gateway.seq,
+              missing: written.missingBefore,
+            },
+            'gap in gateway sequence',
+          );
+        }
         return { status: 'stored', kind: 'telemetry', points: written.points };
       }
       case METADATA_SCHEMA:
@@ -148,7 +271,7 @@ export class Ingest {
     reason: RejectReason,
     detail: string,
   ): Promise<IngestOutcome> {
-    this.deps.metrics.rejected.inc({ reason });
+    this.deps.metrics.deadLetters.inc({ reason });
     const problem = `${reason} ${topic}`;
     if (!this.loggedProblems.has(problem) && this.loggedProblems.size < MAX_REMEMBERED_PROBLEMS) {
       this.loggedProblems.add(problem);

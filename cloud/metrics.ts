@@ -1,5 +1,5 @@
 /** The collector's Prometheus metrics, on a registry of its own so several collectors can share a process. */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export function createCollectorMetrics() {
   const registry = new Registry();
@@ -16,9 +16,9 @@ export function createCollectorMetrics() {
       help: 'Samples written to the store',
       registers: [registry],
     }),
-    rejected: new Counter({
-      name: 'jjj_collector_messages_rejected_total',
-      help: 'Messages set aside instead of ingested, by reason',
+    deadLetters: new Counter({
+      name: 'jjj_collector_dead_letters_total',
+      help: 'Messages set aside in the dead-letter store instead of ingested, by reason',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
@@ -27,9 +27,30 @@ export function createCollectorMetrics() {
       help: 'Telemetry batches dropped because their gateway, boot and seq were already stored',
       registers: [registry],
     }),
+    sequenceGaps: new Counter({
+      name: 'jjj_collector_sequence_gap_batches_total',
+      help: 'Batches found missing from a gateway sequence when a later one arrived',
+      registers: [registry],
+    }),
+    storeLatency: new Histogram({
+      name: 'jjj_collector_store_write_seconds',
+      help: 'Time to make one message durable in the store, retries excluded',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    storeFailures: new Counter({
+      name: 'jjj_collector_store_write_failures_total',
+      help: 'Store writes that failed and were retried',
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'jjj_collector_queue_depth',
+      help: 'Messages received and not yet acknowledged to the broker (at most one per MQTT connection)',
+      registers: [registry],
+    }),
     brokerConnected: new Gauge({
       name: 'jjj_collector_broker_connected',
-      help: '1 while the MQTT connection is up',
+      help: 'MQTT connections that are up',
       registers: [registry],
     }),
   };

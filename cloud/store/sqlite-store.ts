@@ -16,15 +16,22 @@ import {
   type Region,
   regions,
   type StatusMessage,
-  type TelemetryBatch,
 } from '../../gateway/schema/index.js';
 import { IN_MEMORY } from '../config.js';
 import { CollectorError } from '../errors.js';
 import type {
+  Completeness,
+  DeadLetter,
+  DeadLetterQuery,
+  GatewaySummary,
+  IncomingBatch,
   LatestPoint,
+  PointInfo,
   RejectedMessage,
+  SequenceGap,
   Series,
   SeriesQuery,
+  SeriesSample,
   SiteSummary,
   TelemetryStore,
   TelemetryWrite,
@@ -59,6 +66,7 @@ CREATE TABLE IF NOT EXISTS batches (
   received_at INTEGER NOT NULL,
   points      INTEGER NOT NULL,
   historical  INTEGER NOT NULL,
+  sent_ts     INTEGER,
   PRIMARY KEY (gateway, boot, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS points (
@@ -82,7 +90,7 @@ CREATE TABLE IF NOT EXISTS samples (
   quality     TEXT NOT NULL,
   status_code INTEGER,
   server_ts   INTEGER,
-  PRIMARY KEY (point_id, ts)
+  PRIMARY KEY (ts, point_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS latest (
   point_id   TEXT PRIMARY KEY,
@@ -94,6 +102,7 @@ CREATE TABLE IF NOT EXISTS latest (
   ts         INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS latest_by_site ON latest (site);
+CREATE INDEX IF NOT EXISTS batches_by_sent ON batches (sent_ts);
 CREATE TABLE IF NOT EXISTS rejected (
   id           INTEGER PRIMARY KEY AUTOINCREMENT,
   received_at  INTEGER NOT NULL,
@@ -161,26 +170,79 @@ interface LatestRow {
 }
 
 interface SampleRow {
+  point_id: string;
   ts: number;
   value: unknown;
   value_type: string;
   quality: Quality;
 }
 
+interface GatewayRow {
+  id: string;
+  site: string;
+  state: 'online' | 'offline' | null;
+  boot: number;
+  last_seq: number | null;
+  last_seen: number | null;
+  batches: number;
+  missing: number;
+}
+
+interface DeadLetterRow {
+  id: number;
+  received_at: number;
+  topic: string;
+  reason: string;
+  detail: string;
+  preview: Buffer;
+  payload_size: number;
+}
+
+const DEAD_LETTER_PREVIEW_BYTES = 1024;
+
+export interface SqliteStoreOptions {
+  /**
+   * False when samples live elsewhere (InfluxDB) and this file is only the catalog: registry,
+   * latest values, batch dedupe, gaps and dead letters.
+   */
+  keepSamples?: boolean;
+}
+
 export class SqliteStore implements TelemetryStore {
   private readonly db: Database.Database;
   private readonly statements;
-  private readonly writeTelemetryTx: (batch: TelemetryBatch, receivedAt: number) => TelemetryWrite;
-  private readonly writeMetadataTx: (message: MetadataMessage) => void;
-  private readonly writeStatusTx: (message: StatusMessage) => void;
+  // Written with `.immediate` so instances sharing the file queue on the write lock instead of failing.
+  private readonly writeTelemetryTx: Database.Transaction<
+    (batch: IncomingBatch, receivedAt: number) => TelemetryWrite
+  >;
+  /** Point ids this instance knows are in `points`, so a batch skips re-inserting them. */
+  private readonly knownPoints = new Set<string>();
+  private readonly rememberPoints: () => void;
+  private readonly forgetPending: () => void;
+  private readonly writeMetadataTx: Database.Transaction<(message: MetadataMessage) => void>;
+  private readonly writeStatusTx: Database.Transaction<(message: StatusMessage) => void>;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    options: SqliteStoreOptions = {},
+  ) {
+    const keepSamples = options.keepSamples ?? true;
     try {
       if (path !== IN_MEMORY) mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
+      // Samples are clustered by time, so a batch appends at the end of the tree instead of touching
+      // one page per point; a larger cache and fewer checkpoints keep that append cheap.
+      this.db.pragma('cache_size = -65536');
+      this.db.pragma('wal_autocheckpoint = 10000');
+      // Several collector instances may share one file: wait for each other's transactions.
+      this.db.pragma('busy_timeout = 10000');
       this.db.exec(SCHEMA);
+      const batchColumns = this.db.prepare<[], { name: string }>('PRAGMA table_info(batches)').all();
+      if (!batchColumns.some((column) => column.name === 'sent_ts')) {
+        this.db.exec('ALTER TABLE batches ADD COLUMN sent_ts INTEGER');
+      }
     } catch (error) {
       throw new CollectorError(
         'STORE_OPEN_FAILED',
@@ -193,8 +255,14 @@ export class SqliteStore implements TelemetryStore {
     const db = this.db;
     this.statements = {
       insertBatch: db.prepare(
-        `INSERT OR IGNORE INTO batches (gateway, boot, seq, received_at, points, historical)
-         VALUES (@gateway, @boot, @seq, @receivedAt, @points, @historical)`,
+        `INSERT OR IGNORE INTO batches (gateway, boot, seq, received_at, points, historical, sent_ts)
+         VALUES (@gateway, @boot, @seq, @receivedAt, @points, @historical, @sentTs)`,
+      ),
+      hasBatch: db.prepare<[string, number, number], { found: number }>(
+        'SELECT 1 AS found FROM batches WHERE gateway = ? AND boot = ? AND seq = ?',
+      ),
+      gatewayPosition: db.prepare<[string], { boot: number; last_seq: number | null }>(
+        'SELECT boot, last_seq FROM gateways WHERE id = ?',
       ),
       upsertSite: db.prepare(
         `INSERT INTO sites (id, region, project, gateway) VALUES (@site, @region, @project, @gateway)
@@ -211,6 +279,13 @@ export class SqliteStore implements TelemetryStore {
              WHEN excluded.boot > boot THEN excluded.last_seq
              WHEN excluded.boot = boot THEN max(coalesce(last_seq, -1), excluded.last_seq)
              ELSE last_seq END,
+           boot = max(boot, excluded.boot)`,
+      ),
+      gatewayTouched: db.prepare(
+        `INSERT INTO gateways (id, site, boot, last_seen) VALUES (@gateway, @site, @boot, @receivedAt)
+         ON CONFLICT (id) DO UPDATE SET
+           site = excluded.site,
+           last_seen = max(coalesce(last_seen, 0), excluded.last_seen),
            boot = max(boot, excluded.boot)`,
       ),
       // A state from an older boot, or older than the one held, is stale (e.g. a late Last Will).
@@ -268,45 +343,101 @@ export class SqliteStore implements TelemetryStore {
       ),
       pointUnit: db.prepare<[string], { unit: string | null }>('SELECT unit FROM points WHERE point_id = ?'),
       samplesInWindow: db.prepare<[string, number, number, number], SampleRow>(
-        `SELECT ts, value, value_type, quality FROM samples
+        `SELECT point_id, ts, value, value_type, quality FROM samples
          WHERE point_id = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?`,
+      ),
+      pointsOfSite: db.prepare<
+        [string],
+        {
+          point_id: string;
+          line: string;
+          equipment: string;
+          point: string;
+          protocol: Protocol | null;
+          unit: string | null;
+        }
+      >(
+        'SELECT point_id, line, equipment, point, protocol, unit FROM points WHERE site = ? ORDER BY point_id',
+      ),
+      // Per boot: sequence numbers from 0 up to the newest one received, against those received.
+      listGateways: db.prepare<[], GatewayRow>(
+        `SELECT g.id, g.site, g.state, g.boot, g.last_seq, g.last_seen,
+           coalesce(sum(b.received), 0) AS batches, coalesce(sum(b.top + 1 - b.received), 0) AS missing
+         FROM gateways g LEFT JOIN (
+           SELECT gateway, boot, max(seq) AS top, count(*) AS received FROM batches GROUP BY gateway, boot
+         ) b ON b.gateway = g.id
+         GROUP BY g.id ORDER BY g.site, g.id`,
+      ),
+      gapsOf: db.prepare<[string], { boot: number; from_seq: number; to_seq: number }>(
+        `SELECT boot, previous + 1 AS from_seq, seq - 1 AS to_seq FROM (
+           SELECT boot, seq, coalesce(lag(seq) OVER (PARTITION BY boot ORDER BY seq), -1) AS previous
+           FROM batches WHERE gateway = ?
+         ) WHERE seq > previous + 1 ORDER BY boot, from_seq`,
+      ),
+      completenessOf: db.prepare<
+        [string, number, number],
+        { expected: number | null; received: number | null }
+      >(
+        `SELECT sum(top - bottom + 1) AS expected, sum(received) AS received FROM (
+           SELECT max(b.seq) AS top, min(b.seq) AS bottom, count(*) AS received
+           FROM batches b JOIN gateways g ON g.id = b.gateway
+           WHERE g.site = ? AND b.sent_ts >= ? AND b.sent_ts <= ? GROUP BY b.gateway, b.boot
+         )`,
+      ),
+      deadLetters: db.prepare<[string | null, string | null, number], DeadLetterRow>(
+        `SELECT id, received_at, topic, reason, detail, substr(payload, 1, ${DEAD_LETTER_PREVIEW_BYTES}) AS preview, payload_size
+         FROM rejected WHERE (? IS NULL OR reason = ?) ORDER BY id DESC LIMIT ?`,
       ),
       ping: db.prepare('SELECT 1'),
     };
 
-    this.writeTelemetryTx = db.transaction((batch: TelemetryBatch, receivedAt: number): TelemetryWrite => {
+    this.writeTelemetryTx = db.transaction((batch: IncomingBatch, receivedAt: number): TelemetryWrite => {
       const s = this.statements;
       const { id: gateway, boot, seq } = batch.gateway;
-      const isNew = s.insertBatch.run({
-        gateway,
-        boot,
-        seq,
-        receivedAt,
-        points: batch.points.length,
-        historical: batch.historical ? 1 : 0,
-      });
-      if (isNew.changes === 0) return { outcome: 'duplicate' };
+      let missingBefore = 0;
+      if (seq !== undefined) {
+        const isNew = s.insertBatch.run({
+          gateway,
+          boot,
+          seq,
+          receivedAt,
+          points: batch.points.length,
+          historical: batch.historical ? 1 : 0,
+          sentTs: batch.sentTs,
+        });
+        if (isNew.changes === 0) return { outcome: 'duplicate' };
+        const held = s.gatewayPosition.get(gateway);
+        const newest =
+          held === undefined || held.boot < boot ? -1 : held.boot > boot ? seq : (held.last_seq ?? -1);
+        missingBefore = Math.max(0, seq - newest - 1);
+      }
       s.upsertSite.run({ site: batch.site, region: batch.region, project: batch.project, gateway });
-      s.gatewaySeen.run({ gateway, site: batch.site, boot, seq, receivedAt });
+      if (seq !== undefined) s.gatewaySeen.run({ gateway, site: batch.site, boot, seq, receivedAt });
+      else s.gatewayTouched.run({ gateway, site: batch.site, boot, receivedAt });
       for (const sample of batch.points) {
         const id = pointId(batch.site, sample);
         const { value, valueType } = encodeValue(sample.value);
-        s.ensurePoint.run({
-          pointId: id,
-          site: batch.site,
-          line: sample.line,
-          equipment: sample.equipment,
-          point: sample.point,
-        });
-        s.insertSample.run({
-          pointId: id,
-          ts: sample.ts,
-          value,
-          valueType,
-          quality: sample.quality,
-          statusCode: sample.status?.code ?? null,
-          serverTs: sample.serverTs ?? null,
-        });
+        if (!this.knownPoints.has(id)) {
+          s.ensurePoint.run({
+            pointId: id,
+            site: batch.site,
+            line: sample.line,
+            equipment: sample.equipment,
+            point: sample.point,
+          });
+          knownAfterCommit.push(id);
+        }
+        if (keepSamples) {
+          s.insertSample.run({
+            pointId: id,
+            ts: sample.ts,
+            value,
+            valueType,
+            quality: sample.quality,
+            statusCode: sample.status?.code ?? null,
+            serverTs: sample.serverTs ?? null,
+          });
+        }
         s.upsertLatest.run({
           pointId: id,
           site: batch.site,
@@ -317,8 +448,17 @@ export class SqliteStore implements TelemetryStore {
           ts: sample.ts,
         });
       }
-      return { outcome: 'stored', points: batch.points.length };
+      return { outcome: 'stored', points: batch.points.length, missingBefore };
     });
+    // Ids only become known once their transaction committed.
+    let knownAfterCommit: string[] = [];
+    this.rememberPoints = () => {
+      for (const id of knownAfterCommit) this.knownPoints.add(id);
+      knownAfterCommit = [];
+    };
+    this.forgetPending = () => {
+      knownAfterCommit = [];
+    };
 
     this.writeMetadataTx = db.transaction((message: MetadataMessage) => {
       const s = this.statements;
@@ -363,16 +503,23 @@ export class SqliteStore implements TelemetryStore {
     });
   }
 
-  async writeTelemetry(batch: TelemetryBatch, receivedAt: number): Promise<TelemetryWrite> {
-    return this.writeTelemetryTx(batch, receivedAt);
+  async writeTelemetry(batch: IncomingBatch, receivedAt: number): Promise<TelemetryWrite> {
+    try {
+      const written = this.writeTelemetryTx.immediate(batch, receivedAt);
+      this.rememberPoints();
+      return written;
+    } catch (error) {
+      this.forgetPending();
+      throw error;
+    }
   }
 
   async writeMetadata(message: MetadataMessage): Promise<void> {
-    this.writeMetadataTx(message);
+    this.writeMetadataTx.immediate(message);
   }
 
   async writeStatus(message: StatusMessage): Promise<void> {
-    this.writeStatusTx(message);
+    this.writeStatusTx.immediate(message);
   }
 
   async writeRejected(message: RejectedMessage): Promise<void> {
@@ -435,6 +582,79 @@ export class SqliteStore implements TelemetryStore {
     };
     if (known.unit !== null) series.unit = known.unit;
     return series;
+  }
+
+  /** True when the batch was stored before (by this or another instance sharing the file). */
+  hasBatch(gateway: string, boot: number, seq: number): boolean {
+    return this.statements.hasBatch.get(gateway, boot, seq) !== undefined;
+  }
+
+  async samplesOf(pointIds: string[], from: number, to: number): Promise<Map<string, SeriesSample[]>> {
+    const result = new Map<string, SeriesSample[]>();
+    for (const id of pointIds) {
+      const rows = this.statements.samplesInWindow.all(id, from, to, Number.MAX_SAFE_INTEGER);
+      if (rows.length > 0) {
+        result.set(
+          id,
+          rows.map((row) => ({
+            ts: row.ts,
+            value: decodeValue(row.value, row.value_type),
+            quality: row.quality,
+          })),
+        );
+      }
+    }
+    return result;
+  }
+
+  async points(site: string): Promise<PointInfo[] | undefined> {
+    if (!this.statements.siteExists.get(site)) return undefined;
+    return this.statements.pointsOfSite.all(site).map((row) => ({
+      pointId: row.point_id,
+      line: row.line,
+      equipment: row.equipment,
+      point: row.point,
+      protocol: row.protocol,
+      unit: row.unit,
+    }));
+  }
+
+  async gateways(): Promise<GatewaySummary[]> {
+    return this.statements.listGateways.all().map((row) => ({
+      id: row.id,
+      site: row.site,
+      state: row.state,
+      boot: row.boot,
+      lastSeq: row.last_seq,
+      lastSeen: row.last_seen,
+      batches: row.batches,
+      missingBatches: row.missing,
+    }));
+  }
+
+  async gaps(gateway: string): Promise<SequenceGap[]> {
+    return this.statements.gapsOf
+      .all(gateway)
+      .map((row) => ({ boot: row.boot, fromSeq: row.from_seq, toSeq: row.to_seq }));
+  }
+
+  async completeness(site: string, from: number, to: number): Promise<Completeness | undefined> {
+    if (!this.statements.siteExists.get(site)) return undefined;
+    const row = this.statements.completenessOf.get(site, from, to);
+    return { expectedBatches: row?.expected ?? 0, receivedBatches: row?.received ?? 0 };
+  }
+
+  async deadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
+    const reason = query.reason ?? null;
+    return this.statements.deadLetters.all(reason, reason, query.limit).map((row) => ({
+      id: row.id,
+      receivedAt: row.received_at,
+      topic: row.topic,
+      reason: row.reason,
+      detail: row.detail,
+      payloadPreview: Buffer.from(row.preview).toString('utf8'),
+      payloadSize: row.payload_size,
+    }));
   }
 
   async ping(): Promise<void> {

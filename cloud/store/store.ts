@@ -1,6 +1,6 @@
 /**
- * What the collector needs of a time-series store. SQLite is the only store today; InfluxDB
- * stores will implement the same interface, so every method is asynchronous.
+ * What the collector needs of a time-series store: the embedded SQLite store and the InfluxDB
+ * stores (samples in InfluxDB, registry in an SQLite catalog) implement the same interface.
  */
 import type {
   MetadataMessage,
@@ -13,7 +13,17 @@ import type {
   TelemetryBatch,
 } from '../../gateway/schema/index.js';
 
-export type TelemetryWrite = { outcome: 'stored'; points: number } | { outcome: 'duplicate' };
+/**
+ * A batch as the store takes it. Without `gateway.seq` (Sparkplug B carries none) there is no batch
+ * dedupe or gap tracking; a replayed sample still overwrites itself by point and timestamp.
+ */
+export type IncomingBatch = Omit<TelemetryBatch, 'gateway'> & {
+  gateway: { id: string; boot: number; seq?: number };
+};
+
+export type TelemetryWrite =
+  /** `missingBefore`: batches of this gateway's sequence skipped since the newest one held. */
+  { outcome: 'stored'; points: number; missingBefore: number } | { outcome: 'duplicate' };
 
 export interface RejectedMessage {
   receivedAt: number;
@@ -75,9 +85,59 @@ export interface Series {
   truncated: boolean;
 }
 
+export interface DeadLetter {
+  id: number;
+  receivedAt: number;
+  topic: string;
+  reason: string;
+  detail: string;
+  /** The payload's first bytes as text (at most 1 KiB), and its full size. */
+  payloadPreview: string;
+  payloadSize: number;
+}
+
+export interface DeadLetterQuery {
+  reason?: string;
+  limit: number;
+}
+
+export interface GatewaySummary {
+  id: string;
+  site: string;
+  state: 'online' | 'offline' | null;
+  boot: number;
+  lastSeq: number | null;
+  lastSeen: number | null;
+  batches: number;
+  /** Sequence numbers never received, over every boot. */
+  missingBatches: number;
+}
+
+/** A run of sequence numbers of one boot that never arrived, inclusive. */
+export interface SequenceGap {
+  boot: number;
+  fromSeq: number;
+  toSeq: number;
+}
+
+export interface PointInfo {
+  pointId: string;
+  line: string;
+  equipment: string;
+  point: string;
+  protocol: Protocol | null;
+  unit: string | null;
+}
+
+/** Batches a site's gateway numbered (first to last seq per boot) versus those that arrived. */
+export interface Completeness {
+  expectedBatches: number;
+  receivedBatches: number;
+}
+
 export interface TelemetryStore {
   /** Stores a batch in one transaction; a batch whose gateway, boot and seq were already stored is dropped. */
-  writeTelemetry(batch: TelemetryBatch, receivedAt: number): Promise<TelemetryWrite>;
+  writeTelemetry(batch: IncomingBatch, receivedAt: number): Promise<TelemetryWrite>;
   writeMetadata(message: MetadataMessage): Promise<void>;
   writeStatus(message: StatusMessage): Promise<void>;
   /** Keeps a message that could not be ingested aside, with why. */
@@ -88,6 +148,16 @@ export interface TelemetryStore {
   latest(site: string): Promise<LatestPoint[] | undefined>;
   /** `undefined` for an unknown point. */
   series(query: SeriesQuery): Promise<Series | undefined>;
+  /** Raw samples of each point in [from, to], oldest first; points without samples are left out. */
+  samplesOf(pointIds: string[], from: number, to: number): Promise<Map<string, SeriesSample[]>>;
+  /** The point registry of a site; `undefined` for an unknown site. */
+  points(site: string): Promise<PointInfo[] | undefined>;
+  gateways(): Promise<GatewaySummary[]>;
+  gaps(gateway: string): Promise<SequenceGap[]>;
+  /** Over batches sent in [from, to]; `undefined` for an unknown site. */
+  completeness(site: string, from: number, to: number): Promise<Completeness | undefined>;
+  /** Newest first. */
+  deadLetters(query: DeadLetterQuery): Promise<DeadLetter[]>;
   /** Rejects when the store cannot answer. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -34,8 +34,15 @@ describe('collector config', () => {
   it('fills every default and resolves the store path against the config file', () => {
     const config = loadCollectorConfig(write('{}\n'), {});
     expect(config).toEqual({
-      mqtt: { url: 'mqtt://127.0.0.1:1883', topic: ALL_GATEWAYS_FILTER },
+      mqtt: {
+        url: 'mqtt://127.0.0.1:1883',
+        topic: ALL_GATEWAYS_FILTER,
+        connections: 1,
+        sparkplug: true,
+        persistentSession: false,
+      },
       store: { type: 'sqlite', path: join(dir, 'var/collector.db') },
+      ingest: { maxMessageBytes: 4 * 1024 * 1024, retryMinMs: 200, retryMaxMs: 10_000 },
       http: { host: '127.0.0.1', port: 8080 },
       log: { level: 'info' },
     });
@@ -44,8 +51,8 @@ describe('collector config', () => {
   it('keeps :memory: and absolute store paths, and lets PORT override http.port', () => {
     const file = write('store: { path: ":memory:" }\nhttp: { port: 9000 }\n');
     expect(loadCollectorConfig(file, { PORT: '9100' }).http.port).toBe(9100);
-    expect(loadCollectorConfig(file, {}).store.path).toBe(':memory:');
-    expect(buildCollectorConfig({ store: { path: '/srv/c.db' } }).store.path).toBe('/srv/c.db');
+    expect(loadCollectorConfig(file, {}).store).toMatchObject({ type: 'sqlite', path: ':memory:' });
+    expect(buildCollectorConfig({ store: { path: '/srv/c.db' } }).store).toMatchObject({ path: '/srv/c.db' });
   });
 
   it('names the path and the reason of every problem', () => {
@@ -55,7 +62,7 @@ describe('collector config', () => {
         '  url: http://broker',
         '  topc: x',
         'store:',
-        '  type: influxdb',
+        '  type: timescale',
         'http:',
         '  port: 70000',
         '',

@@ -40,6 +40,9 @@ export function parseSparkplugTopic(topic: string): SparkplugTopic | undefined {
   return parsed;
 }
 
+/** Every edge node and device message (not STATE, which has three levels). */
+export const SPARKPLUG_NODE_FILTERS = [`${SPARKPLUG_NAMESPACE}/+/+/+`, `${SPARKPLUG_NAMESPACE}/+/+/+/+`];
+
 /** Where a primary host application announces itself (retained, with its Will saying offline). */
 export function stateTopic(hostId: string): string {
   return `${SPARKPLUG_NAMESPACE}/STATE/${hostId}`;
