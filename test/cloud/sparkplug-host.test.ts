@@ -85,8 +85,11 @@ const batch = (spindle: number | null, historical = false): TelemetryBatch => ({
   ],
 });
 
-function feed(host: SparkplugHost, messages: Array<{ topic: string; payload: Buffer }>): SparkplugEvent[] {
-  return messages.flatMap((m) => host.handle(m.topic, m.payload, 1000));
+function feed(
+  host: SparkplugHost,
+  messages: Array<{ topic: string; payload: string | Buffer }>,
+): SparkplugEvent[] {
+  return messages.flatMap((m) => host.handle(m.topic, Buffer.from(m.payload), 1000));
 }
 
 describe('SparkplugHost', () => {
