@@ -1,0 +1,158 @@
+/**
+ * Write-back end to end: the cloud sends a command (JSON contract, or a Sparkplug DCMD) through
+ * Mosquitto; the gateway writes a real Modbus holding register through the adapter, answers with an
+ * acknowledgement, and refuses what the config does not allow.
+ */
+
+import { ServerTCP } from 'modbus-serial';
+import { connectAsync } from 'mqtt';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseGatewayConfig } from '../../gateway/config.js';
+import { Gateway } from '../../gateway/gateway.js';
+import type { CommandAck, CommandMessage } from '../../gateway/schema/commands.js';
+import { encodePayload } from '../../gateway/schema/sparkplug/index.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
+import { freePort } from '../helpers/ports.js';
+import { tempDir, waitUntil } from './delivery-fixtures.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A PLC with holding registers 0–9 that keep what is written to them. */
+async function startPlc() {
+  const port = await freePort();
+  const registers = new Array<number>(10).fill(0);
+  const server = new ServerTCP(
+    {
+      getHoldingRegister: (address: number) =>
+        address < registers.length
+          ? Promise.resolve(registers[address])
+          : Promise.reject({ modbusErrorCode: 2 }),
+      setRegister: (address: number, value: number) => {
+        if (address >= registers.length) return Promise.reject({ modbusErrorCode: 2 });
+        registers[address] = value;
+        return Promise.resolve();
+      },
+    },
+    { host: '127.0.0.1', port },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.on('initialized', () => resolve());
+    server.on('serverError', reject);
+  });
+  server.on('socketError', () => {});
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { port, registers };
+}
+
+async function startGateway(format: 'json' | 'sparkplug') {
+  const broker = await startMosquitto();
+  cleanups.push(() => broker.stop());
+  const plc = await startPlc();
+  const dir = tempDir('jjj-commands-');
+  cleanups.push(() => dir.remove());
+  const config = parseGatewayConfig(
+    {
+      gateway: {
+        id: 'gw-cmd',
+        region: 'HE',
+        project: 'jjj-dp-01',
+        site: 'he-cmd',
+        siteName: { zh: '指令测试', en: 'Command test' },
+        stateDir: dir.path,
+      },
+      mqtt: { url: broker.url, format },
+      publish: { intervalMs: 200 },
+      devices: [
+        {
+          protocol: 'modbus',
+          id: 'plc',
+          line: 'press-line',
+          host: '127.0.0.1',
+          port: plc.port,
+          pollIntervalMs: 200,
+          points: [
+            {
+              name: 'speed-setpoint',
+              table: 'holding',
+              address: 0,
+              type: 'uint16',
+              writable: true,
+              min: 0,
+              max: 1200,
+            },
+            { name: 'good-count', table: 'holding', address: 1, type: 'uint16' },
+          ],
+        },
+      ],
+    },
+    'test',
+    dir.path,
+  );
+  const gateway = new Gateway(config, pino({ level: 'silent' }));
+  cleanups.push(() => gateway.stop());
+  await gateway.start();
+  const cloud = await connectAsync(broker.url);
+  cleanups.push(() => cloud.endAsync());
+  return { plc, cloud, gateway };
+}
+
+describe('commands (write-back)', () => {
+  it('writes a Modbus register on a JSON command and acknowledges each write, refusing what is not allowed', async () => {
+    const { plc, cloud, gateway } = await startGateway('json');
+    const acks: CommandAck[] = [];
+    cloud.on('message', (_topic, payload) => acks.push(JSON.parse(payload.toString()) as CommandAck));
+    await cloud.subscribeAsync('jjj/v1/HE/he-cmd/gw-cmd/command-ack', { qos: 1 });
+    await waitUntil(() => gateway.stats.delivered.live.batches > 0, 'the gateway online');
+
+    const command: CommandMessage = {
+      schema: 'jjj.command/1',
+      id: 'cmd-42',
+      ts: Date.now(),
+      by: 'line-supervisor',
+      writes: [
+        { line: 'press-line', equipment: 'plc', point: 'speed-setpoint', value: 850 },
+        { line: 'press-line', equipment: 'plc', point: 'speed-setpoint', value: 5000 },
+        { line: 'press-line', equipment: 'plc', point: 'good-count', value: 0 },
+      ],
+    };
+    await cloud.publishAsync('jjj/v1/HE/he-cmd/gw-cmd/command', JSON.stringify(command), { qos: 1 });
+    await waitUntil(() => acks.length === 1, 'the acknowledgement');
+    expect(acks[0]).toMatchObject({
+      schema: 'jjj.command-ack/1',
+      id: 'cmd-42',
+      site: 'he-cmd',
+      gateway: { id: 'gw-cmd' },
+    });
+    expect(acks[0]?.results.map((r) => [r.point, r.ok, r.reason])).toEqual([
+      ['speed-setpoint', true, undefined],
+      ['speed-setpoint', false, "value 5000: above the point's maximum 1200"],
+      ['good-count', false, 'the point is not writable (set `writable: true` in the config)'],
+    ]);
+    expect(plc.registers[0]).toBe(850);
+    expect(plc.registers[1]).toBe(0);
+
+    await cloud.publishAsync('jjj/v1/HE/he-cmd/gw-cmd/command', '{"schema":"jjj.command/1","id":"broken"}', {
+      qos: 1,
+    });
+    await waitUntil(() => acks.length === 2, 'the refusal of a malformed command');
+    expect(acks[1]).toMatchObject({ id: 'broken', results: [] });
+    expect(acks[1]?.error).toMatch(/writes/);
+  });
+
+  it('writes a Modbus register on a Sparkplug DCMD', async () => {
+    const { plc, cloud, gateway } = await startGateway('sparkplug');
+    await waitUntil(() => gateway.stats.delivered.live.batches > 0, 'the gateway online');
+    await cloud.publishAsync(
+      'spBv1.0/he-cmd/DCMD/gw-cmd/plc',
+      encodePayload({
+        timestamp: Date.now(),
+        metrics: [{ name: 'speed-setpoint', datatype: 'UInt16', value: 640 }],
+      }),
+    );
+    await waitUntil(() => plc.registers[0] === 640, 'the register written');
+  });
+});
