@@ -1,9 +1,9 @@
 /**
- * The Modbus TCP device adapter: one connection per device, polled on a fixed interval with the
- * planned (coalesced) requests. A device that is down never stalls start() or other devices: it is
- * reported once, retried in the background with backoff, and its points read bad meanwhile.
+ * The Modbus device adapter: one unit id on a shared link (TCP, RTU over TCP or a serial line).
+ * Points are grouped by poll interval; each group is read with its planned (coalesced) requests on
+ * its own timer. A unit that stops answering costs the others at most one timeout: it is then left
+ * alone on a backoff schedule (its points read bad) and picked up again as soon as it answers.
  */
-import modbusSerial from 'modbus-serial';
 import {
   type AdapterContext,
   type DeviceAdapter,
@@ -11,48 +11,61 @@ import {
   gatewayStatus,
   type ProtocolStatus,
   type Reading,
+  type ReadingScalar,
+  type WriteResult,
 } from '../contract.js';
-import type { ModbusDevice } from './config.js';
-import { decodeRegisters, registerCount } from './decode.js';
-import { planReads, type ReadRequest } from './planner.js';
+import type { ModbusDevice, ModbusPoint } from './config.js';
+import { decodeAt, encodeRegisters, type PointFormat, registerCount } from './decode.js';
+import {
+  defaultReconnectBackoff,
+  describeError,
+  type LinkUser,
+  linkFor,
+  type ModbusClient,
+  type ModbusLink,
+  type ReconnectBackoff,
+} from './link.js';
+import { defaultPlanOptions, planReads, type ReadRequest } from './planner.js';
+import { PublishFilter } from './publish-filter.js';
 import { statusOfError } from './status.js';
 
-const ModbusRTU = modbusSerial.default;
-type ModbusClient = InstanceType<typeof ModbusRTU>;
-
-export interface ReconnectBackoff {
-  initialMs: number;
-  maxMs: number;
-}
-
-/** 1 s, doubling up to 30 s; reset once the device answers again. */
-export const defaultReconnectBackoff: ReconnectBackoff = { initialMs: 1000, maxMs: 30_000 };
+export { defaultReconnectBackoff, type ReconnectBackoff };
 
 type RequestOutcome =
-  | { ts: number; registers: number[] }
+  | { ts: number; bytes: Buffer; registers: number }
   | { ts: number; bits: boolean[] }
   | { ts: number; status: ProtocolStatus };
 
-interface Scan {
-  readings: Reading[];
-  /** Requests the device answered (with data or an exception). */
-  answered: number;
-  timedOut: number;
+/** Consecutive late polls after which overrunning is logged. */
+const overrunStreakToReport = 3;
+
+/** The points that share one poll interval, and the requests that read them. */
+interface PollGroup {
+  intervalMs: number;
+  requests: ReadRequest[];
+  timer?: NodeJS.Timeout;
+  /** When the next poll is due, ms since the epoch. */
+  nextAt: number;
+  active?: Promise<void>;
+  /** Ticks that found the previous poll still running; polls are skipped, never queued. */
+  skippedTicks: number;
+  /** Consecutive polls that each started late (ticks skipped before them). */
+  overrunStreak: number;
+  overrunning: boolean;
 }
 
 export class ModbusDeviceAdapter implements DeviceAdapter {
-  private readonly requests: ReadRequest[];
+  private readonly formats: PointFormat[];
+  private readonly groups: PollGroup[];
+  private readonly pointIndex: Map<string, number>;
+  private readonly filter: PublishFilter;
+  private readonly user: LinkUser;
+  private link: ModbusLink | undefined;
   private running = false;
-  private client: ModbusClient | undefined;
-  private connecting: Promise<void> | undefined;
-  private activeScan: Promise<unknown> | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private reconnectDelayMs: number;
   private reportedState: DeviceState | undefined;
-  /** Ticks that found the previous poll still running; polls are skipped, never queued. */
-  private skippedTicks = 0;
-  private overrunning = false;
+  /** While the unit is silent on a live link, its requests are not sent before this time. */
+  private silentUntil = 0;
+  private silenceBackoffMs: number;
   /** Last exception name (or 'ok') per request, so a failing address is logged once, not every poll. */
   private readonly requestHealth = new Map<ReadRequest, string>();
 
@@ -61,147 +74,270 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
     private readonly context: AdapterContext,
     private readonly backoff: ReconnectBackoff = defaultReconnectBackoff,
   ) {
-    this.requests = planReads(
+    this.formats = device.points.map((point) => ({
+      type: point.type,
+      byteOrder: point.byteOrder ?? device.byteOrder,
+      scale: point.scale,
+      offset: point.offset,
+      bit: point.bit,
+      length: point.length,
+    }));
+    this.pointIndex = new Map(device.points.map((point, index) => [point.name, index]));
+    this.groups = planGroups(device);
+    this.filter = new PublishFilter(
       device.points.map((point) => ({
-        table: point.table,
-        address: point.address,
-        length: registerCount(point.type),
+        deadband: point.deadband,
+        maxSilenceMs: point.maxSilenceMs ?? device.maxSilenceMs,
       })),
     );
-    this.reconnectDelayMs = backoff.initialMs;
+    this.silenceBackoffMs = backoff.initialMs;
+    this.user = {
+      unitId: device.unitId,
+      linkUp: () => {
+        this.silentUntil = 0;
+        this.silenceBackoffMs = this.backoff.initialMs;
+        this.report('connected');
+      },
+      linkDown: (reason) => this.report('disconnected', reason),
+    };
   }
 
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.connecting = this.connect();
-    await this.connecting;
-    this.connecting = undefined;
+    this.silentUntil = 0; // a scanOnce() before start may have found the unit silent
+    const link = linkFor(this.device, this.backoff);
+    this.link = link;
+    await link.join(this.user);
     if (!this.running) return;
-    this.pollTimer = setInterval(() => this.tick(), this.device.pollIntervalMs);
-    this.tick();
+    if (link.isOpen) this.report('connected');
+    else this.report('disconnected', link.reason);
+    for (const group of this.groups) {
+      group.nextAt = Date.now();
+      this.tick(group);
+      this.schedule(group);
+    }
   }
 
   async scanOnce(): Promise<Reading[]> {
-    if (this.running) {
-      // Share the running connection, taking turns with the poll loop.
-      while (this.activeScan) await this.activeScan;
-      const scan = this.scan(this.client, () => this.running);
-      // The caller sees any failure; taking turns only needs to know when the scan ends.
-      this.activeScan = scan.catch(() => undefined);
-      try {
-        return (await scan).readings;
-      } finally {
-        this.activeScan = undefined;
+    const readings = await this.withLink(async (link) => {
+      if (!link.isOpen && !this.running) {
+        this.context.logger.warn({ reason: link.reason }, 'cannot connect for a single scan');
       }
-    }
-    let client: ModbusClient;
+      const all = this.groups.flatMap((group) => group.requests);
+      return this.read(link, all, () => true);
+    });
+    return readings.filter((reading) => reading !== undefined);
+  }
+
+  async write(pointName: string, value: ReadingScalar): Promise<WriteResult> {
+    const index = this.pointIndex.get(pointName);
+    const point = index === undefined ? undefined : this.device.points[index];
+    const format = index === undefined ? undefined : this.formats[index];
+    if (!point || !format) return { ok: false, reason: `no point ${pointName} on device ${this.device.id}` };
+    if (!point.writable) return { ok: false, reason: `point ${pointName} is not writable` };
+    let send: (client: ModbusClient) => Promise<unknown>;
     try {
-      client = await connectClient(this.device);
+      send = this.writeOperation(point, format, value);
     } catch (error) {
-      this.context.logger.warn({ reason: describeError(error) }, 'cannot connect for a single scan');
-      const ts = Date.now();
-      return this.device.points.map((point) => badReading(point.name, ts, gatewayStatus.notConnected));
+      return { ok: false, reason: describeError(error) };
     }
-    try {
-      return (await this.scan(client, () => true)).readings;
-    } finally {
-      destroyClient(client);
-    }
+    return this.withLink(async (link) => {
+      try {
+        await link.run(this.device.unitId, this.device.timeoutMs, send);
+        return { ok: true };
+      } catch (error) {
+        const status = statusOfError(error);
+        return { ok: false, reason: `${status.name}: ${describeError(error)}`, status };
+      }
+    });
   }
 
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    clearInterval(this.pollTimer);
-    clearTimeout(this.reconnectTimer);
-    this.pollTimer = undefined;
-    this.reconnectTimer = undefined;
-    // In-flight work stops at its next request boundary, within one timeoutMs.
-    await this.connecting;
-    await this.activeScan;
-    if (this.client) {
-      destroyClient(this.client);
-      this.client = undefined;
-      this.context.logger.info('disconnected (stopped)');
+    for (const group of this.groups) {
+      clearTimeout(group.timer);
+      group.timer = undefined;
     }
+    // In-flight polls stop at their next request boundary, within one timeoutMs.
+    await Promise.all(this.groups.map((group) => group.active));
+    const link = this.link;
+    this.link = undefined;
+    if (link) await link.leave(this.user);
+    if (this.reportedState === 'connected') this.context.logger.info('disconnected (stopped)');
     this.reportedState = undefined;
-    this.reconnectDelayMs = this.backoff.initialMs;
+    this.silentUntil = 0;
+    this.silenceBackoffMs = this.backoff.initialMs;
+    this.filter.reset();
   }
 
-  private tick(): void {
-    if (this.activeScan) {
-      this.skippedTicks++;
-      return;
+  /** Runs `work` on the running link, or on one joined just for it (for scanOnce and write when stopped). */
+  private async withLink<T>(work: (link: ModbusLink) => Promise<T>): Promise<T> {
+    if (this.running && this.link) return work(this.link);
+    const link = linkFor(this.device, this.backoff);
+    const visitor: LinkUser = { unitId: this.device.unitId, linkUp: () => {}, linkDown: () => {} };
+    await link.join(visitor);
+    try {
+      return await work(link);
+    } finally {
+      await link.leave(visitor);
     }
-    const overran = this.skippedTicks > 0;
-    this.skippedTicks = 0;
-    if (overran !== this.overrunning) {
-      this.overrunning = overran;
-      if (overran) {
-        this.context.logger.warn(
-          { pollIntervalMs: this.device.pollIntervalMs },
-          'a poll took longer than pollIntervalMs; skipping polls while it runs',
-        );
-      } else this.context.logger.info('polls back on schedule');
-    }
-    this.activeScan = this.poll()
-      .catch((error: unknown) => this.context.logger.error({ err: error }, 'poll failed'))
-      .finally(() => {
-        this.activeScan = undefined;
-      });
   }
 
-  private async poll(): Promise<void> {
-    const client = this.client;
-    if (client && !client.isOpen) this.connectionLost(client, 'connection lost');
-    const { readings, answered, timedOut } = await this.scan(this.client, () => this.running);
-    if (!this.running) return;
-    this.context.sink.readings(this.device.id, readings);
-    if (answered > 0) this.reconnectDelayMs = this.backoff.initialMs;
-    const current = this.client;
-    if (current && !current.isOpen) this.connectionLost(current, 'connection lost');
-    else if (current && answered === 0 && timedOut > 0) {
-      // A silent peer on an open socket is usually a half-open connection: start afresh.
-      this.connectionLost(current, `no response within ${this.device.timeoutMs} ms`);
+  private writeOperation(
+    point: ModbusPoint,
+    format: PointFormat,
+    value: ReadingScalar,
+  ): (client: ModbusClient) => Promise<unknown> {
+    const { address } = point;
+    const multiple = this.device.multipleWrites;
+    if (point.table === 'coil') {
+      if (typeof value !== 'boolean' && value !== 0 && value !== 1) {
+        throw new RangeError(`a coil takes true or false, not ${JSON.stringify(value)}`);
+      }
+      const state = value === true || value === 1;
+      return (client) => (multiple ? client.writeCoils(address, [state]) : client.writeCoil(address, state));
     }
+    const registers = encodeRegisters(format, value);
+    const [single] = registers;
+    if (registers.length === 1 && single !== undefined && !multiple) {
+      return (client) => client.writeRegister(address, single);
+    }
+    return (client) => client.writeRegisters(address, registers);
   }
 
   /**
-   * Reads every planned request once; points of a failed request read bad with the failure's status.
-   * Once `proceed()` turns false (stop), the remaining requests are not sent.
+   * Polls on a fixed grid (start + k × interval) rather than with setInterval, whose lateness adds
+   * up; intervals missed altogether (a paused process) are skipped, not caught up.
    */
-  private async scan(client: ModbusClient | undefined, proceed: () => boolean): Promise<Scan> {
-    const readings: Reading[] = new Array(this.device.points.length);
-    let answered = 0;
-    let timedOut = 0;
-    for (const request of this.requests) {
-      const outcome =
-        client?.isOpen && proceed()
-          ? await readRequest(client, request, this.device.timeoutMs)
-          : { ts: Date.now(), status: gatewayStatus.notConnected };
-      if (!('status' in outcome) || outcome.status.source === 'modbus') answered++;
-      else if (outcome.status.code === gatewayStatus.timeout.code) timedOut++;
+  private schedule(group: PollGroup): void {
+    const now = Date.now();
+    group.nextAt += group.intervalMs;
+    if (group.nextAt <= now)
+      group.nextAt += Math.ceil((now - group.nextAt + 1) / group.intervalMs) * group.intervalMs;
+    group.timer = setTimeout(() => {
+      if (!this.running) return;
+      this.tick(group);
+      this.schedule(group);
+    }, group.nextAt - now);
+  }
+
+  private tick(group: PollGroup): void {
+    if (group.active) {
+      group.skippedTicks++;
+      return;
+    }
+    group.overrunStreak = group.skippedTicks > 0 ? group.overrunStreak + 1 : 0;
+    group.skippedTicks = 0;
+    // A poll held up once (say behind a dead neighbour's timeout on a shared line) is not worth a
+    // line; polls that keep overrunning are.
+    const overran = group.overrunStreak >= overrunStreakToReport;
+    if (overran !== group.overrunning && (overran || group.overrunStreak === 0)) {
+      group.overrunning = overran;
+      const where = { pollIntervalMs: group.intervalMs };
+      if (overran) {
+        this.context.logger.warn(
+          where,
+          'a poll took longer than pollIntervalMs; skipping polls while it runs',
+        );
+      } else this.context.logger.info(where, 'polls back on schedule');
+    }
+    group.active = this.poll(group)
+      .catch((error: unknown) => this.context.logger.error({ err: error }, 'poll failed'))
+      .finally(() => {
+        group.active = undefined;
+      });
+  }
+
+  private async poll(group: PollGroup): Promise<void> {
+    const link = this.link;
+    if (!link) return;
+    const readings = await this.read(link, group.requests, () => this.running);
+    if (!this.running) return;
+    const published: Reading[] = [];
+    readings.forEach((reading, index) => {
+      if (reading && this.filter.passes(index, reading)) published.push(reading);
+    });
+    if (published.length > 0) this.context.sink.readings(this.device.id, published);
+  }
+
+  /**
+   * Reads `requests` once; points of a failed request read bad with the failure's status. The
+   * result is indexed by point (undefined for points not in `requests`). Once `proceed()` turns
+   * false (stop), the remaining requests are not sent.
+   */
+  private async read(
+    link: ModbusLink,
+    requests: readonly ReadRequest[],
+    proceed: () => boolean,
+  ): Promise<(Reading | undefined)[]> {
+    const readings: (Reading | undefined)[] = new Array(this.device.points.length);
+    for (const request of requests) {
+      const outcome = await this.readRequest(link, request, proceed);
       this.noteRequestHealth(request, outcome);
       for (const item of request.items) {
         readings[item.index] = this.readingOf(item.index, item.offset, outcome);
       }
     }
-    return { readings, answered, timedOut };
+    return readings;
+  }
+
+  private async readRequest(
+    link: ModbusLink,
+    request: ReadRequest,
+    proceed: () => boolean,
+  ): Promise<RequestOutcome> {
+    if (!proceed() || !link.isOpen) return { ts: Date.now(), status: gatewayStatus.notConnected };
+    if (Date.now() < this.silentUntil) return { ts: Date.now(), status: gatewayStatus.timeout };
+    const { unitId, timeoutMs, retries } = this.device;
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await link
+        .run(unitId, timeoutMs, (client) => send(client, request))
+        .then(
+          (response) => ({ ts: Date.now(), ...response }),
+          (error: unknown) => ({ ts: Date.now(), status: statusOfError(error) }),
+        );
+      const timedOut = 'status' in outcome && outcome.status.code === gatewayStatus.timeout.code;
+      if (!timedOut) {
+        if (!('status' in outcome) || outcome.status.source === 'modbus') this.unitAnswered();
+        return outcome;
+      }
+      if (attempt >= retries || !proceed() || !link.isOpen) {
+        this.unitSilent();
+        link.unitSilent(timeoutMs);
+        return outcome;
+      }
+    }
+  }
+
+  private unitAnswered(): void {
+    if (this.silentUntil === 0) return;
+    this.silentUntil = 0;
+    this.silenceBackoffMs = this.backoff.initialMs;
+    if (this.running) this.report('connected');
+  }
+
+  private unitSilent(): void {
+    this.silentUntil = Date.now() + this.silenceBackoffMs;
+    this.silenceBackoffMs = Math.min(this.silenceBackoffMs * 2, this.backoff.maxMs);
+    if (this.running) this.report('disconnected', `no response within ${this.device.timeoutMs} ms`);
   }
 
   private readingOf(pointIndex: number, offset: number, outcome: RequestOutcome): Reading {
     const point = this.device.points[pointIndex];
-    if (!point) throw new RangeError(`no point ${pointIndex}`);
+    const format = this.formats[pointIndex];
+    if (!point || !format) throw new RangeError(`no point ${pointIndex}`);
     const { ts } = outcome;
     if ('status' in outcome) return badReading(point.name, ts, outcome.status);
-    const width = registerCount(point.type);
-    const received = 'bits' in outcome ? outcome.bits.length : outcome.registers.length;
-    if (received < offset + width) return badReading(point.name, ts, gatewayStatus.communicationError);
-    const value =
-      'bits' in outcome
-        ? outcome.bits[offset] === true
-        : decodeRegisters(point.type, outcome.registers.slice(offset, offset + width), point);
+    if ('bits' in outcome) {
+      if (outcome.bits.length <= offset) return badReading(point.name, ts, gatewayStatus.communicationError);
+      return { point: point.name, value: outcome.bits[offset] === true, ts, quality: 'good' };
+    }
+    if (outcome.registers < offset + registerCount(format.type, format.length)) {
+      return badReading(point.name, ts, gatewayStatus.communicationError);
+    }
+    const value = decodeAt(format, outcome.bytes, offset);
     if (typeof value === 'number' && !Number.isFinite(value)) {
       return badReading(point.name, ts, gatewayStatus.invalidValue);
     }
@@ -213,8 +349,8 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
     if (!isException && 'status' in outcome) return; // connection-level failures are logged as device state
     const health = isException ? outcome.status.name : 'ok';
     const previous = this.requestHealth.get(request) ?? 'ok';
-    this.requestHealth.set(request, health);
     if (health === previous) return;
+    this.requestHealth.set(request, health);
     const where = {
       unitId: this.device.unitId,
       table: request.table,
@@ -226,135 +362,62 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
     else this.context.logger.info(where, 'read accepted again');
   }
 
-  private async connect(): Promise<void> {
-    try {
-      const client = await connectClient(this.device);
-      if (!this.running) {
-        destroyClient(client);
-        return;
-      }
-      client.on('close', () => this.connectionLost(client, 'connection closed by the device'));
-      this.client = client;
-      this.report('connected');
-    } catch (error) {
-      if (!this.running) return;
-      this.report('disconnected', describeError(error));
-      this.scheduleReconnect();
-    }
-  }
-
-  private connectionLost(client: ModbusClient, reason: string): void {
-    if (this.client !== client) return;
-    this.client = undefined;
-    destroyClient(client);
-    this.report('disconnected', reason);
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (!this.running || this.reconnectTimer) return;
-    const delay = this.reconnectDelayMs;
-    this.reconnectDelayMs = Math.min(delay * 2, this.backoff.maxMs);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.connecting = this.connect().finally(() => {
-        this.connecting = undefined;
-      });
-    }, delay);
-  }
-
   private report(state: DeviceState, detail?: string): void {
     if (this.reportedState === state) return;
     this.reportedState = state;
-    const { host, port, unitId } = this.device;
-    if (state === 'connected') this.context.logger.info({ host, port, unitId }, 'connected');
-    else
-      this.context.logger.warn(
-        { host, port, unitId, reason: detail },
-        'device unreachable; retrying in background',
-      );
+    const { transport, host, port, serialPort, unitId } = this.device;
+    const where = transport === 'rtu' ? { transport, serialPort, unitId } : { transport, host, port, unitId };
+    if (state === 'connected') this.context.logger.info(where, 'connected');
+    else this.context.logger.warn({ ...where, reason: detail }, 'device unreachable; retrying in background');
     this.context.sink.deviceState(this.device.id, state, detail);
+  }
+}
+
+/** Groups the points by poll interval (in order of first appearance) and plans each group's reads. */
+function planGroups(device: ModbusDevice): PollGroup[] {
+  const members = new Map<number, number[]>();
+  device.points.forEach((point, index) => {
+    const interval = point.pollIntervalMs ?? device.pollIntervalMs;
+    const list = members.get(interval) ?? [];
+    list.push(index);
+    members.set(interval, list);
+  });
+  const options = { ...defaultPlanOptions, maxGap: device.maxGap };
+  return [...members].map(([intervalMs, indexes]) => {
+    const items = indexes.map((index) => {
+      const point = device.points[index] as ModbusPoint;
+      return { table: point.table, address: point.address, length: registerCount(point.type, point.length) };
+    });
+    const requests = planReads(items, options).map((request) => ({
+      ...request,
+      items: request.items.map((item) => ({ ...item, index: indexes[item.index] as number })),
+    }));
+    return { intervalMs, requests, nextAt: 0, skippedTicks: 0, overrunStreak: 0, overrunning: false };
+  });
+}
+
+/** The read for one planned request; modbus-serial gives register bytes as received (big-endian). */
+async function send(
+  client: ModbusClient,
+  request: ReadRequest,
+): Promise<{ bytes: Buffer; registers: number } | { bits: boolean[] }> {
+  const { address, length } = request;
+  switch (request.table) {
+    case 'holding': {
+      const { buffer, data } = await client.readHoldingRegisters(address, length);
+      return { bytes: buffer, registers: data.length };
+    }
+    case 'input': {
+      const { buffer, data } = await client.readInputRegisters(address, length);
+      return { bytes: buffer, registers: data.length };
+    }
+    case 'coil':
+      return { bits: (await client.readCoils(address, length)).data };
+    case 'discrete':
+      return { bits: (await client.readDiscreteInputs(address, length)).data };
   }
 }
 
 function badReading(point: string, ts: number, status: ProtocolStatus): Reading {
   return { point, value: null, ts, quality: 'bad', status };
-}
-
-/** One read with its own deadline: modbus-serial leaves a request pending forever if its socket is destroyed. */
-async function readRequest(
-  client: ModbusClient,
-  request: ReadRequest,
-  timeoutMs: number,
-): Promise<RequestOutcome> {
-  const { address, length } = request;
-  try {
-    switch (request.table) {
-      case 'holding': {
-        const { data } = await withDeadline(client.readHoldingRegisters(address, length), timeoutMs);
-        return { ts: Date.now(), registers: data };
-      }
-      case 'input': {
-        const { data } = await withDeadline(client.readInputRegisters(address, length), timeoutMs);
-        return { ts: Date.now(), registers: data };
-      }
-      case 'coil': {
-        const { data } = await withDeadline(client.readCoils(address, length), timeoutMs);
-        return { ts: Date.now(), bits: data };
-      }
-      case 'discrete': {
-        const { data } = await withDeadline(client.readDiscreteInputs(address, length), timeoutMs);
-        return { ts: Date.now(), bits: data };
-      }
-    }
-  } catch (error) {
-    return { ts: Date.now(), status: statusOfError(error) };
-  }
-}
-
-/** Settles like `work`, or rejects with an ETIMEDOUT error after `ms` (its timer always cleared). */
-async function withDeadline<T>(
-  work: Promise<T>,
-  ms: number,
-  message = `no response within ${ms} ms`,
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(message), { errno: 'ETIMEDOUT' })), ms);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Opens a TCP connection to the device, failing within `timeoutMs` whatever the network does. */
-async function connectClient(device: ModbusDevice): Promise<ModbusClient> {
-  const client = new ModbusRTU();
-  client.setID(device.unitId);
-  client.setTimeout(device.timeoutMs);
-  // modbus-serial relays socket errors as 'error' events; requests report them, so only keep Node from throwing.
-  client.on('error', () => {});
-  try {
-    const { host, port, timeoutMs } = device;
-    await withDeadline(client.connectTCP(host, { port }), timeoutMs, `no connection within ${timeoutMs} ms`);
-    return client;
-  } catch (error) {
-    destroyClient(client);
-    throw error;
-  }
-}
-
-/** Closes the socket at once; a late 'close' event is ignored by `connectionLost`, which checks identity. */
-function destroyClient(client: ModbusClient): void {
-  client.destroy(() => {});
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const { code } = error as { code?: unknown };
-    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
 }

@@ -1,80 +1,261 @@
 /**
- * Pure decoding of Modbus data into point values. Registers are first laid out as bytes in
- * big-endian (ABCD) order, then read by a per-type decoder; other byte/word orders plug in by
- * reordering the bytes in `registersToBytes`, new types by adding one entry to `registerDecoders`.
+ * Pure conversion between Modbus registers and point values. A response's bytes arrive big-endian
+ * (ABCD); a point's byte order is applied by reordering its bytes into a scratch buffer, then a
+ * per-type codec reads (or, for writes, writes) the value. New types add one entry to `codecs`.
  */
 
 /** Types stored in 16-bit registers (holding and input tables). */
-export const registerTypes = ['int16', 'uint16', 'int32', 'uint32', 'float32'] as const;
+export const registerTypes = [
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'float32',
+  'float64',
+  'string',
+] as const;
 export type RegisterType = (typeof registerTypes)[number];
 
-/** Every type a point may have; `bool` is a coil/discrete bit, or a register that is non-zero. */
+/** Every type a point may have; `bool` is a coil/discrete bit, a bit of a register, or a register that is non-zero. */
 export const modbusTypes = ['bool', ...registerTypes] as const;
 export type ModbusType = (typeof modbusTypes)[number];
 
-export type DecodedValue = number | boolean;
+/**
+ * Byte order of a multi-byte value, naming the bytes of the big-endian value A (most significant)
+ * to D: ABCD is big-endian, CDAB swaps the 16-bit words, BADC swaps the bytes inside each word,
+ * DCBA is little-endian. For 64-bit values the same two swaps apply over four words; strings take
+ * only the byte swap (BADC and DCBA), their characters running from the first register on.
+ */
+export const byteOrders = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const;
+export type ByteOrder = (typeof byteOrders)[number];
 
-interface RegisterDecoder {
-  /** How many 16-bit registers the type spans. */
+/** 64-bit integers travel as decimal strings, so no digit is lost. */
+export type DecodedValue = number | boolean | string;
+
+interface Codec {
+  /** 16-bit registers the type spans; strings span their configured length. */
   registers: number;
   /** Whether the raw value is an integer, so scaling by integers stays exact. */
   integer: boolean;
-  read(bytes: Buffer): number;
+  read(bytes: Buffer, at: number): number | string;
+  /** Writes the raw value big-endian; throws a RangeError when it does not fit. */
+  write(bytes: Buffer, raw: number | bigint): void;
 }
 
-const registerDecoders: Record<RegisterType, RegisterDecoder> = {
-  int16: { registers: 1, integer: true, read: (b) => b.readInt16BE(0) },
-  uint16: { registers: 1, integer: true, read: (b) => b.readUInt16BE(0) },
-  int32: { registers: 2, integer: true, read: (b) => b.readInt32BE(0) },
-  uint32: { registers: 2, integer: true, read: (b) => b.readUInt32BE(0) },
-  float32: { registers: 2, integer: false, read: (b) => shortestFloat32(b.readFloatBE(0)) },
+function integerCodec(registers: 1 | 2, signed: boolean): Codec {
+  const bits = registers * 16;
+  const min = signed ? -(2 ** (bits - 1)) : 0;
+  const max = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+  return {
+    registers,
+    integer: true,
+    read: (b, at) =>
+      registers === 1
+        ? signed
+          ? b.readInt16BE(at)
+          : b.readUInt16BE(at)
+        : signed
+          ? b.readInt32BE(at)
+          : b.readUInt32BE(at),
+    write: (b, raw) => {
+      const value = Number(raw);
+      if (!Number.isInteger(value) || value < min || value > max) {
+        throw new RangeError(`${raw} does not fit ${signed ? 'int' : 'uint'}${bits} (${min}…${max})`);
+      }
+      if (registers === 1) b.writeUInt16BE(value & 0xffff, 0);
+      else b.writeUInt32BE(value >>> 0, 0);
+    },
+  };
+}
+
+function bigIntegerCodec(signed: boolean): Codec {
+  const min = signed ? -(2n ** 63n) : 0n;
+  const max = signed ? 2n ** 63n - 1n : 2n ** 64n - 1n;
+  return {
+    registers: 4,
+    integer: true,
+    read: (b, at) => (signed ? b.readBigInt64BE(at) : b.readBigUInt64BE(at)).toString(),
+    write: (b, raw) => {
+      const value = BigInt(raw);
+      if (value < min || value > max) {
+        throw new RangeError(`${raw} does not fit ${signed ? 'int' : 'uint'}64`);
+      }
+      b.writeBigUInt64BE(BigInt.asUintN(64, value), 0);
+    },
+  };
+}
+
+const codecs: Record<Exclude<RegisterType, 'string'>, Codec> = {
+  int16: integerCodec(1, true),
+  uint16: integerCodec(1, false),
+  int32: integerCodec(2, true),
+  uint32: integerCodec(2, false),
+  int64: bigIntegerCodec(true),
+  uint64: bigIntegerCodec(false),
+  float32: {
+    registers: 2,
+    integer: false,
+    read: (b, at) => shortestFloat32(b.readFloatBE(at)),
+    write: (b, raw) => {
+      b.writeFloatBE(Number(raw), 0);
+    },
+  },
+  float64: {
+    registers: 4,
+    integer: false,
+    read: (b, at) => b.readDoubleBE(at),
+    write: (b, raw) => {
+      b.writeDoubleBE(Number(raw), 0);
+    },
+  },
 };
 
-/** Registers a point of this type occupies (a bool occupies one register, or one bit in a bit table). */
-export function registerCount(type: ModbusType): number {
-  return type === 'bool' ? 1 : registerDecoders[type].registers;
-}
-
-export interface Scaling {
+/** How one point's registers are read: its type and everything that shapes the value. */
+export interface PointFormat {
+  type: ModbusType;
+  byteOrder: ByteOrder;
   /** value = raw * scale + offset */
   scale: number;
   offset: number;
+  /** For a `bool` in a register: the bit (0 = least significant) that holds it. */
+  bit?: number;
+  /** For a `string`: how many registers (two characters each) it spans. */
+  length?: number;
 }
 
-export const noScaling: Scaling = { scale: 1, offset: 0 };
+export const defaultFormat: Omit<PointFormat, 'type'> = { byteOrder: 'ABCD', scale: 1, offset: 0 };
 
-/** Lays 16-bit registers out as bytes, high byte first (ABCD word order). */
+/** Registers a point of this type occupies (a bool occupies one register, or one bit in a bit table). */
+export function registerCount(type: ModbusType, length = 1): number {
+  if (type === 'bool') return 1;
+  if (type === 'string') return length;
+  return codecs[type].registers;
+}
+
+/** Lays 16-bit registers out as bytes, high byte first (ABCD order). */
 export function registersToBytes(registers: readonly number[]): Buffer {
   const bytes = Buffer.alloc(registers.length * 2);
-  registers.forEach((word, i) => {
-    bytes.writeUInt16BE(word & 0xffff, i * 2);
-  });
+  for (let i = 0; i < registers.length; i++) bytes.writeUInt16BE((registers[i] ?? 0) & 0xffff, i * 2);
   return bytes;
 }
 
+/** Big-endian 16-bit words of `bytes`. */
+function bytesToRegisters(bytes: Buffer): number[] {
+  return Array.from({ length: bytes.length / 2 }, (_, i) => bytes.readUInt16BE(i * 2));
+}
+
+const scratch = Buffer.alloc(8);
+
 /**
- * Decodes the registers of one point (exactly `registerCount(type)` of them) and applies scaling.
- * A `bool` register is true when non-zero; scaling does not apply to it.
+ * Copies `count` registers from `source` at byte `at` into `target` in ABCD order. Both swaps undo
+ * themselves, so the same function turns ABCD back into the device's order for writes.
  */
+function reorder(source: Buffer, at: number, count: number, order: ByteOrder, target: Buffer): Buffer {
+  const swapWords = order === 'CDAB' || order === 'DCBA';
+  const swapBytes = order === 'BADC' || order === 'DCBA';
+  for (let i = 0; i < count; i++) {
+    const from = at + (swapWords ? count - 1 - i : i) * 2;
+    const high = source[from] ?? 0;
+    const low = source[from + 1] ?? 0;
+    target[i * 2] = swapBytes ? low : high;
+    target[i * 2 + 1] = swapBytes ? high : low;
+  }
+  return target;
+}
+
+/**
+ * Decodes one point from the register bytes of a response (`bytes`, big-endian as received),
+ * starting at register `register` of it, and applies scaling. The caller checks the bytes are there.
+ */
+export function decodeAt(format: PointFormat, bytes: Buffer, register: number): DecodedValue {
+  const { type, byteOrder } = format;
+  const count = registerCount(type, format.length);
+  const at = register * 2;
+  if (type === 'string') {
+    const text = reorder(bytes, at, count, stringOrder(byteOrder), Buffer.alloc(count * 2)).toString('utf8');
+    return text.replace(/[\0 ]+$/, '');
+  }
+  const ordered = byteOrder === 'ABCD' ? bytes : reorder(bytes, at, count, byteOrder, scratch);
+  const start = byteOrder === 'ABCD' ? at : 0;
+  if (type === 'bool') {
+    const word = ordered.readUInt16BE(start);
+    return format.bit === undefined ? word !== 0 : ((word >> format.bit) & 1) === 1;
+  }
+  const codec = codecs[type];
+  const raw = codec.read(ordered, start);
+  return typeof raw === 'string' ? raw : applyScaling(raw, format, codec.integer);
+}
+
+/** Decodes exactly the registers of one point; `format` defaults to ABCD, unscaled. */
 export function decodeRegisters(
   type: ModbusType,
   registers: readonly number[],
-  scaling: Scaling = noScaling,
+  format: Partial<Omit<PointFormat, 'type'>> = {},
 ): DecodedValue {
-  const expected = registerCount(type);
+  const full: PointFormat = { ...defaultFormat, ...format, type };
+  if (type === 'string' && full.length === undefined) full.length = registers.length;
+  const expected = registerCount(type, full.length);
   if (registers.length !== expected) {
     throw new RangeError(`a ${type} needs ${expected} register(s), got ${registers.length}`);
   }
-  if (type === 'bool') return registers[0] !== 0;
-  const decoder = registerDecoders[type];
-  return applyScaling(decoder.read(registersToBytes(registers)), scaling, decoder.integer);
+  return decodeAt(full, registersToBytes(registers), 0);
+}
+
+/**
+ * The registers that make the device read back `value` for this point: the inverse of scaling,
+ * rounded for integer types, in the point's byte order. Throws a RangeError when the value does
+ * not fit the type (or a string is longer than its registers).
+ */
+export function encodeRegisters(format: PointFormat, value: DecodedValue): number[] {
+  const { type, byteOrder } = format;
+  const count = registerCount(type, format.length);
+  const ordered = Buffer.alloc(count * 2);
+  if (type === 'bool') {
+    if (format.bit !== undefined) throw new RangeError('a bit inside a register cannot be written alone');
+    return [value === true || value === 1 ? 1 : 0];
+  }
+  if (type === 'string') {
+    const text = Buffer.from(String(value), 'utf8');
+    if (text.length > ordered.length) {
+      throw new RangeError(`"${value}" needs ${text.length} bytes; the point holds ${ordered.length}`);
+    }
+    text.copy(ordered);
+  } else {
+    const codec = codecs[type];
+    codec.write(ordered, rawOf(format, codec, value));
+  }
+  const order = type === 'string' ? stringOrder(byteOrder) : byteOrder;
+  return bytesToRegisters(reorder(ordered, 0, count, order, Buffer.alloc(count * 2)));
+}
+
+/** Text runs first register first: of a byte order, only the swap of the bytes inside a word applies. */
+function stringOrder(order: ByteOrder): ByteOrder {
+  return order === 'BADC' || order === 'DCBA' ? 'BADC' : 'ABCD';
+}
+
+function rawOf({ scale, offset, type }: PointFormat, codec: Codec, value: DecodedValue): number | bigint {
+  if (type === 'int64' || type === 'uint64') {
+    if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+    throw new RangeError(`${value} is not a whole number`);
+  }
+  const number = Number(value);
+  if (!Number.isFinite(number)) throw new RangeError(`${value} is not a finite number`);
+  const raw = scale === 1 && offset === 0 ? number : (number - offset) / scale;
+  return codec.integer ? Math.round(raw) : raw;
 }
 
 /**
  * raw * scale + offset. Integer arithmetic stays exact when it can; otherwise the result is rounded
  * to 12 significant digits, so 3 * 0.1 gives 0.3 and not 0.30000000000000004.
  */
-export function applyScaling(raw: number, { scale, offset }: Scaling, rawIsInteger: boolean): number {
+export function applyScaling(
+  raw: number,
+  { scale, offset }: { scale: number; offset: number },
+  rawIsInteger: boolean,
+): number {
   if (scale === 1 && offset === 0) return raw;
   const value = raw * scale + offset;
   const exact =

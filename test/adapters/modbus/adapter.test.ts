@@ -233,9 +233,13 @@ describe('ModbusDeviceAdapter against modbus-serial ServerTCP', () => {
       { name: 'a', table: 'holding', address: 0, type: 'uint16' },
       { name: 'b', table: 'holding', address: 2, type: 'uint16' },
     ];
-    const { adapter, sink, log } = adapterFor(device(port, { points, pollIntervalMs: 20, timeoutMs: 1000 }));
+    const { adapter, sink, log } = adapterFor(
+      // Two requests per poll (no gap bridging), so overlapping polls would show as two in flight.
+      device(port, { points, pollIntervalMs: 20, timeoutMs: 1000, maxGap: 0 }),
+    );
     await adapter.start();
-    await sink.until(() => sink.batches.length >= 3, 'three slow polls');
+    // Overrunning is logged once it persists (three late polls in a row), then not again.
+    await sink.until(() => sink.batches.length >= 5, 'five slow polls');
     expect(server.maxInFlight()).toBe(1);
     expect(sink.batches.every((batch) => batch.every((r) => r.quality === 'good'))).toBe(true);
     expect(log.lines.filter((l) => l.msg.startsWith('a poll took longer'))).toHaveLength(1);
@@ -377,3 +381,63 @@ async function waitUntil(condition: () => boolean, what: string): Promise<void> 
   for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
   if (!condition()) throw new Error(`timed out waiting for ${what}`);
 }
+
+describe('ModbusDeviceAdapter poll groups and deadband', () => {
+  it('polls each point at its own interval, one group per interval', async () => {
+    const port = await freePort();
+    const holding = new Map<number, number>([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ]);
+    await serve(port, new Map([[1, { holding }]]));
+    const points = [
+      { name: 'fast', table: 'holding', address: 0, type: 'uint16', pollIntervalMs: 20 },
+      { name: 'slow', table: 'holding', address: 1, type: 'uint16', pollIntervalMs: 400 },
+      { name: 'fast-too', table: 'holding', address: 2, type: 'uint16', pollIntervalMs: 20 },
+    ];
+    const { adapter, sink } = adapterFor(device(port, { points }));
+    await adapter.start();
+    const containing = (name: string) => sink.batches.filter((b) => b.some((r) => r.point === name)).length;
+    await sink.until(() => containing('slow') >= 2, 'two polls of the slow point');
+    // Points of one interval come together (one request, adjacent registers bridged); others apart.
+    expect(new Set(sink.batches.map((b) => b.map((r) => r.point).join(',')))).toEqual(
+      new Set(['fast,fast-too', 'slow']),
+    );
+    expect(containing('fast')).toBeGreaterThan(3 * containing('slow'));
+    expect(valuesOf(await adapter.scanOnce())).toEqual({ fast: 1, slow: 2, 'fast-too': 3 });
+  });
+
+  it('publishes a point with a deadband only when it moves beyond it, and after its maximum silence', async () => {
+    const port = await freePort();
+    const holding = new Map<number, number>([
+      [0, 1000],
+      [1, 0],
+    ]);
+    await serve(port, new Map([[1, { holding }]]));
+    const points = [
+      { name: 'temperature', table: 'holding', address: 0, type: 'uint16', scale: 0.1, deadband: 0.5 },
+      { name: 'heartbeat', table: 'holding', address: 1, type: 'uint16' },
+    ];
+    const { adapter, sink } = adapterFor(device(port, { points, pollIntervalMs: 20, maxSilenceMs: 600 }));
+    const published = () => sink.batches.flatMap((b) => b.filter((r) => r.point === 'temperature'));
+    const polls = () => sink.batches.length;
+    await adapter.start();
+    await sink.until(() => polls() >= 5, 'five polls');
+    expect(published().map((r) => r.value)).toEqual([100]);
+
+    holding.set(0, 1004); // +0.4: inside the deadband
+    const seen = polls();
+    await sink.until(() => polls() >= seen + 5, 'five more polls');
+    expect(published().map((r) => r.value)).toEqual([100]);
+
+    holding.set(0, 1006); // +0.6 from the last published value
+    await sink.until(() => published().length === 2, 'the change beyond the deadband');
+    expect(published().map((r) => r.value)).toEqual([100, 100.6]);
+
+    // Unchanged from here: republished once the maximum silence has passed, not every poll.
+    await sink.until(() => published().length === 3, 'a republication after the maximum silence');
+    expect(published().map((r) => r.value)).toEqual([100, 100.6, 100.6]);
+    expect(polls()).toBeGreaterThan(published().length * 3);
+  });
+});

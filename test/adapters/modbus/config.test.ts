@@ -34,6 +34,32 @@ describe('deviceSchema', () => {
     expect(device.points[0]).toMatchObject({ scale: 0.1, offset: 0 });
   });
 
+  it('accepts every transport with what it needs', () => {
+    expect(problems({ ...minimal, transport: 'rtu-over-tcp', port: 4001 })).toEqual([]);
+    const serial = { ...minimal, host: undefined, transport: 'rtu', serialPort: '/dev/ttyUSB0' };
+    expect(
+      problems({ ...serial, baudRate: 19200, parity: 'even', stopBits: 1, interFrameDelayMs: 5 }),
+    ).toEqual([]);
+    expect(deviceSchema.parse(serial)).toMatchObject({
+      baudRate: 9600,
+      parity: 'none',
+      dataBits: 8,
+      stopBits: 1,
+    });
+  });
+
+  it('accepts every type, byte order, bit, deadband and interval option', () => {
+    const points = [
+      { name: 'a', table: 'holding', address: 0, type: 'int64', byteOrder: 'DCBA' },
+      { name: 'b', table: 'holding', address: 4, type: 'uint64', deadband: 10, maxSilenceMs: 5000 },
+      { name: 'c', table: 'input', address: 0, type: 'float64', byteOrder: 'CDAB', pollIntervalMs: 100 },
+      { name: 'd', table: 'input', address: 4, type: 'string', length: 8, byteOrder: 'BADC' },
+      { name: 'e', table: 'holding', address: 8, type: 'bool', bit: 15 },
+      { name: 'f', table: 'holding', address: 9, type: 'float32', scale: 2, offset: 1, deadband: 0.5 },
+    ];
+    expect(problems({ ...minimal, byteOrder: 'CDAB', maxGap: 0, multipleWrites: true, points })).toEqual([]);
+  });
+
   it('accepts every table with a type that fits it', () => {
     const points = [
       { name: 'a', table: 'holding', address: 65534, type: 'float32' },
@@ -99,10 +125,69 @@ describe('deviceSchema', () => {
     },
     { name: 'unit id too large', entry: { ...minimal, unitId: 256 }, expected: 'unitId: a unit id is 0–255' },
     {
-      name: 'rtu transport',
+      name: 'rtu without a serial port',
       entry: { ...minimal, transport: 'rtu' },
-      expected: 'transport: expected tcp (rtu and rtu-over-tcp are not supported yet)',
+      expected: 'serialPort: rtu needs serialPort',
     },
+    {
+      name: 'rtu-over-tcp without a host',
+      entry: { ...minimal, host: undefined, transport: 'rtu-over-tcp' },
+      expected: 'host: rtu-over-tcp needs host',
+    },
+    {
+      name: 'unknown transport',
+      entry: { ...minimal, transport: 'udp' },
+      expected: 'transport: expected one of tcp',
+    },
+    {
+      name: 'unknown byte order',
+      entry: withPoint({ byteOrder: 'BACD' }),
+      expected: 'points[0].byteOrder: expected one of ABCD, CDAB, BADC, DCBA',
+    },
+    {
+      name: 'string without length',
+      entry: withPoint({ type: 'string' }),
+      expected: 'points[0].length: a string needs',
+    },
+    {
+      name: 'length on a number',
+      entry: withPoint({ length: 2 }),
+      expected: 'points[0].length: length applies',
+    },
+    {
+      name: 'bit on a number',
+      entry: withPoint({ bit: 3 }),
+      expected: 'points[0].bit: bit applies to a bool in a holding or input register',
+    },
+    {
+      name: 'bit on a coil',
+      entry: withPoint({ table: 'coil', type: 'bool', bit: 3 }),
+      expected: 'points[0].bit: bit applies',
+    },
+    { name: 'bit out of range', entry: withPoint({ type: 'bool', bit: 16 }), expected: 'points[0].bit' },
+    {
+      name: 'scaled 64-bit integer',
+      entry: withPoint({ type: 'uint64', scale: 0.001 }),
+      expected: 'points[0].scale: scale and offset apply to numbers, not to uint64',
+    },
+    {
+      name: 'a 64-bit value past the end',
+      entry: withPoint({ type: 'float64', address: 65533 }),
+      expected: 'points[0].address: a float64 spans 4 registers, so its address must be at most 65532',
+    },
+    {
+      name: 'string past the end',
+      entry: withPoint({ type: 'string', length: 10, address: 65530 }),
+      expected: 'points[0].address: a string spans 10 registers',
+    },
+    {
+      name: 'writable bit in a register',
+      entry: withPoint({ type: 'bool', bit: 2, writable: true }),
+      expected: 'points[0].writable: a bit inside a register cannot be written alone',
+    },
+    { name: 'negative deadband', entry: withPoint({ deadband: -1 }), expected: 'points[0].deadband' },
+    { name: 'gap beyond a request', entry: { ...minimal, maxGap: 200 }, expected: 'maxGap' },
+    { name: 'odd parity spelling', entry: { ...minimal, parity: 'E' }, expected: 'parity' },
     { name: 'misspelt key', entry: { ...minimal, unitID: 3 }, expected: 'unitID' },
     { name: 'misspelt point key', entry: withPoint({ adress: 3 }), expected: 'adress' },
     { name: 'no points', entry: { ...minimal, points: [] }, expected: 'points: expected at least one point' },
@@ -128,13 +213,19 @@ describe('deviceSchema', () => {
 });
 
 describe('modbusAdapter.addressOf', () => {
-  it('names unit, table and 0-based address, with the data type', () => {
-    const device = deviceSchema.parse({ ...minimal, unitId: 2 });
-    const point = device.points[0];
-    if (!point) throw new Error('no point');
-    expect(modbusAdapter.addressOf(device, point)).toEqual({
-      address: 'unit=2;holding=0',
-      dataType: 'uint32',
+  it('names unit, table and 0-based address, with the type of the value published', () => {
+    const device = deviceSchema.parse({
+      ...minimal,
+      unitId: 2,
+      points: [...minimal.points, { name: 'state', table: 'holding', address: 4, type: 'uint16' }],
     });
+    const [scaled, raw] = device.points;
+    if (!scaled || !raw) throw new Error('no point');
+    // 0.1 kWh steps: the value is a decimal number whatever register holds it.
+    expect(modbusAdapter.addressOf(device, scaled)).toEqual({
+      address: 'unit=2;holding=0',
+      dataType: 'float64',
+    });
+    expect(modbusAdapter.addressOf(device, raw)).toEqual({ address: 'unit=2;holding=4', dataType: 'uint16' });
   });
 });

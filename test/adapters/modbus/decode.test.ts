@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyScaling,
+  type ByteOrder,
+  byteOrders,
+  type DecodedValue,
   decodeRegisters,
+  defaultFormat,
+  encodeRegisters,
   type ModbusType,
+  type PointFormat,
   registerCount,
   registersToBytes,
   shortestFloat32,
@@ -110,5 +116,119 @@ describe('helpers', () => {
   ])('shortestFloat32(%d) = %d', (input, expected) => {
     expect(shortestFloat32(input)).toBe(expected);
     expect(Math.fround(shortestFloat32(input))).toBe(input);
+  });
+});
+
+/** The value 0x0102030405060708 (or its first 2/4 bytes) laid out in each byte order, as registers. */
+describe('byte and word orders', () => {
+  const layouts: { order: ByteOrder; four: number[]; eight: number[]; two: number[] }[] = [
+    { order: 'ABCD', two: [0x0102], four: [0x0102, 0x0304], eight: [0x0102, 0x0304, 0x0506, 0x0708] },
+    { order: 'CDAB', two: [0x0102], four: [0x0304, 0x0102], eight: [0x0708, 0x0506, 0x0304, 0x0102] },
+    { order: 'BADC', two: [0x0201], four: [0x0201, 0x0403], eight: [0x0201, 0x0403, 0x0605, 0x0807] },
+    { order: 'DCBA', two: [0x0201], four: [0x0403, 0x0201], eight: [0x0807, 0x0605, 0x0403, 0x0201] },
+  ];
+  it.each(layouts)('$order', ({ order, two, four, eight }) => {
+    expect(decodeRegisters('uint16', two, { byteOrder: order })).toBe(0x0102);
+    expect(decodeRegisters('uint32', four, { byteOrder: order })).toBe(0x01020304);
+    expect(decodeRegisters('uint64', eight, { byteOrder: order })).toBe('72623859790382856');
+    const format = { ...defaultFormat, byteOrder: order };
+    expect(encodeRegisters({ ...format, type: 'uint16' }, 0x0102)).toEqual(two);
+    expect(encodeRegisters({ ...format, type: 'uint32' }, 0x01020304)).toEqual(four);
+    expect(encodeRegisters({ ...format, type: 'uint64' }, '72623859790382856')).toEqual(eight);
+  });
+});
+
+describe('64-bit, float64, string and bit points', () => {
+  const cases: { name: string; type: ModbusType; registers: number[]; format?: object; expected: unknown }[] =
+    [
+      { name: 'int64 -1', type: 'int64', registers: [0xffff, 0xffff, 0xffff, 0xffff], expected: '-1' },
+      { name: 'int64 min', type: 'int64', registers: [0x8000, 0, 0, 0], expected: '-9223372036854775808' },
+      {
+        name: 'uint64 max',
+        type: 'uint64',
+        registers: [0xffff, 0xffff, 0xffff, 0xffff],
+        expected: '18446744073709551615',
+      },
+      { name: 'float64 1', type: 'float64', registers: [0x3ff0, 0, 0, 0], expected: 1 },
+      { name: 'float64 pi', type: 'float64', registers: [0x4009, 0x21fb, 0x5444, 0x2d18], expected: Math.PI },
+      {
+        name: 'float64 scaled',
+        type: 'float64',
+        registers: [0x4024, 0, 0, 0],
+        format: { scale: 0.5, offset: 1 },
+        expected: 6,
+      },
+      { name: 'string, NUL padded', type: 'string', registers: [0x4142, 0x4300], expected: 'ABC' },
+      { name: 'string, space padded', type: 'string', registers: [0x4142, 0x2020], expected: 'AB' },
+      {
+        name: 'string byte-swapped',
+        type: 'string',
+        registers: [0x4241, 0x0043],
+        format: { byteOrder: 'BADC' },
+        expected: 'ABC',
+      },
+      { name: 'UTF-8 string', type: 'string', registers: [0xe4ba, 0xac00], expected: '京' },
+      { name: 'bit 0', type: 'bool', registers: [0x0001], format: { bit: 0 }, expected: true },
+      { name: 'bit 1 clear', type: 'bool', registers: [0x0001], format: { bit: 1 }, expected: false },
+      { name: 'bit 15', type: 'bool', registers: [0x8000], format: { bit: 15 }, expected: true },
+      {
+        name: 'bit 8 of a byte-swapped register',
+        type: 'bool',
+        registers: [0x0001],
+        format: { bit: 8, byteOrder: 'BADC' },
+        expected: true,
+      },
+    ];
+  it.each(cases)('$name', ({ type, registers, format, expected }) => {
+    expect(decodeRegisters(type, registers, format)).toBe(expected);
+  });
+
+  it('counts registers per type', () => {
+    expect(registerCount('int64')).toBe(4);
+    expect(registerCount('float64')).toBe(4);
+    expect(registerCount('string', 10)).toBe(10);
+  });
+});
+
+describe('encodeRegisters (for writes)', () => {
+  const formats: PointFormat[] = byteOrders.flatMap((byteOrder) => [
+    { type: 'int16', byteOrder, scale: 0.1, offset: 0 },
+    { type: 'uint16', byteOrder, scale: 1, offset: -40 },
+    { type: 'int32', byteOrder, scale: 1, offset: 0 },
+    { type: 'uint32', byteOrder, scale: 0.001, offset: 0 },
+    { type: 'int64', byteOrder, scale: 1, offset: 0 },
+    { type: 'float32', byteOrder, scale: 1, offset: 0 },
+    { type: 'float64', byteOrder, scale: 2, offset: 0 },
+    { type: 'string', byteOrder, scale: 1, offset: 0, length: 4 },
+  ]);
+  const values: Record<string, DecodedValue> = {
+    int16: -123.4,
+    uint16: 25,
+    int32: -2147483648,
+    uint32: 4294967.295,
+    int64: '-9223372036854775807',
+    float32: 123.4,
+    float64: -0.125,
+    string: 'jjj-01',
+  };
+  it.each(formats)('$type $byteOrder reads back what it wrote', (format) => {
+    const value = values[format.type] as DecodedValue;
+    const registers = encodeRegisters(format, value);
+    expect(registers).toHaveLength(registerCount(format.type, format.length));
+    expect(decodeRegisters(format.type, registers, format)).toBe(value);
+  });
+
+  it('refuses values that do not fit, rounds integers, and writes a plain bool register as 0/1', () => {
+    const int16 = { ...defaultFormat, type: 'int16' as const };
+    expect(() => encodeRegisters(int16, 40000)).toThrow(RangeError);
+    expect(() => encodeRegisters({ ...int16, type: 'uint16' }, -1)).toThrow(RangeError);
+    expect(() => encodeRegisters({ ...int16, type: 'uint64' }, '-1')).toThrow(RangeError);
+    expect(() => encodeRegisters({ ...int16, type: 'int64' }, 1.5)).toThrow(RangeError);
+    expect(() => encodeRegisters({ ...int16, type: 'string', length: 1 }, 'abc')).toThrow(RangeError);
+    expect(() => encodeRegisters({ ...int16, type: 'bool', bit: 3 }, true)).toThrow(RangeError);
+    expect(() => encodeRegisters(int16, Number.NaN)).toThrow(RangeError);
+    expect(encodeRegisters({ ...int16, scale: 0.1 }, 23.46)).toEqual([235]);
+    expect(encodeRegisters({ ...int16, type: 'bool' }, true)).toEqual([1]);
+    expect(encodeRegisters({ ...int16, type: 'bool' }, false)).toEqual([0]);
   });
 });

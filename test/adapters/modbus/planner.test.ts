@@ -92,6 +92,58 @@ describe('planReads', () => {
     expect(requests[0]?.items).toHaveLength(2000);
   });
 
+  const gapCases: { name: string; maxGap: number; items: PlanItem[]; expected: string[] }[] = [
+    {
+      name: 'no bridging (devices that reject reads over unmapped addresses)',
+      maxGap: 0,
+      items: [h(0), h(2), h(3, 2)],
+      expected: ['holding 0+1 [0@0]', 'holding 2+3 [1@0 2@1]'],
+    },
+    {
+      name: 'a gap of exactly maxGap is bridged',
+      maxGap: 8,
+      items: [h(0), h(9)],
+      expected: ['holding 0+10 [0@0 1@9]'],
+    },
+    {
+      name: 'a gap one beyond maxGap is not',
+      maxGap: 8,
+      items: [h(0), h(10)],
+      expected: ['holding 0+1 [0@0]', 'holding 10+1 [1@0]'],
+    },
+    {
+      name: 'bridging never exceeds 125 registers',
+      maxGap: 8,
+      items: [h(0, 100), h(105, 20), h(126)],
+      expected: ['holding 0+125 [0@0 1@105]', 'holding 126+1 [2@0]'],
+    },
+    {
+      name: 'scattered bits in one register share it',
+      maxGap: 0,
+      items: [h(4), h(4), h(4)],
+      expected: ['holding 4+1 [0@0 1@0 2@0]'],
+    },
+    {
+      name: 'coils bridge gaps too, within 2000',
+      maxGap: 8,
+      items: [
+        { table: 'coil', address: 0, length: 1 },
+        { table: 'coil', address: 5, length: 1 },
+        { table: 'coil', address: 1999, length: 1 },
+      ],
+      expected: ['coil 0+6 [0@0 1@5]', 'coil 1999+1 [2@0]'],
+    },
+    {
+      name: 'tables are planned apart even when addresses line up',
+      maxGap: 8,
+      items: [h(0), { table: 'input', address: 1, length: 1 }, h(2)],
+      expected: ['holding 0+3 [0@0 2@2]', 'input 1+1 [1@0]'],
+    },
+  ];
+  it.each(gapCases)('maxGap $maxGap: $name', ({ maxGap, items, expected }) => {
+    expect(describeRequests(planReads(items, { ...defaultPlanOptions, maxGap }))).toEqual(expected);
+  });
+
   it('bridges gaps up to maxGap when asked', () => {
     const options = { ...defaultPlanOptions, maxGap: 2 };
     expect(describeRequests(planReads([h(0), h(3), h(7)], options))).toEqual([
