@@ -1,57 +1,94 @@
 /**
- * The OPC UA device adapter: one client, one session and one subscription per device. node-opcua
- * reconnects on its own and, after a server restart, recreates the session and the subscription; this
- * adapter turns those events into device states and makes sure no stale good value outlives a disconnect.
+ * The OPC UA device adapter: one client and one session per device, and either one subscription (the
+ * server reports changes) or a Read loop (polling). node-opcua reconnects on its own and, after a server
+ * restart, recreates the session, the subscription and its monitored items under new server ids while
+ * keeping the client handles this adapter maps to points. This adapter turns those events into device
+ * states, makes sure no stale good value outlives a disconnect, and drops notifications it already passed on.
  */
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import {
   AttributeIds,
   type ClientMonitoredItemBase,
   type ClientSession,
   type ClientSubscription,
+  DataChangeFilter,
   DataChangeNotification,
+  DataChangeTrigger,
+  type DataValue,
+  DeadbandType,
+  MessageSecurityMode,
   type NotificationMessage,
-  OPCUACertificateManager,
+  type OPCUACertificateManager,
   OPCUAClient,
   type OPCUAClientOptions,
+  type ReadValueIdOptions,
   resolveNodeId,
+  SecurityPolicy,
+  StatusCodes,
   TimestampsToReturn,
+  type UserIdentityInfo,
+  UserTokenType,
+  VariableIds,
 } from 'node-opcua';
-import type { AdapterContext, DeviceAdapter, DeviceState, Reading } from '../contract.js';
-import type { OpcuaDevice, OpcuaPoint } from './config.js';
-import { notConnectedReading, qualityOf, readingFromDataValue, statusOf } from './decode.js';
+import type {
+  AdapterContext,
+  DeviceAdapter,
+  DeviceState,
+  Reading,
+  ReadingScalar,
+  WriteResult,
+} from '../contract.js';
+import type { OpcuaDevice, OpcuaPoint, Security } from './config.js';
+import { notConnectedReading, qualityOf, readingFromDataValue, statusOf, variantForWrite } from './decode.js';
+import { connectedGauge, outagesCounter, readingsCounter } from './metrics.js';
+import { acquireCertificateManager, releaseCertificateManager } from './pki.js';
 
 export interface OpcuaAdapterOptions {
-  /**
-   * Folder of the client's PKI (its application certificate is created there on first use). Without it,
-   * node-opcua's default under ~/.config/node-opcua-default-nodejs is used.
-   */
-  pkiDir?: string;
+  /** Folder of the client's PKI, shared by the gateway's OPC UA devices (own certificate made on first use). */
+  pkiDir: string;
+  /** Reconnection back-off, ms; tests shorten it. */
+  reconnectDelayMs?: { initial: number; max: number };
+  /** Wait before rebuilding a session or subscription the server refused or dropped, ms. */
+  rebuildDelayMs?: number;
 }
 
-/** node-opcua retries the first connection and every reconnection forever, backing off to this delay. */
-const MAX_RECONNECT_DELAY_MS = 10_000;
-/** Wait before rebuilding a session or subscription the server refused or dropped. */
-const REBUILD_DELAY_MS = 5_000;
-const MONITORED_ITEM_QUEUE_SIZE = 10;
+const DEFAULT_RECONNECT_DELAY_MS = { initial: 1000, max: 10_000 };
+const DEFAULT_REBUILD_DELAY_MS = 5_000;
 /** Slack on top of the keep-alive period before a silent subscription counts as dead. */
 const SILENCE_MARGIN_MS = 2_000;
+/** Used when a server does not publish an operation limit (0 means "no limit" in OPC UA). */
+const FALLBACK_ITEMS_PER_CALL = 1000;
 
 interface Connection {
   client: OPCUAClient;
-  certificateManager: OPCUACertificateManager | undefined;
   session?: ClientSession;
   subscription?: ClientSubscription;
   silenceWatchdog?: NodeJS.Timeout;
+  pollTimer?: NodeJS.Timeout;
+  limits?: OperationLimits;
   /** Node ids the server refused to monitor, tried again after each session restore. */
   refusedNodeIds: string[];
+}
+
+/** Points of one node id, with the monitored-item options of the first of them. */
+interface MonitoredNode {
+  nodeId: string;
+  points: OpcuaPoint[];
 }
 
 export class OpcuaAdapter implements DeviceAdapter {
   readonly #device: OpcuaDevice;
   readonly #context: AdapterContext;
   readonly #options: OpcuaAdapterOptions;
+  readonly #labels: { device: string; endpoint: string };
   /** Points by normalised node id: several points may read the same node. */
-  readonly #pointsByNodeId = new Map<string, OpcuaPoint[]>();
+  readonly #nodes = new Map<string, MonitoredNode>();
+  /** Points by the client handle of their monitored item; handles survive node-opcua's re-creation. */
+  readonly #pointsByHandle = new Map<number, OpcuaPoint[]>();
+  /** What was last handed on per point, so a republished or re-sent sample is not passed on twice. */
+  readonly #lastSample = new Map<string, Reading>();
+  #certificateManager: OPCUACertificateManager | undefined;
   #connection: Connection | undefined;
   #state: DeviceState | undefined;
   #running = false;
@@ -61,29 +98,40 @@ export class OpcuaAdapter implements DeviceAdapter {
   /** Teardowns of connections being rebuilt, so stop() can wait for them too. */
   readonly #closing = new Set<Promise<void>>();
 
-  constructor(device: OpcuaDevice, context: AdapterContext, options: OpcuaAdapterOptions = {}) {
+  constructor(device: OpcuaDevice, context: AdapterContext, options: OpcuaAdapterOptions) {
     this.#device = device;
     this.#context = context;
     this.#options = options;
+    this.#labels = { device: device.id, endpoint: device.endpoint };
     for (const point of device.points) {
-      const key = normaliseNodeId(point.nodeId);
-      this.#pointsByNodeId.set(key, [...(this.#pointsByNodeId.get(key) ?? []), point]);
+      const nodeId = normaliseNodeId(point.nodeId);
+      const node = this.#nodes.get(nodeId) ?? { nodeId, points: [] };
+      node.points.push(point);
+      this.#nodes.set(nodeId, node);
     }
   }
 
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
+    connectedGauge.set(this.#labels, 0);
     await this.#connect();
   }
 
-  /** Connects in the background; resolves once subscribed or once the first failure is reported. */
-  #connect(): Promise<void> {
-    const connection = this.#newConnection({
-      initialDelay: 1000,
-      maxDelay: MAX_RECONNECT_DELAY_MS,
+  /** Connects in the background; resolves once acquiring or once the first failure is reported. */
+  async #connect(): Promise<void> {
+    const delays = this.#options.reconnectDelayMs ?? DEFAULT_RECONNECT_DELAY_MS;
+    const connection = await this.#newConnection({
+      initialDelay: delays.initial,
+      maxDelay: delays.max,
       maxRetry: -1,
     });
+    if (!connection) return;
+    if (!this.#running) {
+      // stop() ran while the PKI was being set up: it found nothing to release yet.
+      await this.#releasePki();
+      return;
+    }
     this.#connection = connection;
     const { client } = connection;
     return new Promise<void>((settle) => {
@@ -92,7 +140,7 @@ export class OpcuaAdapter implements DeviceAdapter {
         settle();
       });
       client.on('connection_lost', () => this.#disconnected(`connection to ${this.#device.endpoint} lost`));
-      this.#establishing = this.#subscribe(connection)
+      this.#establishing = this.#acquire(connection)
         .then(() => {
           this.#setState('connected');
         })
@@ -101,11 +149,17 @@ export class OpcuaAdapter implements DeviceAdapter {
     });
   }
 
-  async #subscribe(connection: Connection): Promise<void> {
+  async #acquire(connection: Connection): Promise<void> {
     const { client } = connection;
     await client.connect(this.#device.endpoint);
-    const session = await client.createSession();
+    const session = await client.createSession(await this.#userIdentity());
     connection.session = session;
+    connection.limits = await operationLimitsOf(session);
+    if (this.#device.mode === 'polling') {
+      session.on('session_restored', () => this.#setState('connected'));
+      this.#pollLoop(connection);
+      return;
+    }
     // Emitted once node-opcua has reactivated or recreated the session and its subscription.
     session.on('session_restored', () => {
       this.#setState('connected');
@@ -131,7 +185,7 @@ export class OpcuaAdapter implements DeviceAdapter {
         this.#rebuildLater(connection, new Error('the server ended the subscription'));
       }
     });
-    await this.#monitor(connection, [...this.#pointsByNodeId.keys()]);
+    await this.#monitor(connection, [...this.#nodes.keys()]);
   }
 
   /**
@@ -157,40 +211,137 @@ export class OpcuaAdapter implements DeviceAdapter {
   }
 
   /**
-   * Adds monitored items for `nodeIds`. node-opcua drops the items a server refuses (e.g. BadNodeIdUnknown)
-   * and does not recreate them after a reconnect, so they are remembered and tried again after each restore:
-   * a restarted server may know them by then.
+   * Adds monitored items for `nodeIds`, one CreateMonitoredItems call per group of equal options and at
+   * most the server's MaxMonitoredItemsPerCall items each. node-opcua drops the items a server refuses
+   * (e.g. BadNodeIdUnknown) and does not recreate them after a reconnect, so they are remembered and tried
+   * again after each restore: a restarted server may know them by then.
    */
   async #monitor(connection: Connection, nodeIds: readonly string[]): Promise<void> {
-    if (!connection.subscription || nodeIds.length === 0) return;
-    const group = await connection.subscription.monitorItems(
-      nodeIds.map((nodeId) => ({ nodeId, attributeId: AttributeIds.Value })),
-      {
-        samplingInterval: this.#device.samplingIntervalMs,
-        queueSize: MONITORED_ITEM_QUEUE_SIZE,
-        discardOldest: true,
-      },
-      TimestampsToReturn.Both,
-    );
-    connection.refusedNodeIds = this.#reportRefusedItems(group.monitoredItems);
+    const { subscription } = connection;
+    if (!subscription || nodeIds.length === 0) return;
+    const groups = new Map<string, { options: MonitoringOptions; nodeIds: string[] }>();
+    for (const nodeId of nodeIds) {
+      const point = this.#nodes.get(nodeId)?.points[0];
+      if (!point) continue;
+      const options = this.#monitoringOptions(point);
+      const key = JSON.stringify(options);
+      const group = groups.get(key) ?? { options, nodeIds: [] };
+      group.nodeIds.push(nodeId);
+      groups.set(key, group);
+    }
+    const perCall = connection.limits?.maxMonitoredItemsPerCall || FALLBACK_ITEMS_PER_CALL;
+    const refused: string[] = [];
+    for (const { options, nodeIds: groupIds } of groups.values()) {
+      for (const chunk of chunks(groupIds, perCall)) {
+        const group = await subscription.monitorItems(
+          chunk.map((nodeId) => ({ nodeId, attributeId: AttributeIds.Value })),
+          {
+            samplingInterval: options.samplingIntervalMs,
+            queueSize: options.queueSize,
+            discardOldest: options.discardOldest,
+            ...(options.deadband && {
+              filter: new DataChangeFilter({
+                trigger: DataChangeTrigger.StatusValue,
+                deadbandType:
+                  options.deadband.type === 'absolute' ? DeadbandType.Absolute : DeadbandType.Percent,
+                deadbandValue: options.deadband.value,
+              }),
+            }),
+          },
+          TimestampsToReturn.Both,
+        );
+        for (const item of group.monitoredItems) {
+          const node = this.#nodes.get(item.itemToMonitor.nodeId.toString());
+          if (node) this.#pointsByHandle.set(item.monitoringParameters.clientHandle, node.points);
+        }
+        refused.push(...this.#reportRefusedItems(group.monitoredItems));
+      }
+    }
+    connection.refusedNodeIds = refused;
+  }
+
+  #monitoringOptions(point: OpcuaPoint): MonitoringOptions {
+    const device = this.#device;
+    const deadband = point.deadband ?? device.deadband;
+    return {
+      samplingIntervalMs: point.samplingIntervalMs ?? device.samplingIntervalMs,
+      queueSize: point.queueSize ?? device.queueSize,
+      discardOldest: point.discardOldest ?? device.discardOldest,
+      ...(deadband && { deadband }),
+    };
   }
 
   /** One publish response = one call to the sink. */
   #onNotifications(message: NotificationMessage): void {
     const receivedAt = Date.now();
     const readings: Reading[] = [];
-    const subscription = this.#connection?.subscription;
     for (const data of message.notificationData ?? []) {
       if (!(data instanceof DataChangeNotification)) continue;
       for (const change of data.monitoredItems ?? []) {
-        const item = subscription?.monitoredItems[change.clientHandle];
-        if (!item) continue;
-        for (const point of this.#pointsByNodeId.get(item.itemToMonitor.nodeId.toString()) ?? []) {
-          readings.push(readingFromDataValue(point.name, change.value, receivedAt));
+        for (const point of this.#pointsByHandle.get(change.clientHandle) ?? []) {
+          this.#collect(readings, point, change.value, receivedAt);
         }
       }
     }
-    if (readings.length > 0) this.#context.sink.readings(this.#device.id, readings);
+    this.#deliver(readings);
+  }
+
+  /** Adds the reading of `point` unless it is the very sample last handed on (same time, value and status). */
+  #collect(readings: Reading[], point: OpcuaPoint, dataValue: DataValue, receivedAt: number): void {
+    const reading = readingFromDataValue(point.name, dataValue, receivedAt, this.#device.timestamp);
+    if (sameSample(this.#lastSample.get(point.name), reading)) return;
+    this.#lastSample.set(point.name, reading);
+    readings.push(reading);
+  }
+
+  #deliver(readings: Reading[]): void {
+    if (readings.length === 0) return;
+    readingsCounter.inc(this.#labels, readings.length);
+    this.#context.sink.readings(this.#device.id, readings);
+  }
+
+  /** Polling mode: Read every node each `pollIntervalMs`, the next Read scheduled once this one ended. */
+  #pollLoop(connection: Connection): void {
+    const poll = async () => {
+      const { session } = connection;
+      if (!session || this.#connection !== connection) return;
+      try {
+        const readings: Reading[] = [];
+        const dataValues = await this.#read(connection, session, [...this.#nodes.keys()]);
+        const receivedAt = Date.now();
+        [...this.#nodes.values()].forEach((node, index) => {
+          const dataValue = dataValues[index];
+          if (!dataValue) return;
+          for (const point of node.points) this.#collect(readings, point, dataValue, receivedAt);
+        });
+        this.#setState('connected');
+        this.#deliver(readings);
+      } catch (error) {
+        this.#disconnected(`reading from ${this.#device.endpoint} failed: ${errorMessage(error)}`);
+      }
+      if (this.#running && this.#connection === connection) {
+        connection.pollTimer = setTimeout(() => void poll(), this.#device.pollIntervalMs);
+      }
+    };
+    void poll();
+  }
+
+  /** Reads the Value of `nodeIds` in as many calls as the server's MaxNodesPerRead needs. */
+  async #read(
+    connection: Connection,
+    session: ClientSession,
+    nodeIds: readonly string[],
+  ): Promise<DataValue[]> {
+    const perCall = connection.limits?.maxNodesPerRead || FALLBACK_ITEMS_PER_CALL;
+    const dataValues: DataValue[] = [];
+    for (const chunk of chunks(nodeIds, perCall)) {
+      const request: ReadValueIdOptions[] = chunk.map((nodeId) => ({
+        nodeId,
+        attributeId: AttributeIds.Value,
+      }));
+      dataValues.push(...(await session.read(request)));
+    }
+    return dataValues;
   }
 
   /** A node the server refuses to monitor gets one bad reading and one log line; returns their node ids. */
@@ -204,11 +355,12 @@ export class OpcuaAdapter implements DeviceAdapter {
       const nodeId = item.itemToMonitor.nodeId.toString();
       refused.push(nodeId);
       this.#context.logger.warn({ nodeId, status: status.name }, 'server refused to monitor node');
-      for (const point of this.#pointsByNodeId.get(nodeId) ?? []) {
+      for (const point of this.#nodes.get(nodeId)?.points ?? []) {
+        this.#lastSample.delete(point.name);
         readings.push({ point: point.name, value: null, ts: now, quality: 'bad', status });
       }
     }
-    if (readings.length > 0) this.#context.sink.readings(this.#device.id, readings);
+    this.#deliver(readings);
     return refused;
   }
 
@@ -216,42 +368,76 @@ export class OpcuaAdapter implements DeviceAdapter {
   #rebuildLater(connection: Connection, error: unknown): void {
     if (!this.#running || this.#connection !== connection) return;
     this.#connection = undefined;
-    this.#disconnected(errorMessage(error));
+    this.#disconnected(explain(error, this.#device.endpoint));
     const closing = this.#close(connection).then(() => {
       this.#closing.delete(closing);
       if (!this.#running) return;
       this.#rebuildTimer = setTimeout(() => {
         this.#rebuildTimer = undefined;
         if (this.#running) void this.#connect();
-      }, REBUILD_DELAY_MS);
+      }, this.#options.rebuildDelayMs ?? DEFAULT_REBUILD_DELAY_MS);
     });
     this.#closing.add(closing);
   }
 
   async scanOnce(): Promise<Reading[]> {
-    const connection = this.#newConnection({ maxRetry: 0, initialDelay: 100, maxDelay: 200 });
+    const connection = await this.#newConnection({ maxRetry: 0, initialDelay: 100, maxDelay: 200 });
+    const now = () => Date.now();
+    if (!connection) return this.#device.points.map((point) => notConnectedReading(point.name, now()));
     try {
       await connection.client.connect(this.#device.endpoint);
-      const session = await connection.client.createSession();
+      const session = await connection.client.createSession(await this.#userIdentity());
       connection.session = session;
-      const dataValues = await session.read(
-        this.#device.points.map((point) => ({ nodeId: point.nodeId, attributeId: AttributeIds.Value })),
+      connection.limits = await operationLimitsOf(session);
+      const dataValues = await this.#read(
+        connection,
+        session,
+        this.#device.points.map((point) => point.nodeId),
       );
-      const receivedAt = Date.now();
+      const receivedAt = now();
       return this.#device.points.map((point, index) => {
         const dataValue = dataValues[index];
         return dataValue
-          ? readingFromDataValue(point.name, dataValue, receivedAt)
+          ? readingFromDataValue(point.name, dataValue, receivedAt, this.#device.timestamp)
           : notConnectedReading(point.name, receivedAt);
       });
     } catch (error) {
-      const reason = errorMessage(error);
+      const reason = explain(error, this.#device.endpoint);
       this.#context.logger.warn({ endpoint: this.#device.endpoint, reason }, 'scan failed');
       this.#context.sink.deviceState(this.#device.id, 'disconnected', reason);
-      const now = Date.now();
-      return this.#device.points.map((point) => notConnectedReading(point.name, now));
+      return this.#device.points.map((point) => notConnectedReading(point.name, now()));
     } finally {
       await this.#close(connection);
+      await this.#releasePki();
+    }
+  }
+
+  async write(pointName: string, value: ReadingScalar): Promise<WriteResult> {
+    const point = this.#device.points.find((candidate) => candidate.name === pointName);
+    if (!point) return { ok: false, reason: `no point ${pointName} on device ${this.#device.id}` };
+    const session = this.#connection?.session;
+    if (!session || this.#state !== 'connected') {
+      return { ok: false, reason: `not connected to ${this.#device.endpoint}` };
+    }
+    try {
+      const nodeId = resolveNodeId(point.nodeId);
+      const variant = variantForWrite(await session.getBuiltInDataType(nodeId), value);
+      if (!variant)
+        return { ok: false, reason: `the variable cannot take the value ${JSON.stringify(value)}` };
+      const statusCode = await session.write({
+        nodeId,
+        attributeId: AttributeIds.Value,
+        value: { value: variant },
+      });
+      if (statusCode.value === StatusCodes.Good.value) return { ok: true };
+      const status = statusOf(statusCode);
+      return {
+        ok: false,
+        reason: `the server refused the write: ${statusCode.name}`,
+        ...(status && { status }),
+      };
+    } catch (error) {
+      return { ok: false, reason: errorMessage(error) };
     }
   }
 
@@ -265,28 +451,49 @@ export class OpcuaAdapter implements DeviceAdapter {
     if (connection) await this.#close(connection);
     await this.#establishing;
     await Promise.all(this.#closing);
+    await this.#releasePki();
+    connectedGauge.set(this.#labels, 0);
   }
 
-  /** Security None/anonymous for now; a `security:` block in the config will be applied here. */
-  #newConnection(connectionStrategy: OPCUAClientOptions['connectionStrategy']): Connection {
-    const certificateManager =
-      this.#options.pkiDir === undefined
-        ? undefined
-        : new OPCUACertificateManager({ rootFolder: this.#options.pkiDir });
+  /** A client for the configured security; `undefined` (reported) when the PKI cannot be set up. */
+  async #newConnection(
+    connectionStrategy: OPCUAClientOptions['connectionStrategy'],
+  ): Promise<Connection | undefined> {
+    try {
+      this.#certificateManager ??= await acquireCertificateManager(this.#options.pkiDir);
+    } catch (error) {
+      this.#disconnected(`cannot set up the PKI in ${this.#options.pkiDir}: ${errorMessage(error)}`);
+      return undefined;
+    }
+    const security = this.#device.security;
     const client = OPCUAClient.create({
       applicationName: 'jjj-gateway',
       endpointMustExist: false,
       connectionStrategy,
-      keepSessionAlive: false,
-      ...(certificateManager && { clientCertificateManager: certificateManager }),
+      // A subscription's publish requests keep the session alive; a slow Read loop needs node-opcua's pings.
+      keepSessionAlive: this.#device.mode === 'polling',
+      clientCertificateManager: this.#certificateManager,
+      securityMode: MessageSecurityMode[security?.mode ?? 'None'],
+      securityPolicy: SecurityPolicy[security?.policy ?? 'None'],
     });
-    return { client, certificateManager, refusedNodeIds: [] };
+    return { client, refusedNodeIds: [] };
+  }
+
+  async #userIdentity(): Promise<UserIdentityInfo> {
+    return userIdentityOf(this.#device.security?.user);
+  }
+
+  async #releasePki(): Promise<void> {
+    const manager = this.#certificateManager;
+    this.#certificateManager = undefined;
+    if (manager && !this.#running) await releaseCertificateManager(manager);
   }
 
   /** Deletes the subscription with the session, then disconnects; never throws. */
   async #close(connection: Connection): Promise<void> {
-    const { client, session, certificateManager } = connection;
+    const { client, session } = connection;
     clearTimeout(connection.silenceWatchdog);
+    clearTimeout(connection.pollTimer);
     try {
       if (session && !client.isReconnecting) await session.close(true);
     } catch (error) {
@@ -297,32 +504,96 @@ export class OpcuaAdapter implements DeviceAdapter {
     } catch (error) {
       this.#context.logger.debug({ reason: errorMessage(error) }, 'disconnecting failed');
     }
-    try {
-      await certificateManager?.dispose();
-    } catch (error) {
-      this.#context.logger.debug({ reason: errorMessage(error) }, 'releasing the PKI failed');
-    }
   }
 
   /** Going disconnected also marks every point bad, once, so no stale good value stands. */
   #disconnected(reason: string): void {
     if (!this.#setState('disconnected', reason)) return;
     const now = Date.now();
-    this.#context.sink.readings(
-      this.#device.id,
-      this.#device.points.map((point) => notConnectedReading(point.name, now)),
-    );
+    this.#lastSample.clear();
+    this.#deliver(this.#device.points.map((point) => notConnectedReading(point.name, now)));
   }
 
   /** Reports a state change (once) and tells whether it was one. */
   #setState(state: DeviceState, detail?: string): boolean {
     if (this.#state === state || !this.#running) return false;
+    const wasConnected = this.#state === 'connected';
     this.#state = state;
+    connectedGauge.set(this.#labels, state === 'connected' ? 1 : 0);
     if (state === 'connected') this.#context.logger.info({ endpoint: this.#device.endpoint }, 'connected');
-    else this.#context.logger.warn({ endpoint: this.#device.endpoint, reason: detail }, 'disconnected');
+    else {
+      if (wasConnected) outagesCounter.inc(this.#labels);
+      this.#context.logger.warn({ endpoint: this.#device.endpoint, reason: detail }, 'disconnected');
+    }
     this.#context.sink.deviceState(this.#device.id, state, detail);
     return true;
   }
+}
+
+interface OperationLimits {
+  maxNodesPerRead: number;
+  maxMonitoredItemsPerCall: number;
+}
+
+/** The server's per-call limits (0 = none published); node-opcua's own helper logs every missing one. */
+async function operationLimitsOf(session: ClientSession): Promise<OperationLimits> {
+  const [read, monitor] = await session.read(
+    [
+      VariableIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead,
+      VariableIds.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall,
+    ].map((id) => ({ nodeId: resolveNodeId(id), attributeId: AttributeIds.Value })),
+  );
+  const limit = (dataValue: DataValue | undefined) =>
+    dataValue?.statusCode.isGood() && typeof dataValue.value.value === 'number' ? dataValue.value.value : 0;
+  return { maxNodesPerRead: limit(read), maxMonitoredItemsPerCall: limit(monitor) };
+}
+
+interface MonitoringOptions {
+  samplingIntervalMs: number;
+  queueSize: number;
+  discardOldest: boolean;
+  deadband?: OpcuaPoint['deadband'];
+}
+
+/** The session's user identity from the config; passwords may come from the environment. */
+export async function userIdentityOf(user: Security['user'] | undefined): Promise<UserIdentityInfo> {
+  if (!user || user.type === 'anonymous') return { type: UserTokenType.Anonymous };
+  if (user.type === 'username') {
+    const password = user.password ?? process.env[user.passwordEnv ?? ''];
+    if (password === undefined) throw new Error(`environment variable ${user.passwordEnv} is not set`);
+    return { type: UserTokenType.UserName, userName: user.username, password };
+  }
+  const certificate = new X509Certificate(await readFile(user.certificateFile));
+  return {
+    type: UserTokenType.Certificate,
+    certificateData: certificate.raw,
+    privateKey: await readFile(user.privateKeyFile, 'utf8'),
+  };
+}
+
+/** Turns node-opcua's certificate refusal into what the operator has to do about it. */
+export function explain(error: unknown, endpoint: string): string {
+  const message = errorMessage(error);
+  if (/certificate verification failed|BadCertificateUntrusted/i.test(message)) {
+    return (
+      `the server certificate of ${endpoint} is not trusted (${message}); check it with ` +
+      '`jjj-gateway certificates --config FILE list` and trust it with `… trust FINGERPRINT`'
+    );
+  }
+  return message;
+}
+
+/** The same sample again: same time, status and value (a republished or re-sent notification). */
+function sameSample(last: Reading | undefined, next: Reading): boolean {
+  if (!last || last.ts !== next.ts || last.status?.code !== next.status?.code) return false;
+  if (Array.isArray(last.value) && Array.isArray(next.value)) {
+    return JSON.stringify(last.value) === JSON.stringify(next.value);
+  }
+  return last.value === next.value;
+}
+
+function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);
 }
 
 /** Node ids as node-opcua prints them, so config spellings (`i=85` vs `ns=0;i=85`) match notifications. */

@@ -2,8 +2,9 @@
  * Pure mapping from OPC UA DataValues to readings: StatusCode → quality and status, Variant → a value
  * the wire schema can carry, timestamps → epoch milliseconds. No I/O here.
  */
-import { DataType, type DataValue, type Variant, VariantArrayType } from 'node-opcua';
+import { DataType, type DataValue, LocalizedText, Variant, VariantArrayType } from 'node-opcua';
 import {
+  type DataType as GatewayDataType,
   gatewayStatus,
   type ProtocolStatus,
   type Quality,
@@ -121,20 +122,117 @@ export function epochMillis(date: Date | null | undefined): number | undefined {
   return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
+/** Which timestamp of a DataValue is the series time (`ts`). */
+export type SeriesTime = 'source' | 'server';
+
 /**
  * One reading from one DataValue. A bad status always gives `value: null`, never a stale value. `ts` is
- * the source timestamp, falling back to the server timestamp, then to when the gateway received it.
+ * the chosen timestamp (source by default), falling back to the other one, then to when the gateway
+ * received it.
  */
-export function readingFromDataValue(point: string, dataValue: DataValue, receivedAt: number): Reading {
+export function readingFromDataValue(
+  point: string,
+  dataValue: DataValue,
+  receivedAt: number,
+  seriesTime: SeriesTime = 'source',
+): Reading {
   const serverTs = epochMillis(dataValue.serverTimestamp);
-  const ts = epochMillis(dataValue.sourceTimestamp) ?? serverTs ?? receivedAt;
-  const base = serverTs === undefined ? { point, ts } : { point, ts, serverTs };
+  const sourceTs = epochMillis(dataValue.sourceTimestamp);
+  const ts = (seriesTime === 'source' ? (sourceTs ?? serverTs) : (serverTs ?? sourceTs)) ?? receivedAt;
+  // Built in one object literal per outcome: this runs once per notification.
+  let reading: Reading;
   const quality = qualityOf(dataValue.statusCode.value);
-  const status = statusOf(dataValue.statusCode);
-  if (quality === 'bad') return { ...base, value: null, quality, ...(status && { status }) };
-  const decoded = decodeVariant(dataValue.value);
-  if (!decoded.ok) return { ...base, value: null, quality: 'bad', status: decoded.status };
-  return { ...base, value: decoded.value, quality, ...(status && { status }) };
+  const decoded = quality === 'bad' ? undefined : decodeVariant(dataValue.value);
+  if (decoded && !decoded.ok) reading = { point, value: null, ts, quality: 'bad', status: decoded.status };
+  else {
+    reading = { point, value: decoded ? decoded.value : null, ts, quality };
+    const status = statusOf(dataValue.statusCode);
+    if (status) reading.status = status;
+  }
+  if (serverTs !== undefined) reading.serverTs = serverTs;
+  return reading;
+}
+
+/**
+ * The UNECE Rec 20 common code in an EUInformation `unitId` (OPC UA Part 8, 5.6.3): the code's ASCII
+ * characters packed big-endian into the integer; -1 or 0 means none.
+ */
+export function uneceCodeOf(unitId: number): string | undefined {
+  if (!Number.isInteger(unitId) || unitId <= 0) return undefined;
+  let code = '';
+  for (let shift = 24; shift >= 0; shift -= 8) {
+    const byte = (unitId >>> shift) & 0xff;
+    if (byte !== 0) code += String.fromCharCode(byte);
+  }
+  return /^[A-Z0-9]{2,3}$/.test(code) ? code : undefined;
+}
+
+/** The gateway data type of an OPC UA built-in type, for point metadata; `undefined` when it has none. */
+export function dataTypeOf(dataType: DataType): GatewayDataType | undefined {
+  return gatewayDataTypes[dataType];
+}
+
+const gatewayDataTypes: Partial<Record<DataType, GatewayDataType>> = {
+  [DataType.Boolean]: 'bool',
+  [DataType.SByte]: 'int16',
+  [DataType.Byte]: 'uint16',
+  [DataType.Int16]: 'int16',
+  [DataType.UInt16]: 'uint16',
+  [DataType.Int32]: 'int32',
+  [DataType.UInt32]: 'uint32',
+  [DataType.Int64]: 'int64',
+  [DataType.UInt64]: 'uint64',
+  [DataType.Float]: 'float32',
+  [DataType.Double]: 'float64',
+  [DataType.String]: 'string',
+  [DataType.LocalizedText]: 'string',
+  [DataType.DateTime]: 'datetime',
+};
+
+/**
+ * The Variant to write for a command value, given the variable's built-in type: 64-bit integers from
+ * decimal strings, DateTime from epoch ms. `undefined` when the value cannot take that type.
+ */
+export function variantForWrite(dataType: DataType, value: ReadingScalar): Variant | undefined {
+  const scalar = encodeScalar(dataType, value);
+  return scalar === undefined
+    ? undefined
+    : new Variant({ dataType, arrayType: VariantArrayType.Scalar, value: scalar });
+}
+
+function encodeScalar(dataType: DataType, value: ReadingScalar): unknown {
+  switch (dataType) {
+    case DataType.Boolean:
+      return typeof value === 'boolean' ? value : undefined;
+    case DataType.SByte:
+    case DataType.Byte:
+    case DataType.Int16:
+    case DataType.UInt16:
+    case DataType.Int32:
+    case DataType.UInt32:
+      return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+    case DataType.Float:
+    case DataType.Double:
+      return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+    case DataType.Int64:
+    case DataType.UInt64: {
+      if (typeof value !== 'string' && !(typeof value === 'number' && Number.isSafeInteger(value)))
+        return undefined;
+      if (!/^-?\d+$/.test(String(value))) return undefined;
+      const bits = BigInt.asUintN(64, BigInt(value));
+      // node-opcua writes the high word of an Int64 as a signed 32-bit integer.
+      const high = dataType === DataType.Int64 ? BigInt.asIntN(32, bits >> 32n) : bits >> 32n;
+      return [Number(high), Number(bits & 0xffff_ffffn)];
+    }
+    case DataType.String:
+      return typeof value === 'string' ? value : undefined;
+    case DataType.LocalizedText:
+      return typeof value === 'string' ? new LocalizedText({ text: value }) : undefined;
+    case DataType.DateTime:
+      return typeof value === 'number' && Number.isFinite(value) ? new Date(value) : undefined;
+    default:
+      return undefined;
+  }
 }
 
 /** What stands for a point while the server is unreachable, so no stale good value stays current. */

@@ -1,5 +1,4 @@
 /** The OPC UA adapter module, as listed in `adapters/registry.ts`. node-opcua loads on first use. */
-import { join } from 'node:path';
 import { type AdapterModule, lazyDeviceAdapter } from '../contract.js';
 import { deviceSchema, type OpcuaDevice } from './config.js';
 
@@ -10,8 +9,11 @@ export const opcuaAdapter: AdapterModule<OpcuaDevice> = {
   deviceSchema,
   create: (device, context) =>
     lazyDeviceAdapter(async () => {
-      const { OpcuaAdapter } = await import('./adapter.js');
-      return new OpcuaAdapter(device, context, { pkiDir: join(context.stateDir, 'pki') });
+      const [{ OpcuaAdapter }, { pkiDirOfDeviceStateDir }] = await Promise.all([
+        import('./adapter.js'),
+        import('./pki.js'),
+      ]);
+      return new OpcuaAdapter(device, context, { pkiDir: pkiDirOfDeviceStateDir(context.stateDir) });
     }),
   addressOf: (_device, point) => ({
     address: point.nodeId,

@@ -26,12 +26,15 @@ function writeConfig(name: string, config: unknown): string {
 }
 
 function siteConfig(mqttUrl = 'mqtt://127.0.0.1:1883') {
-  return gatewayConfigFor(site, {
+  const config = gatewayConfigFor(site, {
     opcuaEndpoint: simulators.opcuaEndpoint,
     modbusHost: simulators.modbus.host,
     modbusPort: simulators.modbus.port,
     mqttUrl,
   });
+  // The whole suite loads two cores: give loopback devices time to answer rather than time out.
+  for (const device of config.devices) if (device.protocol === 'modbus') device.timeoutMs = 5000;
+  return config;
 }
 
 beforeAll(async () => {

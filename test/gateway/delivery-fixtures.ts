@@ -90,7 +90,9 @@ export function counterGatewayConfig(options: GatewayConfigOptions) {
         port: options.devicePort,
         unitId: 1,
         pollIntervalMs: options.pollIntervalMs ?? 50,
-        timeoutMs: 1000,
+        // Every read counts the device up, so a read timed out under CI load would leave a gap that
+        // is no delivery loss: on loopback an answer always comes, so wait for it.
+        timeoutMs: 10_000,
         points: COUNTER_POINTS.map((name, address) => ({ name, table: 'holding', address, type: 'uint16' })),
       },
     ],

@@ -3,36 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceState, Reading, SouthboundSink } from '../../../adapters/contract.js';
+import { parse } from 'yaml';
+import type { SouthboundSink } from '../../../adapters/contract.js';
 import { gatewayStatus } from '../../../adapters/contract.js';
 import { OpcuaAdapter } from '../../../adapters/opcua/adapter.js';
 import { deviceSchema, type OpcuaDevice } from '../../../adapters/opcua/config.js';
+import { discover } from '../../../adapters/opcua/discover.js';
 import { freePort } from '../../helpers/ports.js';
 import { SOURCE_TIME, startTestServer, type TestServer } from './opcua-test-server.js';
-
-/** Records what an adapter hands the gateway. */
-class RecordingSink implements SouthboundSink {
-  readonly batches: Reading[][] = [];
-  readonly states: { state: DeviceState; detail?: string }[] = [];
-  readings(_deviceId: string, readings: readonly Reading[]): void {
-    this.batches.push([...readings]);
-  }
-  deviceState(_deviceId: string, state: DeviceState, detail?: string): void {
-    this.states.push({ state, detail });
-  }
-  of(point: string): Reading[] {
-    return this.batches.flat().filter((reading) => reading.point === point);
-  }
-}
-
-/** Polls until `condition` holds; fails the test with `what` if it never does. */
-async function waitUntil(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { RecordingSink, waitUntil } from './test-sink.js';
 
 function device(endpoint: string): OpcuaDevice {
   return deviceSchema.parse({
@@ -63,9 +42,13 @@ let server: TestServer;
 const adapters: OpcuaAdapter[] = [];
 const servers: TestServer[] = [];
 
-function newAdapter(endpoint: string, sink: SouthboundSink): OpcuaAdapter {
+function newAdapter(
+  endpoint: string,
+  sink: SouthboundSink,
+  overrides: Partial<OpcuaDevice> = {},
+): OpcuaAdapter {
   const adapter = new OpcuaAdapter(
-    device(endpoint),
+    { ...device(endpoint), ...overrides },
     { sink, logger, stateDir: join(pkiDir, 'client') },
     { pkiDir: join(pkiDir, 'client') },
   );
@@ -188,6 +171,99 @@ describe('start', () => {
     for (const reading of sink.batches[0] ?? []) {
       expect(reading).toMatchObject({ value: null, quality: 'bad', status: gatewayStatus.notConnected });
     }
+  });
+});
+
+describe('monitored-item options', () => {
+  it('applies a percent deadband: changes within it are not reported, larger ones are', async () => {
+    const sink = new RecordingSink();
+    const adapter = newAdapter(server.endpoint, sink, {
+      points: [
+        {
+          name: 'coolant-temp',
+          nodeId: 'ns=1;s=cnc-01.coolant-temp',
+          deadband: { type: 'percent', value: 10 },
+          queueSize: 1,
+        },
+      ],
+    });
+    await adapter.start();
+    await waitUntil('initial value', () => sink.of('coolant-temp').length > 0);
+    expect(sink.of('coolant-temp')).toEqual([expect.objectContaining({ value: 21.5, quality: 'good' })]);
+    // 10 % of the 0–100 range: 25 is inside the deadband around 21.5, 40 is outside.
+    server.setValue('cnc-01.coolant-temp', 25);
+    // Several sampling and publishing intervals, so 25 would have been reported without the deadband.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    server.setValue('cnc-01.coolant-temp', 40);
+    await waitUntil('the large change arrives', () => sink.of('coolant-temp').some((r) => r.value === 40));
+    expect(sink.of('coolant-temp').map((r) => r.value)).toEqual([21.5, 40]);
+    await adapter.stop();
+  });
+});
+
+describe('discover', () => {
+  it('writes node ids, browse paths, data types, UNECE units and ranges', async () => {
+    const yaml = await discover({ endpoint: server.endpoint });
+    const config = parse(yaml) as {
+      devices: { id: string; line: string; points: Record<string, unknown>[] }[];
+    };
+    expect(config.devices.map((d) => d.id)).toEqual(['cnc-01']);
+    const points = config.devices[0]?.points ?? [];
+    expect(points).toContainEqual({
+      name: 'coolant-temp',
+      nodeId: 'ns=1;s=cnc-01.coolant-temp',
+      browsePath: '/cnc-01/coolant-temp',
+      dataType: 'float64',
+      unit: 'CEL',
+      min: 0,
+      max: 100,
+    });
+    expect(points).toContainEqual(expect.objectContaining({ name: 'cycle-total', dataType: 'int64' }));
+    expect(points).toContainEqual(expect.objectContaining({ name: 'last-change', dataType: 'datetime' }));
+  });
+});
+
+describe('polling mode', () => {
+  it('reads every point each interval, passes each sample on once, and can use the server time', async () => {
+    const sink = new RecordingSink();
+    const adapter = newAdapter(server.endpoint, sink, {
+      mode: 'polling',
+      pollIntervalMs: 100,
+      timestamp: 'server',
+    });
+    await adapter.start();
+    await waitUntil('first poll', () => sink.of('cycle-total').length > 0);
+    expect(sink.states.map((s) => s.state)).toEqual(['connected']);
+    const total = sink.of('cycle-total')[0];
+    expect(total).toMatchObject({ value: '9007199254740993', quality: 'good' });
+    expect(total?.ts).toBe(total?.serverTs);
+    expect(sink.of('axis-load')[0]?.value).toEqual([0.5, 0.25]);
+    expect(sink.of('missing')[0]).toMatchObject({
+      value: null,
+      quality: 'bad',
+      status: { name: 'BadNodeIdUnknown' },
+    });
+
+    server.setValue('cnc-01.state', 3);
+    await waitUntil('the new state is polled', () => sink.of('state').some((r) => r.value === 3));
+    await adapter.stop();
+  });
+
+  it('writes a value through the session and reports a refusal', async () => {
+    const sink = new RecordingSink();
+    const adapter = newAdapter(server.endpoint, sink, { mode: 'polling', pollIntervalMs: 100 });
+    await adapter.start();
+    await waitUntil('connected', () => sink.states.at(-1)?.state === 'connected');
+    expect(await adapter.write('good-count', 4300)).toEqual({ ok: true });
+    await waitUntil('the written value is read back', () =>
+      sink.of('good-count').some((r) => r.value === 4300),
+    );
+    expect(await adapter.write('good-count', 'many')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('cannot take'),
+    });
+    expect(await adapter.write('missing', 1)).toMatchObject({ ok: false });
+    await adapter.stop();
   });
 });
 

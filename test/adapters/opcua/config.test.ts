@@ -26,8 +26,13 @@ describe('deviceSchema', () => {
   it('accepts the documented entry and fills the defaults', () => {
     expect(deviceSchema.parse(entry)).toEqual({
       ...entry,
+      mode: 'subscription',
       publishingIntervalMs: 1000,
       samplingIntervalMs: 500,
+      queueSize: 10,
+      discardOldest: true,
+      pollIntervalMs: 1000,
+      timestamp: 'source',
     });
   });
 
@@ -72,9 +77,50 @@ describe('deviceSchema', () => {
     }
   });
 
-  it('rejects unknown keys, such as a security block this version does not have yet', () => {
-    expect(messagesFor({ ...entry, security: { mode: 'None' } })).toEqual([
-      expect.stringContaining('security'),
+  it('accepts a secure endpoint with a user identity and fills its defaults', () => {
+    const security = {
+      policy: 'Basic256Sha256',
+      mode: 'SignAndEncrypt',
+      user: { type: 'username', username: 'op', passwordEnv: 'OPC_PW' },
+    };
+    expect(deviceSchema.parse({ ...entry, security }).security).toEqual(security);
+    expect(deviceSchema.parse({ ...entry, security: {} }).security).toEqual({
+      policy: 'None',
+      mode: 'None',
+      user: { type: 'anonymous' },
+    });
+  });
+
+  it.each([
+    [{ policy: 'Basic256Sha256' }, 'security.mode: policy None goes with mode None'],
+    [{ policy: 'None', mode: 'Sign' }, 'security.mode: policy None goes with mode None'],
+    [{ user: { type: 'username', username: 'op' } }, 'security.user: a username identity needs exactly one'],
+    [{ policy: 'Basic128Rsa15', mode: 'Sign' }, 'security.policy: Invalid option'],
+  ])('rejects the security block %j', (security, message) => {
+    expect(messagesFor({ ...entry, security })).toEqual([expect.stringContaining(message)]);
+  });
+
+  it('accepts monitored-item options on the device and per point', () => {
+    const device = deviceSchema.parse({
+      ...entry,
+      deadband: { type: 'percent', value: 2 },
+      points: [
+        { ...entry.points[0], queueSize: 1, discardOldest: false, deadband: { type: 'absolute', value: 5 } },
+      ],
+    });
+    expect(device.points[0]).toMatchObject({
+      queueSize: 1,
+      discardOldest: false,
+      deadband: { type: 'absolute', value: 5 },
+    });
+    expect(messagesFor({ ...entry, deadband: { type: 'relative', value: 1 } })).toEqual([
+      expect.stringContaining('deadband.type'),
+    ]);
+  });
+
+  it('rejects unknown keys', () => {
+    expect(messagesFor({ ...entry, securityMode: 'None' })).toEqual([
+      expect.stringContaining('securityMode'),
     ]);
   });
 });

@@ -12,12 +12,15 @@ import {
 import { describe, expect, it } from 'vitest';
 import { gatewayStatus } from '../../../adapters/contract.js';
 import {
+  dataTypeOf,
   decodeVariant,
   epochMillis,
   notConnectedReading,
   qualityOf,
   readingFromDataValue,
   statusOf,
+  uneceCodeOf,
+  variantForWrite,
 } from '../../../adapters/opcua/decode.js';
 
 const scalar = (dataType: DataType, value: unknown) =>
@@ -221,5 +224,80 @@ describe('notConnectedReading', () => {
       quality: 'bad',
       status: { source: 'gateway', code: 2, name: 'NotConnected' },
     });
+  });
+});
+
+describe('series time', () => {
+  const dataValue = new DataValue({
+    value: scalar(DataType.Double, 1.5),
+    sourceTimestamp: new Date(1_000),
+    serverTimestamp: new Date(2_000),
+  });
+
+  it('is the source timestamp by default and the server timestamp on request, both carried', () => {
+    expect(readingFromDataValue('p', dataValue, 3_000)).toMatchObject({ ts: 1_000, serverTs: 2_000 });
+    expect(readingFromDataValue('p', dataValue, 3_000, 'server')).toMatchObject({
+      ts: 2_000,
+      serverTs: 2_000,
+    });
+  });
+
+  it('falls back to the other timestamp, then to the receive time', () => {
+    const sourceOnly = new DataValue({ value: scalar(DataType.Double, 1), sourceTimestamp: new Date(1_000) });
+    expect(readingFromDataValue('p', sourceOnly, 3_000, 'server').ts).toBe(1_000);
+    expect(readingFromDataValue('p', new DataValue({ value: scalar(DataType.Double, 1) }), 3_000).ts).toBe(
+      3_000,
+    );
+  });
+});
+
+describe('uneceCodeOf', () => {
+  it('unpacks the UNECE common code of an EUInformation unitId (OPC UA Part 8)', () => {
+    // Part 8's examples: degree Celsius "CEL" = 4408652, revolutions per minute "RPM" = 5394509.
+    expect(uneceCodeOf(4_408_652)).toBe('CEL');
+    expect(uneceCodeOf(5_394_509)).toBe('RPM');
+    expect(uneceCodeOf((0x4b << 16) | (0x57 << 8) | 0x48)).toBe('KWH');
+    expect(uneceCodeOf((0x43 << 16) | (0x36 << 8) | 0x32)).toBe('C62');
+  });
+
+  it('gives nothing for "no unit" or a code that is not one', () => {
+    expect(uneceCodeOf(-1)).toBeUndefined();
+    expect(uneceCodeOf(0)).toBeUndefined();
+    expect(uneceCodeOf(0x0a0b0c)).toBeUndefined();
+  });
+});
+
+describe('dataTypeOf', () => {
+  it('maps built-in types to the gateway data types', () => {
+    expect(dataTypeOf(DataType.Double)).toBe('float64');
+    expect(dataTypeOf(DataType.Float)).toBe('float32');
+    expect(dataTypeOf(DataType.UInt64)).toBe('uint64');
+    expect(dataTypeOf(DataType.LocalizedText)).toBe('string');
+    expect(dataTypeOf(DataType.DateTime)).toBe('datetime');
+    expect(dataTypeOf(DataType.ExtensionObject)).toBeUndefined();
+  });
+});
+
+describe('variantForWrite', () => {
+  it('encodes values the way decode reads them back', () => {
+    for (const [dataType, value] of [
+      [DataType.Int64, '-9007199254740993'],
+      [DataType.UInt64, '18446744073709551615'],
+      [DataType.Double, 12.25],
+      [DataType.Boolean, true],
+      [DataType.String, 'O1002'],
+      [DataType.LocalizedText, 'running'],
+      [DataType.DateTime, Date.parse('2025-03-01T08:00:00.000Z')],
+    ] as const) {
+      const variant = variantForWrite(dataType, value);
+      expect(variant && decodeVariant(variant)).toEqual({ ok: true, value });
+    }
+  });
+
+  it('refuses a value the type cannot take', () => {
+    expect(variantForWrite(DataType.Int32, 1.5)).toBeUndefined();
+    expect(variantForWrite(DataType.Int64, '12a')).toBeUndefined();
+    expect(variantForWrite(DataType.Boolean, 1)).toBeUndefined();
+    expect(variantForWrite(DataType.ExtensionObject, 'x')).toBeUndefined();
   });
 });

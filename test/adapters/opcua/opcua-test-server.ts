@@ -9,6 +9,7 @@ import {
   RegisterServerMethod,
   SecurityPolicy,
   StatusCodes,
+  standardUnits,
   type UAVariable,
   Variant,
   VariantArrayType,
@@ -37,6 +38,7 @@ export const variables = {
     arrayType: VariantArrayType.Array,
     value: [0.5, 0.25],
   }),
+  'cnc-01.coolant-temp': new Variant({ dataType: DataType.Double, value: 21.5 }),
   /** Served with BadCommunicationError, as a server does when it lost its own field device. */
   'cnc-01.spindle-temp': new Variant({ dataType: DataType.Double, value: 41.5 }),
 } as const;
@@ -54,16 +56,34 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Starts a server on `port`; `pkiDir` is reused across restarts so certificates are made only once. */
-export async function startTestServer(port: number, pkiDir: string): Promise<TestServer> {
+/** The only user a secure test server accepts. */
+export const TEST_USER = { username: 'operator', password: 'line-7-secret' };
+
+/**
+ * Starts a server on `port`; `pkiDir` is reused across restarts so certificates are made only once. A
+ * `secure` server offers only Basic256Sha256 SignAndEncrypt and TEST_USER, and trusts any client.
+ */
+export async function startTestServer(
+  port: number,
+  pkiDir: string,
+  options: { secure?: boolean } = {},
+): Promise<TestServer> {
+  const secure = options.secure === true;
   const server = new OPCUAServer({
     port,
     hostname: '127.0.0.1',
-    serverCertificateManager: new OPCUACertificateManager({ rootFolder: join(pkiDir, 'server') }),
+    serverCertificateManager: new OPCUACertificateManager({
+      rootFolder: join(pkiDir, secure ? 'secure-server' : 'server'),
+      automaticallyAcceptUnknownCertificate: secure,
+    }),
     userCertificateManager: new OPCUACertificateManager({ rootFolder: join(pkiDir, 'user') }),
-    securityModes: [MessageSecurityMode.None],
-    securityPolicies: [SecurityPolicy.None],
-    allowAnonymous: true,
+    securityModes: [secure ? MessageSecurityMode.SignAndEncrypt : MessageSecurityMode.None],
+    securityPolicies: [secure ? SecurityPolicy.Basic256Sha256 : SecurityPolicy.None],
+    allowAnonymous: !secure,
+    userManager: {
+      isValidUser: (username: string, password: string) =>
+        username === TEST_USER.username && password === TEST_USER.password,
+    },
     registerServerMethod: RegisterServerMethod.HIDDEN,
   });
   await server.initialize();
@@ -73,6 +93,7 @@ export async function startTestServer(port: number, pkiDir: string): Promise<Tes
   const machine = namespace.addObject({ organizedBy: addressSpace.rootFolder.objects, browseName: 'cnc-01' });
   const nodes = new Map<VariableName, UAVariable>();
   for (const [name, variant] of Object.entries(variables) as [VariableName, Variant][]) {
+    if (name === 'cnc-01.coolant-temp') continue;
     const node = namespace.addVariable({
       componentOf: machine,
       browseName: name.split('.')[1] ?? name,
@@ -84,6 +105,17 @@ export async function startTestServer(port: number, pkiDir: string): Promise<Tes
     node.setValueFromSource(variant, status, SOURCE_TIME);
     nodes.set(name, node);
   }
+  // An analog item: discovery reads its unit and range, and a percent deadband needs its EURange.
+  const coolant = namespace.addAnalogDataItem({
+    componentOf: machine,
+    browseName: 'coolant-temp',
+    nodeId: 's=cnc-01.coolant-temp',
+    dataType: 'Double',
+    engineeringUnitsRange: { low: 0, high: 100 },
+    engineeringUnits: standardUnits.degree_celsius,
+  });
+  coolant.setValueFromSource({ dataType: DataType.Double, value: 21.5 }, StatusCodes.Good, SOURCE_TIME);
+  nodes.set('cnc-01.coolant-temp', coolant);
   await server.start();
   return {
     endpoint: `opc.tcp://127.0.0.1:${port}`,
