@@ -1,7 +1,7 @@
 /**
  * Write-back end to end: the cloud sends a command (JSON contract, or a Sparkplug DCMD) through
- * Mosquitto; the gateway writes a real Modbus holding register through the adapter, answers with an
- * acknowledgement, and refuses what the config does not allow.
+ * Mosquitto; the gateway writes a real Modbus holding register or OPC UA variable through the
+ * adapter, answers with an acknowledgement, and refuses what the config does not allow.
  */
 
 import { ServerTCP } from 'modbus-serial';
@@ -11,7 +11,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseGatewayConfig } from '../../gateway/config.js';
 import { Gateway } from '../../gateway/gateway.js';
 import type { CommandAck, CommandMessage } from '../../gateway/schema/commands.js';
+import type { TelemetryBatch } from '../../gateway/schema/index.js';
 import { encodePayload } from '../../gateway/schema/sparkplug/index.js';
+import { startTestServer } from '../adapters/opcua/opcua-test-server.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir, waitUntil } from './delivery-fixtures.js';
@@ -48,7 +50,7 @@ async function startPlc() {
   return { port, registers };
 }
 
-async function startGateway(format: 'json' | 'sparkplug') {
+async function startGateway(format: 'json' | 'sparkplug', extraDevices: unknown[] = []) {
   const broker = await startMosquitto();
   cleanups.push(() => broker.stop());
   const plc = await startPlc();
@@ -87,6 +89,7 @@ async function startGateway(format: 'json' | 'sparkplug') {
             { name: 'good-count', table: 'holding', address: 1, type: 'uint16' },
           ],
         },
+        ...extraDevices,
       ],
     },
     'test',
@@ -141,6 +144,58 @@ describe('commands (write-back)', () => {
     await waitUntil(() => acks.length === 2, 'the refusal of a malformed command');
     expect(acks[1]).toMatchObject({ id: 'broken', results: [] });
     expect(acks[1]?.error).toMatch(/writes/);
+  });
+
+  it('writes an OPC UA variable on a JSON command, and the new value comes back in the telemetry', async () => {
+    const pki = tempDir('jjj-commands-opcua-');
+    cleanups.push(() => pki.remove());
+    const server = await startTestServer(await freePort(), pki.path);
+    cleanups.push(() => server.stop());
+    const cnc = {
+      protocol: 'opcua',
+      id: 'cnc-01',
+      line: 'machining',
+      endpoint: server.endpoint,
+      publishingIntervalMs: 200,
+      samplingIntervalMs: 100,
+      points: [
+        {
+          name: 'spindle-speed',
+          nodeId: 'ns=1;s=cnc-01.spindle-speed',
+          unit: 'RPM',
+          writable: true,
+          max: 3000,
+        },
+      ],
+    };
+    const { cloud } = await startGateway('json', [cnc]);
+    const acks: CommandAck[] = [];
+    const speeds: unknown[] = [];
+    cloud.on('message', (topic, payload) => {
+      const message = JSON.parse(payload.toString());
+      if (topic.endsWith('/command-ack')) acks.push(message as CommandAck);
+      else {
+        for (const sample of (message as TelemetryBatch).points) {
+          if (sample.point === 'spindle-speed') speeds.push(sample.value);
+        }
+      }
+    });
+    await cloud.subscribeAsync(['jjj/v1/HE/he-cmd/gw-cmd/command-ack', 'jjj/v1/HE/he-cmd/gw-cmd/telemetry'], {
+      qos: 1,
+    });
+    await waitUntil(() => speeds.includes(1200.5), 'the current spindle speed');
+    const command: CommandMessage = {
+      schema: 'jjj.command/1',
+      id: 'cmd-opcua',
+      ts: Date.now(),
+      writes: [{ line: 'machining', equipment: 'cnc-01', point: 'spindle-speed', value: 1800.25 }],
+    };
+    await cloud.publishAsync('jjj/v1/HE/he-cmd/gw-cmd/command', JSON.stringify(command), { qos: 1 });
+    await waitUntil(() => acks.length === 1, 'the acknowledgement');
+    expect(acks[0]?.results).toEqual([
+      { line: 'machining', equipment: 'cnc-01', point: 'spindle-speed', ok: true },
+    ]);
+    await waitUntil(() => speeds.includes(1800.25), 'the written value read back from the server');
   });
 
   it('writes a Modbus register on a Sparkplug DCMD', async () => {
