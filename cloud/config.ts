@@ -1,7 +1,7 @@
 /** The collector's YAML configuration, validated before anything runs. */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { formatIssues, loadYamlConfig } from '../gateway/config-format.js';
+import { formatIssues, loadYamlConfig, MqttUrl } from '../gateway/config-format.js';
 import { ConfigError } from '../gateway/errors.js';
 import { ALL_GATEWAYS_FILTER, Identifier } from '../gateway/schema/index.js';
 
@@ -69,10 +69,7 @@ export const CollectorConfig = z
   .strictObject({
     mqtt: z
       .strictObject({
-        url: z
-          .string()
-          .regex(/^(mqtts?|wss?|tcp):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL')
-          .default('mqtt://127.0.0.1:1883'),
+        url: MqttUrl.default('mqtt://127.0.0.1:1883'),
         clientId: z.string().min(1).optional(),
         username: z.string().optional(),
         password: z.string().optional(),

@@ -1,8 +1,13 @@
 /** Turns YAML parse errors and zod issues into `path: reason` lines a deployer can act on. */
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ConfigError } from './errors.js';
+
+/** A broker address, as the gateway and the collector take it. */
+export const MqttUrl = z
+  .string()
+  .regex(/^(mqtts?|wss?|tcp):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL');
 
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { DeviceBase, PointBase } from '../adapters/contract.js';
 import { adapterModules } from '../adapters/registry.js';
-import { formatIssues, loadYamlConfig } from './config-format.js';
+import { formatIssues, loadYamlConfig, MqttUrl } from './config-format.js';
 import { ConfigError } from './errors.js';
 import { Identifier, LocalizedName, Region } from './schema/index.js';
 
@@ -78,10 +78,7 @@ export const GatewayConfig = z
     }),
     mqtt: z
       .strictObject({
-        url: z
-          .string()
-          .regex(/^(mqtts?|wss?|tcp):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL')
-          .default('mqtt://127.0.0.1:1883'),
+        url: MqttUrl.default('mqtt://127.0.0.1:1883'),
         clientId: z.string().min(1).optional().describe('default jjj-<gateway id>'),
         protocolVersion: z
           .union([z.literal(4), z.literal(5)], { error: 'expected 4 (MQTT 3.1.1) or 5 (MQTT 5)' })
