@@ -161,6 +161,17 @@ export const GatewayConfig = z
           .describe('unacknowledged batches per stream'),
       })
       .prefault({}),
+    metrics: z
+      .strictObject({
+        host: z
+          .string()
+          .min(1)
+          .default('127.0.0.1')
+          .describe('0.0.0.0 to let a Prometheus on another host scrape'),
+        port: z.number().int().min(0).max(65_535).describe('0 picks a free port'),
+      })
+      .optional()
+      .describe('serve Prometheus metrics on GET /metrics'),
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .default({ level: 'info' }),

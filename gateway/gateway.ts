@@ -11,6 +11,7 @@ import { createDeviceAdapter, deviceStateDir } from './devices.js';
 import { jsonEncoder } from './json-encoder.js';
 import type { Logger } from './logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+import { type MetricsServer, serveMetrics } from './metrics-server.js';
 import { MqttLink, type MqttLinkOptions } from './mqtt-link.js';
 import { buildPointDirectory, type PointDirectory, toSample } from './normalise.js';
 import { Delivery } from './outbox/delivery.js';
@@ -52,6 +53,7 @@ export class Gateway {
   private pending: PointSample[] = [];
   private seq = 0;
   private flushTimer: NodeJS.Timeout | undefined;
+  private metricsServer: MetricsServer | undefined;
   private stopped = false;
   private readonly startedAt = Date.now();
 
@@ -139,6 +141,10 @@ export class Gateway {
       { gateway: gateway.id, site: gateway.site, boot: this.boot, devices: this.config.devices.length },
       'gateway starting',
     );
+    if (this.config.metrics) {
+      this.metricsServer = await serveMetrics(this.metrics.registry, this.config.metrics);
+      this.logger.info({ url: this.metricsServer.url }, 'serving metrics');
+    }
     this.link.start();
     const sink: SouthboundSink = {
       readings: (deviceId, readings) => this.accept(deviceId, readings),
@@ -172,6 +178,7 @@ export class Gateway {
     await this.link.close();
     this.delivery.close();
     this.outbox.close();
+    await this.metricsServer?.close();
     this.logger.info({ gateway: this.config.gateway.id, ...this.stats }, 'gateway stopped');
   }
 
@@ -198,9 +205,16 @@ export class Gateway {
     }
   }
 
+  /** Where `GET /metrics` answers, when the config asks for it. */
+  get metricsUrl(): string | undefined {
+    return this.metricsServer?.url;
+  }
+
   private onDeviceState(deviceId: string, state: DeviceState, detail?: string): void {
     if (this.deviceStates.get(deviceId) === state) return;
     this.deviceStates.set(deviceId, state);
+    const protocol = this.config.devices.find((d) => d.id === deviceId)?.protocol ?? 'unknown';
+    this.metrics.deviceConnected.set({ device: deviceId, protocol }, state === 'connected' ? 1 : 0);
     const log =
       state === 'connected' ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger);
     log({ device: deviceId, state, detail }, `device ${state}`);

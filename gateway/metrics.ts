@@ -34,6 +34,12 @@ export function createGatewayMetrics(gateway: string) {
       labelNames: ['stream'] as const,
       registers,
     }),
+    deviceConnected: new Gauge({
+      name: 'jjj_gateway_device_connected',
+      help: '1 while the device answers, 0 while it does not',
+      labelNames: ['device', 'protocol'] as const,
+      registers,
+    }),
     pointsDelivered: new Counter({
       name: 'jjj_gateway_points_delivered_total',
       help: 'readings acknowledged by the broker',
