@@ -229,11 +229,11 @@ describe.each(brokers)('collector against $name', ({ start }) => {
     expect(rows[4]?.detail).toBe('points[0].value: a null value is only allowed with bad quality');
 
     const text = await metrics();
-    expect(metric(text, 'jjj_collector_messages_rejected_total', 'reason="bad-json"')).toBe(2);
-    expect(metric(text, 'jjj_collector_messages_rejected_total', 'reason="unknown-schema"')).toBe(1);
-    expect(metric(text, 'jjj_collector_messages_rejected_total', 'reason="identity-mismatch"')).toBe(1);
-    expect(metric(text, 'jjj_collector_messages_rejected_total', 'reason="invalid-message"')).toBe(1);
-    expect(metric(text, 'jjj_collector_messages_rejected_total', 'reason="bad-topic"')).toBe(1);
+    expect(metric(text, 'jjj_collector_dead_letters_total', 'reason="bad-json"')).toBe(2);
+    expect(metric(text, 'jjj_collector_dead_letters_total', 'reason="unknown-schema"')).toBe(1);
+    expect(metric(text, 'jjj_collector_dead_letters_total', 'reason="identity-mismatch"')).toBe(1);
+    expect(metric(text, 'jjj_collector_dead_letters_total', 'reason="invalid-message"')).toBe(1);
+    expect(metric(text, 'jjj_collector_dead_letters_total', 'reason="bad-topic"')).toBe(1);
     expect(metric(text, 'jjj_collector_messages_received_total', 'kind="unknown"')).toBe(1);
 
     const warnings = logLines.filter((l) => l.msg.startsWith('message rejected'));

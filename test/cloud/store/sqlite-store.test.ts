@@ -15,7 +15,11 @@ describe('SqliteStore (:memory:)', () => {
 
   it('reads every value back with its JSON type, plus unit and status', async () => {
     await store.writeMetadata(metadata());
-    expect(await store.writeTelemetry(telemetry(), TS)).toEqual({ outcome: 'stored', points: 5 });
+    expect(await store.writeTelemetry(telemetry(), TS)).toEqual({
+      outcome: 'stored',
+      points: 5,
+      missingBefore: 0,
+    });
     const latest = await store.latest(SITE);
     expect(latest?.map((p) => [p.point, p.value])).toEqual([
       ['axis-load', [1, 2.5, 3]],
@@ -48,7 +52,11 @@ describe('SqliteStore (:memory:)', () => {
     expect(series?.samples).toEqual([{ ts: TS, value: 12000.5, quality: 'good' }]);
     // The same seq from a new boot is a new batch.
     const nextBoot = telemetry({ gateway: { id: GATEWAY, boot: 2, seq: 0 } });
-    expect(await store.writeTelemetry(nextBoot, TS)).toEqual({ outcome: 'stored', points: 5 });
+    expect(await store.writeTelemetry(nextBoot, TS)).toEqual({
+      outcome: 'stored',
+      points: 5,
+      missingBefore: 0,
+    });
   });
 
   it('overwrites a sample at the same point and ts, and keeps the newest as latest', async () => {

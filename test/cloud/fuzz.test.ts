@@ -1,0 +1,171 @@
+/**
+ * 10,000 fuzzed and malformed messages through Mosquitto: the collector stays up, dead-letters
+ * every one with its reason (counted in metrics, listed by the API), and still stores good data.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectAsync } from 'mqtt';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Peer, startMosquittoBroker } from '../../bench/collector-peers.js';
+import { type RunningCollector, startCollector } from '../../cloud/collector.js';
+import { buildCollectorConfig } from '../../cloud/config.js';
+import type { RejectReason } from '../../cloud/ingest.js';
+import type { DeadLetter } from '../../cloud/store/store.js';
+import { topicFor } from '../../gateway/schema/index.js';
+import { mulberry32 } from '../../seeds/signals.js';
+import { eventually, GATEWAY, SITE, telemetry } from './fixtures.js';
+
+const MESSAGES = 10_000;
+const MAX_MESSAGE_BYTES = 4096;
+const random = mulberry32(20_260_601);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+const TOPIC = topicFor({ region: 'BJ', site: SITE, gateway: GATEWAY, kind: 'telemetry' });
+
+/** Each turns a valid batch into an invalid one. */
+const breakages: ((batch: Record<string, unknown> & { points: Record<string, unknown>[] }) => void)[] = [
+  (b) => {
+    b.points = [];
+  },
+  (b) => {
+    (b.points[0] as Record<string, unknown>).quality = 'great';
+  },
+  (b) => {
+    (b.points[0] as Record<string, unknown>).value = { nested: true };
+  },
+  (b) => {
+    (b.points[0] as Record<string, unknown>).ts = 'yesterday';
+  },
+  (b) => {
+    b.gateway = { id: GATEWAY, boot: 0, seq: -1 };
+  },
+  (b) => {
+    b.region = 'SH';
+  },
+  (b) => {
+    (b.points[1] as Record<string, unknown>).line = 'Not An Identifier!';
+  },
+  (b) => {
+    delete b.sentTs;
+  },
+];
+
+function fuzzed(index: number): { topic: string; payload: Buffer; reason: RejectReason } {
+  switch (index % 6) {
+    case 0: {
+      // Random bytes: never empty (an empty payload clears a retained message), never valid JSON of a schema.
+      const bytes = Buffer.from(
+        Array.from({ length: 1 + Math.floor(random() * 300) }, () => Math.floor(random() * 256)),
+      );
+      bytes[0] = 0x7b; // "{" then noise: cannot parse
+      bytes[bytes.length - 1] = 0x00;
+      return { topic: TOPIC, payload: bytes, reason: 'bad-json' };
+    }
+    case 1: {
+      const schema = pick([undefined, 'jjj.telemetry/2', 'sparkplug', 42, null]);
+      const body = pick([{ schema }, [1, 2, 3], 'text', 17, { ...telemetry(), schema }]);
+      return { topic: TOPIC, payload: Buffer.from(JSON.stringify(body)), reason: 'unknown-schema' };
+    }
+    case 2: {
+      const batch = telemetry() as unknown as Record<string, unknown> & { points: Record<string, unknown>[] };
+      pick(breakages)(batch);
+      return { topic: TOPIC, payload: Buffer.from(JSON.stringify(batch)), reason: 'invalid-message' };
+    }
+    case 3: {
+      const batch = telemetry({ site: 'tj-elsewhere' });
+      return { topic: TOPIC, payload: Buffer.from(JSON.stringify(batch)), reason: 'identity-mismatch' };
+    }
+    case 4: {
+      const padding = 'x'.repeat(MAX_MESSAGE_BYTES + Math.floor(random() * 1000));
+      return {
+        topic: TOPIC,
+        payload: Buffer.from(JSON.stringify({ ...telemetry(), padding })),
+        reason: 'oversized',
+      };
+    }
+    default: {
+      const topic = pick([
+        'jjj/v1/XX/site/gw/telemetry',
+        'jjj/v1/BJ/site/gw/alarms',
+        'jjj/v1/BJ/a/b/telemetry/x',
+      ]);
+      return { topic, payload: Buffer.from(JSON.stringify(telemetry())), reason: 'bad-topic' };
+    }
+  }
+}
+
+describe('fuzzed and malformed messages', () => {
+  let broker: Peer;
+  let collector: RunningCollector;
+  let dir: string;
+
+  beforeAll(async () => {
+    broker = await startMosquittoBroker();
+    dir = mkdtempSync(join(tmpdir(), 'jjj-fuzz-'));
+    collector = await startCollector(
+      buildCollectorConfig({
+        // `#` so the malformed topics reach the collector too.
+        mqtt: { url: broker.url, topic: 'jjj/#' },
+        store: { path: join(dir, 'collector.db') },
+        ingest: { maxMessageBytes: MAX_MESSAGE_BYTES },
+        http: { port: 0 },
+      }),
+      { logger: pino({ level: 'silent' }) },
+    );
+  }, 30_000);
+
+  afterAll(async () => {
+    await collector?.close();
+    await broker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('dead-letters every one with its reason and keeps serving', async () => {
+    const publisher = await connectAsync(broker.url);
+    const expectedReasons = new Map<string, number>();
+    const messages = Array.from({ length: MESSAGES }, (_, i) => fuzzed(i));
+    for (const { reason } of messages) expectedReasons.set(reason, (expectedReasons.get(reason) ?? 0) + 1);
+    for (let start = 0; start < MESSAGES; start += 500) {
+      await Promise.all(
+        messages
+          .slice(start, start + 500)
+          .map(({ topic, payload }) => publisher.publishAsync(topic, payload, { qos: 1 })),
+      );
+    }
+    const valid = telemetry({ gateway: { id: GATEWAY, boot: 1, seq: 0 } });
+    await publisher.publishAsync(TOPIC, JSON.stringify(valid), { qos: 1 });
+    await publisher.endAsync();
+
+    const counted = await eventually(async () => {
+      const text = await (await fetch(`${collector.httpUrl}/metrics`)).text();
+      const byReason = new Map(
+        [...text.matchAll(/^jjj_collector_dead_letters_total\{reason="([^"]+)"\} (\d+)$/gm)].map((m) => [
+          m[1] as string,
+          Number(m[2]),
+        ]),
+      );
+      expect([...byReason.values()].reduce((a, b) => a + b, 0)).toBe(MESSAGES);
+      expect(text).toMatch(/^jjj_collector_points_stored_total 5$/m);
+      return byReason;
+    }, 60_000);
+    expect(Object.fromEntries(counted)).toEqual(Object.fromEntries(expectedReasons));
+
+    const health = await fetch(`${collector.httpUrl}/api/v1/health`);
+    expect(health.status).toBe(200);
+    const letters = (await (
+      await fetch(`${collector.httpUrl}/api/v1/dead-letters?limit=1000`)
+    ).json()) as DeadLetter[];
+    expect(letters).toHaveLength(1000);
+    for (const letter of letters) {
+      expect(expectedReasons.has(letter.reason)).toBe(true);
+      expect(letter.detail.length).toBeGreaterThan(0);
+      expect(letter.payloadSize).toBeGreaterThan(0);
+    }
+    const oversized = (await (
+      await fetch(`${collector.httpUrl}/api/v1/dead-letters?reason=oversized&limit=5`)
+    ).json()) as DeadLetter[];
+    expect(oversized).toHaveLength(5);
+    expect(oversized[0]?.detail).toMatch(/more than the 4096 allowed/);
+  }, 120_000);
+});

@@ -1,0 +1,252 @@
+/**
+ * The InfluxDB stores through the whole collector (Mosquitto → collector → database → API), against
+ * real servers: InfluxDB 1.6.7 (`/write` + InfluxQL, series and the compare API) and
+ * VictoriaMetrics for the v2 write API (read back exactly through its export API).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  exportSeries,
+  type Peer,
+  startInfluxdb1,
+  startMosquittoBroker,
+  startVictoriaMetrics,
+} from '../../../bench/collector-peers.js';
+import { type RunningCollector, startCollector } from '../../../cloud/collector.js';
+import { buildCollectorConfig, type CollectorConfigInput } from '../../../cloud/config.js';
+import { kpis } from '../../../cloud/kpi.js';
+import type { Series } from '../../../cloud/store/store.js';
+import { type TelemetryBatch, topicFor } from '../../../gateway/schema/index.js';
+import { eventually, GATEWAY, metadata, SITE, TS, telemetry } from '../fixtures.js';
+import {
+  expectKpi,
+  KPI_FROM,
+  KPI_GATEWAY,
+  KPI_SITE,
+  KPI_TO,
+  kpiBatches,
+  kpiMetadata,
+} from '../kpi-fixture.js';
+
+const silent = pino({ level: 'silent' });
+
+interface Harness {
+  collector: RunningCollector;
+  publisher: MqttClient;
+  dir: string;
+}
+
+async function startHarness(brokerUrl: string, store: CollectorConfigInput['store']): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'jjj-influx-store-'));
+  const withCatalog = {
+    ...(store as object),
+    catalogPath: join(dir, 'catalog.db'),
+  } as CollectorConfigInput['store'];
+  const collector = await startCollector(
+    buildCollectorConfig({ mqtt: { url: brokerUrl }, store: withCatalog, http: { port: 0 } }),
+    { logger: silent },
+  );
+  const publisher = await connectAsync(brokerUrl);
+  return { collector, publisher, dir };
+}
+
+async function stopHarness(harness: Harness | undefined): Promise<void> {
+  if (!harness) return;
+  await harness.publisher.endAsync();
+  await harness.collector.close();
+  rmSync(harness.dir, { recursive: true, force: true });
+}
+
+const topicOf = (
+  message: { region: 'BJ' | 'TJ' | 'HE'; site: string; gateway: { id: string } },
+  kind: 'telemetry' | 'metadata',
+) => topicFor({ region: message.region, site: message.site, gateway: message.gateway.id, kind });
+
+async function publishAll(publisher: MqttClient, batches: TelemetryBatch[]): Promise<void> {
+  for (const batch of batches)
+    await publisher.publishAsync(topicOf(batch, 'telemetry'), JSON.stringify(batch), { qos: 1 });
+}
+
+const getJson = async <T>(url: string): Promise<T> => {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+};
+
+let broker: Peer;
+beforeAll(async () => {
+  broker = await startMosquittoBroker();
+});
+afterAll(() => broker.stop());
+
+describe('InfluxDB 1.x store (influxd 1.6.7)', () => {
+  let influx: Peer;
+  let harness: Harness | undefined;
+
+  beforeAll(async () => {
+    influx = await startInfluxdb1();
+    const created = await fetch(`${influx.url}/query?q=${encodeURIComponent('CREATE DATABASE jjj')}`, {
+      method: 'POST',
+    });
+    expect(created.ok).toBe(true);
+    harness = await startHarness(broker.url, {
+      type: 'influxdb',
+      apiVersion: 1,
+      url: influx.url,
+      database: 'jjj',
+    });
+    await harness.publisher.publishAsync(topicOf(metadata(), 'metadata'), JSON.stringify(metadata()), {
+      qos: 1,
+    });
+    await harness.publisher.publishAsync(topicOf(kpiMetadata(), 'metadata'), JSON.stringify(kpiMetadata()), {
+      qos: 1,
+    });
+    await publishAll(harness.publisher, [telemetry(), ...kpiBatches()]);
+    await eventually(async () => {
+      const gateways = await getJson<{ id: string; batches: number }[]>(
+        `${harness?.collector.httpUrl}/api/v1/gateways`,
+      );
+      expect(gateways.map((g) => [g.id, g.batches])).toEqual([
+        [GATEWAY, 1],
+        [KPI_GATEWAY, 4],
+      ]);
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await stopHarness(harness);
+    await influx?.stop();
+  });
+
+  it('reads every value type back with InfluxQL, quality and ids kept out of the tags', async () => {
+    const base = harness?.collector.httpUrl;
+    const read = (point: string) =>
+      getJson<Series>(`${base}/api/v1/series?point=${SITE}/${point}&from=${TS - 1}&to=${TS + 1}`);
+    expect((await read('machining/cnc-01/spindle-speed')).samples).toEqual([
+      { ts: TS, value: 12000.5, quality: 'good' },
+    ]);
+    expect((await read('machining/cnc-01/running')).samples).toEqual([
+      { ts: TS, value: true, quality: 'good' },
+    ]);
+    expect((await read('machining/cnc-01/program')).samples).toEqual([
+      { ts: TS, value: 'O1234', quality: 'good' },
+    ]);
+    expect((await read('machining/cnc-01/axis-load')).samples).toEqual([
+      { ts: TS, value: [1, 2.5, 3], quality: 'good' },
+    ]);
+    expect((await read('utilities/meter-main/power')).samples).toEqual([
+      { ts: TS, value: null, quality: 'bad' },
+    ]);
+    const tagKeys = await getJson<{ results: { series: { values: string[][] }[] }[] }>(
+      `${influx.url}/query?db=jjj&q=${encodeURIComponent('SHOW TAG KEYS FROM jjj')}`,
+    );
+    expect(tagKeys.results[0]?.series[0]?.values.flat().sort()).toEqual([
+      'equipment',
+      'line',
+      'point',
+      'project',
+      'region',
+      'site',
+    ]);
+  });
+
+  it('lets a replayed sample overwrite itself', async () => {
+    const replay = telemetry({ gateway: { id: GATEWAY, boot: 2, seq: 0 }, historical: true });
+    await publishAll(harness?.publisher as MqttClient, [replay]);
+    await eventually(async () => {
+      const gateways = await getJson<{ id: string; boot: number }[]>(
+        `${harness?.collector.httpUrl}/api/v1/gateways`,
+      );
+      expect(gateways.find((g) => g.id === GATEWAY)?.boot).toBe(2);
+    });
+    const count = await getJson<{ results: { series?: { values: number[][] }[] }[] }>(
+      `${influx.url}/query?db=jjj&q=${encodeURIComponent(`SELECT count("quality") FROM jjj WHERE site = '${SITE}'`)}`,
+    );
+    expect(count.results[0]?.series?.[0]?.values[0]?.[1]).toBe(5);
+  });
+
+  it('serves aggregated series', async () => {
+    const url = `${harness?.collector.httpUrl}/api/v1/series?point=${KPI_SITE}/utilities/meter-main/energy-total&from=${KPI_FROM - 60_000}&to=${KPI_TO}&aggregate=max&window=1m`;
+    const series = await getJson<{ samples: { value: number; count: number }[] }>(url);
+    expect(series.samples.map((s) => s.value)).toContain(510.5);
+    expect(series.samples.reduce((sum, s) => sum + s.count, 0)).toBe(3);
+  });
+
+  it.each(kpis)('computes %s through the compare API as on the hand-computed fixture', async (kpi) => {
+    const answer = await getJson<{
+      sites: { site: string; value: number | null; windows: { value: number | null }[] }[];
+    }>(
+      `${harness?.collector.httpUrl}/api/v1/compare?kpi=${kpi}&sites=${KPI_SITE}&from=${KPI_FROM}&to=${KPI_TO}&window=1m`,
+    );
+    expect(answer.sites.map((s) => s.site)).toEqual([KPI_SITE]);
+    expectKpi(answer.sites[0] as never, kpi);
+  });
+});
+
+describe('InfluxDB v2 write API (VictoriaMetrics)', () => {
+  let victoria: Peer;
+  let harness: Harness | undefined;
+
+  beforeAll(async () => {
+    victoria = await startVictoriaMetrics();
+    harness = await startHarness(broker.url, {
+      type: 'influxdb',
+      apiVersion: 2,
+      url: victoria.url,
+      org: 'jjj',
+      bucket: 'telemetry',
+      token: 'not-checked-by-victoria-metrics',
+      // Small enough that every request of this test is gzipped.
+      gzipThreshold: 0,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await stopHarness(harness);
+    await victoria?.stop();
+  });
+
+  it('writes every point of every batch, read back exactly through the export API', async () => {
+    const batches = Array.from({ length: 20 }, (_, seq) =>
+      telemetry({
+        gateway: { id: GATEWAY, boot: 1, seq },
+        points: Array.from({ length: 50 }, (_, i) => ({
+          line: 'machining',
+          equipment: `cnc-${String(i % 5).padStart(2, '0')}`,
+          point: `p-${Math.floor(i / 5)}`,
+          value: seq * 1000 + i + 0.25,
+          ts: TS + seq * 1000,
+          quality: 'good' as const,
+        })),
+      }),
+    );
+    await publishAll(harness?.publisher as MqttClient, batches);
+    const series = await eventually(async () => {
+      const found = await exportSeries(victoria.url, '{__name__="jjj_value"}');
+      expect(found.reduce((sum, s) => sum + s.values.length, 0)).toBe(1000);
+      return found;
+    }, 20_000);
+    expect(series).toHaveLength(50);
+    const got = series
+      .flatMap((s) =>
+        s.values.map((value, i) => `${s.metric.equipment}/${s.metric.point}@${s.timestamps[i]}=${value}`),
+      )
+      .sort();
+    const want = batches
+      .flatMap((b) => b.points.map((p) => `${p.equipment}/${p.point}@${p.ts}=${p.value}`))
+      .sort();
+    expect(got).toEqual(want);
+    // Bounded tags only: no gateway, boot, seq or quality label.
+    expect(Object.keys(series[0]?.metric ?? {}).sort()).toEqual([
+      '__name__',
+      'equipment',
+      'line',
+      'point',
+      'project',
+      'region',
+      'site',
+    ]);
+  });
+});
