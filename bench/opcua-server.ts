@@ -1,5 +1,5 @@
 /**
- * The benchmark's OPC UA server, run as a separate process: N Double variables under Objects/bench, all
+ * The benchmark's OPC UA server, run as a separate process: N Double variables under Objects/bench, each
  * changed every second with a source timestamp of the moment of the change. Prints "ready <endpoint>".
  * Usage: node dist/bench/opcua-server.js PORT COUNT PKI_DIR
  */
@@ -40,22 +40,36 @@ for (let i = 0; i < Number(count); i++) {
       nodeId: `s=v${i}`,
       dataType: DataType.Double,
       minimumSamplingInterval: 0,
+      value: { dataType: DataType.Double, value: 0 },
     }),
   );
 }
-let tick = 0;
-const change = () => {
-  tick++;
-  const now = new Date();
-  for (const variable of variables) {
-    variable.setValueFromSource({ dataType: DataType.Double, value: tick }, StatusCodes.Good, now);
+/**
+ * Every variable changes once a second, the 10,000 spread evenly over the second (one slice every
+ * 10 ms): a change then falls at every point of the client's publishing cycle in every run, so the
+ * latency distribution does not depend on how the server's change timer and publishing timer happen
+ * to line up in one run.
+ */
+const SLICES = 100;
+const SLICE_MS = 1000 / SLICES;
+const startedAt = Date.now();
+let slicesDone = 0;
+/** Catches up on the slices due by the clock, so a late timer does not slow the rate of change down. */
+const changeDueSlices = () => {
+  const due = Math.floor((Date.now() - startedAt) / SLICE_MS);
+  for (; slicesDone < due; slicesDone++) {
+    const slice = slicesDone % SLICES;
+    const value = Math.floor(slicesDone / SLICES) + 1;
+    const now = new Date();
+    for (let i = slice; i < variables.length; i += SLICES) {
+      variables[i]?.setValueFromSource({ dataType: DataType.Double, value }, StatusCodes.Good, now);
+    }
   }
 };
-change();
-// Aligned to whole seconds so each change is one burst of N values.
-setTimeout(() => setInterval(change, 1000), 1000 - (Date.now() % 1000));
+const changeTimer = setInterval(changeDueSlices, SLICE_MS);
 await server.start();
 process.stdout.write(`ready opc.tcp://127.0.0.1:${port}\n`);
 process.on('SIGTERM', () => {
+  clearInterval(changeTimer);
   void server.shutdown(0).then(() => process.exit(0));
 });

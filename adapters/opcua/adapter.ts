@@ -7,6 +7,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import {
   AttributeIds,
   type ClientMonitoredItemBase,
@@ -19,7 +20,6 @@ import {
   DeadbandType,
   MessageSecurityMode,
   type NotificationMessage,
-  type OPCUACertificateManager,
   OPCUAClient,
   type OPCUAClientOptions,
   type ReadValueIdOptions,
@@ -30,7 +30,7 @@ import {
   type UserIdentityInfo,
   UserTokenType,
   VariableIds,
-} from 'node-opcua';
+} from 'node-opcua-client';
 import type {
   AdapterContext,
   DeviceAdapter,
@@ -41,6 +41,7 @@ import type {
 } from '../contract.js';
 import type { OpcuaDevice, OpcuaPoint, Security } from './config.js';
 import { notConnectedReading, qualityOf, readingFromDataValue, statusOf, variantForWrite } from './decode.js';
+import { LastSamples } from './last-samples.js';
 import { connectedGauge, outagesCounter, readingsCounter } from './metrics.js';
 import { acquireCertificateManager, releaseCertificateManager } from './pki.js';
 
@@ -71,10 +72,10 @@ interface Connection {
   refusedNodeIds: string[];
 }
 
-/** Points of one node id, with the monitored-item options of the first of them. */
+/** The points (indexes into the device's points) reading one node id; the first one's options apply. */
 interface MonitoredNode {
   nodeId: string;
-  points: OpcuaPoint[];
+  points: number[];
 }
 
 export class OpcuaAdapter implements DeviceAdapter {
@@ -85,9 +86,8 @@ export class OpcuaAdapter implements DeviceAdapter {
   /** Points by normalised node id: several points may read the same node. */
   readonly #nodes = new Map<string, MonitoredNode>();
   /** Points by the client handle of their monitored item; handles survive node-opcua's re-creation. */
-  readonly #pointsByHandle = new Map<number, OpcuaPoint[]>();
-  /** What was last handed on per point, so a republished or re-sent sample is not passed on twice. */
-  readonly #lastSample = new Map<string, Reading>();
+  readonly #pointsByHandle = new Map<number, number[]>();
+  readonly #lastSamples: LastSamples;
   #certificateManager: OPCUACertificateManager | undefined;
   #connection: Connection | undefined;
   #state: DeviceState | undefined;
@@ -103,12 +103,13 @@ export class OpcuaAdapter implements DeviceAdapter {
     this.#context = context;
     this.#options = options;
     this.#labels = { device: device.id, endpoint: device.endpoint };
-    for (const point of device.points) {
+    device.points.forEach((point, index) => {
       const nodeId = normaliseNodeId(point.nodeId);
       const node = this.#nodes.get(nodeId) ?? { nodeId, points: [] };
-      node.points.push(point);
+      node.points.push(index);
       this.#nodes.set(nodeId, node);
-    }
+    });
+    this.#lastSamples = new LastSamples(device.points.length);
   }
 
   async start(): Promise<void> {
@@ -221,7 +222,7 @@ export class OpcuaAdapter implements DeviceAdapter {
     if (!subscription || nodeIds.length === 0) return;
     const groups = new Map<string, { options: MonitoringOptions; nodeIds: string[] }>();
     for (const nodeId of nodeIds) {
-      const point = this.#nodes.get(nodeId)?.points[0];
+      const point = this.#device.points[this.#nodes.get(nodeId)?.points[0] ?? -1];
       if (!point) continue;
       const options = this.#monitoringOptions(point);
       const key = JSON.stringify(options);
@@ -286,12 +287,12 @@ export class OpcuaAdapter implements DeviceAdapter {
     this.#deliver(readings);
   }
 
-  /** Adds the reading of `point` unless it is the very sample last handed on (same time, value and status). */
-  #collect(readings: Reading[], point: OpcuaPoint, dataValue: DataValue, receivedAt: number): void {
+  /** Adds the reading of point `index` unless it is the very sample last handed on (same time, value and status). */
+  #collect(readings: Reading[], index: number, dataValue: DataValue, receivedAt: number): void {
+    const point = this.#device.points[index];
+    if (!point) return;
     const reading = readingFromDataValue(point.name, dataValue, receivedAt, this.#device.timestamp);
-    if (sameSample(this.#lastSample.get(point.name), reading)) return;
-    this.#lastSample.set(point.name, reading);
-    readings.push(reading);
+    if (this.#lastSamples.record(index, reading)) readings.push(reading);
   }
 
   #deliver(readings: Reading[]): void {
@@ -355,8 +356,10 @@ export class OpcuaAdapter implements DeviceAdapter {
       const nodeId = item.itemToMonitor.nodeId.toString();
       refused.push(nodeId);
       this.#context.logger.warn({ nodeId, status: status.name }, 'server refused to monitor node');
-      for (const point of this.#nodes.get(nodeId)?.points ?? []) {
-        this.#lastSample.delete(point.name);
+      for (const index of this.#nodes.get(nodeId)?.points ?? []) {
+        const point = this.#device.points[index];
+        if (!point) continue;
+        this.#lastSamples.forget(index);
         readings.push({ point: point.name, value: null, ts: now, quality: 'bad', status });
       }
     }
@@ -510,7 +513,7 @@ export class OpcuaAdapter implements DeviceAdapter {
   #disconnected(reason: string): void {
     if (!this.#setState('disconnected', reason)) return;
     const now = Date.now();
-    this.#lastSample.clear();
+    this.#lastSamples.forgetAll();
     this.#deliver(this.#device.points.map((point) => notConnectedReading(point.name, now)));
   }
 
@@ -583,22 +586,15 @@ export function explain(error: unknown, endpoint: string): string {
   return message;
 }
 
-/** The same sample again: same time, status and value (a republished or re-sent notification). */
-function sameSample(last: Reading | undefined, next: Reading): boolean {
-  if (!last || last.ts !== next.ts || last.status?.code !== next.status?.code) return false;
-  if (Array.isArray(last.value) && Array.isArray(next.value)) {
-    return JSON.stringify(last.value) === JSON.stringify(next.value);
-  }
-  return last.value === next.value;
-}
-
 function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
   for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);
 }
 
 /** Node ids as node-opcua prints them, so config spellings (`i=85` vs `ns=0;i=85`) match notifications. */
 function normaliseNodeId(nodeId: string): string {
-  return resolveNodeId(nodeId).toString();
+  const normalised = resolveNodeId(nodeId).toString();
+  // The config's own string when it is already normal: one copy per point, not two.
+  return normalised === nodeId ? nodeId : normalised;
 }
 
 function errorMessage(error: unknown): string {

@@ -126,7 +126,7 @@ export const deviceSchema = DeviceBase.extend({
     .max(3_600_000)
     .default(1000)
     .describe('how often the server sends the changes of the subscription'),
-  samplingIntervalMs: samplingIntervalMs.default(500),
+  samplingIntervalMs: samplingIntervalMs.default(0),
   queueSize: queueSize.default(10),
   discardOldest: discardOldest.default(true),
   deadband: Deadband.optional().describe('data-change filter for every point; a point may override it'),

@@ -2,7 +2,7 @@
  * Pure mapping from OPC UA DataValues to readings: StatusCode → quality and status, Variant → a value
  * the wire schema can carry, timestamps → epoch milliseconds. No I/O here.
  */
-import { DataType, type DataValue, LocalizedText, Variant, VariantArrayType } from 'node-opcua';
+import { DataType, type DataValue, LocalizedText, Variant, VariantArrayType } from 'node-opcua-client';
 import {
   type DataType as GatewayDataType,
   gatewayStatus,

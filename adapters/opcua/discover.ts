@@ -15,7 +15,7 @@ import {
   OPCUAClient,
   type ReferenceDescription,
   resolveNodeId,
-} from 'node-opcua';
+} from 'node-opcua-client';
 import { stringify } from 'yaml';
 import { UneceUnit } from '../contract.js';
 import type { OpcuaPoint } from './config.js';
@@ -41,7 +41,7 @@ interface FoundVariable {
 /** Browses the server and returns the gateway YAML text. */
 export async function discover(options: DiscoverOptions): Promise<string> {
   const pkiDir = await mkdtemp(join(tmpdir(), 'jjj-discover-'));
-  const { OPCUACertificateManager } = await import('node-opcua');
+  const { OPCUACertificateManager } = await import('node-opcua-certificate-manager');
   const certificateManager = new OPCUACertificateManager({ rootFolder: pkiDir });
   const client = OPCUAClient.create({
     applicationName: 'jjj-gateway-discover',

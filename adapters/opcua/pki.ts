@@ -7,7 +7,8 @@
 import { X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { OPCUACertificateManager, OPCUAClient } from 'node-opcua';
+import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
+import { OPCUAClient } from 'node-opcua-client';
 
 /** The PKI folder of a gateway, given its state folder. */
 export function gatewayPkiDir(gatewayStateDir: string): string {

@@ -28,7 +28,7 @@ describe('deviceSchema', () => {
       ...entry,
       mode: 'subscription',
       publishingIntervalMs: 1000,
-      samplingIntervalMs: 500,
+      samplingIntervalMs: 0,
       queueSize: 10,
       discardOldest: true,
       pollIntervalMs: 1000,
