@@ -103,9 +103,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
         `demo gateway of ${site.id}`,
         resolve(options.dataDir, 'gateways'),
       );
-      const gateway = new Gateway(config, logger.child({ gateway: config.gateway.id }));
-      gateways.push(gateway);
-      await gateway.start();
+      gateways.push(new Gateway(config, logger.child({ gateway: config.gateway.id })));
       running.push({
         site,
         opcuaEndpoint: simulator.opcuaEndpoint,
@@ -113,6 +111,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
         gateway: config.gateway.id,
       });
     }
+    // Together: each one waits on its devices' first connections, not on the others.
+    await Promise.all(gateways.map((gateway) => gateway.start()));
     return { httpUrl: collector.httpUrl, mqttUrl: broker.url, sites: running, stop: stopAll };
   } catch (error) {
     await stopAll();
