@@ -65,7 +65,13 @@ async function startServer(
   child.stderr?.on('data', (chunk) => {
     output = (output + String(chunk)).slice(-4000);
   });
-  await waitForTcp(port, child, name, () => output);
+  try {
+    await waitForTcp(port, child, name, () => output);
+  } catch (error) {
+    child.kill('SIGKILL');
+    if (!options.keepDir) rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url: `${name === 'mosquitto' ? 'mqtt' : 'http'}://127.0.0.1:${port}`,
     port,
@@ -116,7 +122,18 @@ export function startVictoriaMetrics(
   );
 }
 
-export function startInfluxdb1(): Promise<Peer> {
+/** influxd needs two ports (HTTP and RPC); another process may take one first, so it tries again. */
+export async function startInfluxdb1(): Promise<Peer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startInfluxdb1Once();
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes('address already in use')) throw error;
+    }
+  }
+}
+
+function startInfluxdb1Once(): Promise<Peer> {
   return startServer('influxd', '/usr/bin/influxd', (dir) => ['run', '-config', join(dir, 'influxdb.conf')], {
     prepare: (dir, port) =>
       writeFileSync(

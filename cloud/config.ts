@@ -18,6 +18,13 @@ const SqliteStoreConfig = z.strictObject({
 
 const InfluxWriteOptions = {
   batchSize: z.number().int().min(1).default(20_000).describe('most lines in one write request'),
+  writeConcurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .default(2)
+    .describe('write requests in flight at once, so InfluxDB ingests one while the next is prepared'),
   gzipThreshold: z
     .number()
     .int()

@@ -22,6 +22,7 @@ import type { CollectorMetrics } from './metrics.js';
 import { type SparkplugEvent, SparkplugHost, SparkplugIngestError } from './sparkplug-host.js';
 import { isTransientStoreError } from './store/influx-store.js';
 import type { IncomingBatch, TelemetryStore } from './store/store.js';
+import { isCertainlyValidTelemetry } from './telemetry-fast-path.js';
 
 export const rejectReasons = [
   'oversized',
@@ -122,6 +123,8 @@ export class Ingest {
       const detail = `schema: expected one of ${known}, got ${JSON.stringify(schema) ?? 'nothing'}`;
       return this.reject(topic, payload, receivedAt, 'unknown-schema', detail);
     }
+    // The common case, a valid telemetry batch, skips the costlier zod pass; zod judges the rest.
+    if (isCertainlyValidTelemetry(json)) return this.accept(topic, payload, json, address, receivedAt);
     const parsed = WireMessage.safeParse(json);
     if (!parsed.success) {
       const issues = formatIssues(parsed.error.issues);
@@ -130,10 +133,18 @@ export class Ingest {
       const detail = issues.slice(0, MAX_ISSUES_IN_DETAIL).join('; ') + more;
       return this.reject(topic, payload, receivedAt, 'invalid-message', detail);
     }
-    const message = parsed.data;
+    return this.accept(topic, payload, parsed.data, address, receivedAt);
+  }
+
+  private accept(
+    topic: string,
+    payload: Buffer,
+    message: WireMessage,
+    address: TopicAddress,
+    receivedAt: number,
+  ): Promise<IngestOutcome> {
     const mismatch = identityMismatch(address, message);
     if (mismatch) return this.reject(topic, payload, receivedAt, 'identity-mismatch', mismatch);
-
     return this.storeWithRetries(topic, payload, message, receivedAt);
   }
 

@@ -11,10 +11,11 @@
  *   time   the sample's source timestamp, ms
  * Quality and ids are fields, so a replayed sample has the same series and time and overwrites itself.
  */
-import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
+import { HttpError, type InfluxDB } from '@influxdata/influxdb-client';
 import type { MetadataMessage, PointValue, Quality, StatusMessage } from '../../gateway/schema/index.js';
 import type { InfluxStoreConfig } from '../config.js';
 import { CollectorError } from '../errors.js';
+import { influxClientOf, LineWriter, v1Parameters } from './influx-write.js';
 import { SqliteStore } from './sqlite-store.js';
 import type {
   Completeness,
@@ -34,88 +35,10 @@ import type {
   TelemetryWrite,
 } from './store.js';
 
-/** Line protocol escapes: tag keys/values and measurement escape commas, spaces and `=`. */
-const escapeTag = (text: string) => text.replace(/[,= \\]/g, (c) => `\\${c}`);
-const escapeString = (text: string) => `"${text.replace(/["\\]/g, (c) => `\\${c}`)}"`;
-
-function valueField(value: PointValue): string | undefined {
-  if (value === null) return undefined;
-  // JSON has no NaN or infinity, so a number here is finite.
-  if (typeof value === 'number') return `value=${value}`;
-  if (typeof value === 'boolean') return `value_bool=${value}`;
-  if (Array.isArray(value)) return `value_json=${escapeString(JSON.stringify(value))}`;
-  return `value_str=${escapeString(value)}`;
-}
-
-/** One line per sample of the batch; exported for the benchmark's direct-write baseline. */
-export function batchToLines(measurement: string, batch: IncomingBatch): string[] {
-  const prefix = `${escapeTag(measurement)},region=${batch.region},project=${batch.project},site=${batch.site}`;
-  const { id, boot, seq } = batch.gateway;
-  const ids = `gateway=${escapeString(id)},boot=${boot}i${seq === undefined ? '' : `,seq=${seq}i`}`;
-  return batch.points.map((sample) => {
-    const fields = [valueField(sample.value), `quality="${sample.quality}"`, ids];
-    if (sample.status) fields.push(`status_code=${sample.status.code}i`);
-    if (sample.serverTs !== undefined) fields.push(`server_ts=${sample.serverTs}i`);
-    const tags = `line=${sample.line},equipment=${sample.equipment},point=${sample.point}`;
-    return `${prefix},${tags} ${fields.filter((f) => f !== undefined).join(',')} ${sample.ts}`;
-  });
-}
-
 /** Retrying helps for these; any other status means InfluxDB refuses the data itself. */
 export function isTransientStoreError(error: unknown): boolean {
   if (error instanceof HttpError) return error.statusCode === 429 || error.statusCode >= 500;
   return true;
-}
-
-interface PendingWrite {
-  lines: string[];
-  settle: (error?: unknown) => void;
-}
-
-/**
- * Coalesces concurrent writes into requests of at most `batchSize` lines (gzipped above the
- * threshold). A write resolves once its lines are acknowledged by InfluxDB and rejects with the
- * request's error: retrying is the caller's (the ingest's) job, so nothing is held here.
- */
-class LineWriter {
-  private readonly pending: PendingWrite[] = [];
-  private sending = false;
-
-  constructor(
-    private readonly send: (body: string) => Promise<void>,
-    private readonly batchSize: number,
-  ) {}
-
-  write(lines: string[]): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ lines, settle: (error) => (error === undefined ? resolve() : reject(error)) });
-      void this.pump();
-    });
-  }
-
-  private async pump(): Promise<void> {
-    if (this.sending) return;
-    this.sending = true;
-    while (this.pending.length > 0) {
-      const group: PendingWrite[] = [];
-      let size = 0;
-      while (
-        this.pending.length > 0 &&
-        (group.length === 0 || size + (this.pending[0]?.lines.length ?? 0) <= this.batchSize)
-      ) {
-        const next = this.pending.shift() as PendingWrite;
-        group.push(next);
-        size += next.lines.length;
-      }
-      try {
-        await this.send(group.flatMap((entry) => entry.lines).join('\n'));
-        for (const entry of group) entry.settle();
-      } catch (error) {
-        for (const entry of group) entry.settle(error);
-      }
-    }
-    this.sending = false;
-  }
 }
 
 interface InfluxqlResult {
@@ -134,48 +57,24 @@ export class InfluxStore implements TelemetryStore {
   private readonly catalog: SqliteStore;
   private readonly influx: InfluxDB;
   private readonly writer: LineWriter;
-  private readonly writePath: string;
   private readonly queryParams: URLSearchParams;
 
   constructor(private readonly config: InfluxStoreConfig) {
     this.catalog = new SqliteStore(config.catalogPath, { keepSamples: false });
-    this.influx = new InfluxDB({
-      url: config.url,
-      token: config.apiVersion === 2 ? config.token : '',
-      timeout: config.timeoutMs,
-    });
-    // InfluxDB 1.x before 1.8 knows no token header: credentials go in the query string.
-    const v1Auth: Record<string, string> =
-      config.username === '' ? {} : { u: config.username, p: config.password };
-    const rp: Record<string, string> = config.retentionPolicy === '' ? {} : { rp: config.retentionPolicy };
-    const database = config.apiVersion === 2 ? config.bucket : config.database;
-    const write =
-      config.apiVersion === 2
-        ? new URLSearchParams({ org: config.org, bucket: config.bucket, precision: 'ms' })
-        : new URLSearchParams({ db: config.database, precision: 'ms', ...rp, ...v1Auth });
-    this.writePath = `${config.apiVersion === 2 ? '/api/v2/write' : '/write'}?${write}`;
+    this.influx = influxClientOf(config);
     this.queryParams = new URLSearchParams({
-      db: database,
+      db: config.apiVersion === 2 ? config.bucket : config.database,
       epoch: 'ms',
-      ...rp,
-      ...(config.apiVersion === 1 ? v1Auth : {}),
+      ...v1Parameters(config),
     });
-    this.writer = new LineWriter(
-      (body) =>
-        this.influx.transport.request(this.writePath, body, {
-          method: 'POST',
-          headers: { 'content-type': 'text/plain; charset=utf-8' },
-          gzipThreshold: config.gzipThreshold,
-        }),
-      config.batchSize,
-    );
+    this.writer = new LineWriter(config);
   }
 
   async writeTelemetry(batch: IncomingBatch, receivedAt: number): Promise<TelemetryWrite> {
     const { id, boot, seq } = batch.gateway;
     if (seq !== undefined && this.catalog.hasBatch(id, boot, seq)) return { outcome: 'duplicate' };
     // Samples first: if the catalog write never happens, a redelivery rewrites the same points in place.
-    await this.writer.write(batchToLines(this.config.measurement, batch));
+    await this.writer.write(batch);
     return this.catalog.writeTelemetry(batch, receivedAt);
   }
 

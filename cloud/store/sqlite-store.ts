@@ -200,6 +200,18 @@ interface DeadLetterRow {
 
 const DEAD_LETTER_PREVIEW_BYTES = 1024;
 
+interface QueuedTelemetry {
+  batch: IncomingBatch;
+  receivedAt: number;
+  resolve: (written: TelemetryWrite) => void;
+  reject: (error: unknown) => void;
+}
+
+interface LatestSample {
+  site: string;
+  sample: IncomingBatch['points'][number];
+}
+
 export interface SqliteStoreOptions {
   /**
    * False when samples live elsewhere (InfluxDB) and this file is only the catalog: registry,
@@ -213,8 +225,10 @@ export class SqliteStore implements TelemetryStore {
   private readonly statements;
   // Written with `.immediate` so instances sharing the file queue on the write lock instead of failing.
   private readonly writeTelemetryTx: Database.Transaction<
-    (batch: IncomingBatch, receivedAt: number) => TelemetryWrite
+    (group: readonly QueuedTelemetry[]) => TelemetryWrite[]
   >;
+  /** Batches waiting for the next group commit (at the next turn of the event loop). */
+  private queuedTelemetry: QueuedTelemetry[] = [];
   /** Point ids this instance knows are in `points`, so a batch skips re-inserting them. */
   private readonly knownPoints = new Set<string>();
   private readonly rememberPoints: () => void;
@@ -391,56 +405,68 @@ export class SqliteStore implements TelemetryStore {
       ping: db.prepare('SELECT 1'),
     };
 
-    this.writeTelemetryTx = db.transaction((batch: IncomingBatch, receivedAt: number): TelemetryWrite => {
+    // One transaction for every batch of a group: each batch is deduped and its gap counted in
+    // order, then each point's newest sample of the whole group updates `latest` once.
+    this.writeTelemetryTx = db.transaction((group: readonly QueuedTelemetry[]): TelemetryWrite[] => {
       const s = this.statements;
-      const { id: gateway, boot, seq } = batch.gateway;
-      let missingBefore = 0;
-      if (seq !== undefined) {
-        const isNew = s.insertBatch.run({
-          gateway,
-          boot,
-          seq,
-          receivedAt,
-          points: batch.points.length,
-          historical: batch.historical ? 1 : 0,
-          sentTs: batch.sentTs,
-        });
-        if (isNew.changes === 0) return { outcome: 'duplicate' };
-        const held = s.gatewayPosition.get(gateway);
-        const newest =
-          held === undefined || held.boot < boot ? -1 : held.boot > boot ? seq : (held.last_seq ?? -1);
-        missingBefore = Math.max(0, seq - newest - 1);
-      }
-      s.upsertSite.run({ site: batch.site, region: batch.region, project: batch.project, gateway });
-      if (seq !== undefined) s.gatewaySeen.run({ gateway, site: batch.site, boot, seq, receivedAt });
-      else s.gatewayTouched.run({ gateway, site: batch.site, boot, receivedAt });
-      for (const sample of batch.points) {
-        const id = pointId(batch.site, sample);
+      const newest = new Map<string, LatestSample>();
+      const results = group.map(({ batch, receivedAt }): TelemetryWrite => {
+        const { id: gateway, boot, seq } = batch.gateway;
+        let missingBefore = 0;
+        if (seq !== undefined) {
+          const isNew = s.insertBatch.run({
+            gateway,
+            boot,
+            seq,
+            receivedAt,
+            points: batch.points.length,
+            historical: batch.historical ? 1 : 0,
+            sentTs: batch.sentTs,
+          });
+          if (isNew.changes === 0) return { outcome: 'duplicate' };
+          const held = s.gatewayPosition.get(gateway);
+          const newestSeq =
+            held === undefined || held.boot < boot ? -1 : held.boot > boot ? seq : (held.last_seq ?? -1);
+          missingBefore = Math.max(0, seq - newestSeq - 1);
+        }
+        s.upsertSite.run({ site: batch.site, region: batch.region, project: batch.project, gateway });
+        if (seq !== undefined) s.gatewaySeen.run({ gateway, site: batch.site, boot, seq, receivedAt });
+        else s.gatewayTouched.run({ gateway, site: batch.site, boot, receivedAt });
+        for (const sample of batch.points) {
+          const id = pointId(batch.site, sample);
+          if (!this.knownPoints.has(id)) {
+            s.ensurePoint.run({
+              pointId: id,
+              site: batch.site,
+              line: sample.line,
+              equipment: sample.equipment,
+              point: sample.point,
+            });
+            knownAfterCommit.push(id);
+          }
+          if (keepSamples) {
+            const { value, valueType } = encodeValue(sample.value);
+            s.insertSample.run({
+              pointId: id,
+              ts: sample.ts,
+              value,
+              valueType,
+              quality: sample.quality,
+              statusCode: sample.status?.code ?? null,
+              serverTs: sample.serverTs ?? null,
+            });
+          }
+          // `>=`: a later sample with the same timestamp replaces, as the upsert below does.
+          const held = newest.get(id);
+          if (held === undefined || sample.ts >= held.sample.ts) newest.set(id, { site: batch.site, sample });
+        }
+        return { outcome: 'stored', points: batch.points.length, missingBefore };
+      });
+      for (const [id, { site, sample }] of newest) {
         const { value, valueType } = encodeValue(sample.value);
-        if (!this.knownPoints.has(id)) {
-          s.ensurePoint.run({
-            pointId: id,
-            site: batch.site,
-            line: sample.line,
-            equipment: sample.equipment,
-            point: sample.point,
-          });
-          knownAfterCommit.push(id);
-        }
-        if (keepSamples) {
-          s.insertSample.run({
-            pointId: id,
-            ts: sample.ts,
-            value,
-            valueType,
-            quality: sample.quality,
-            statusCode: sample.status?.code ?? null,
-            serverTs: sample.serverTs ?? null,
-          });
-        }
         s.upsertLatest.run({
           pointId: id,
-          site: batch.site,
+          site,
           value,
           valueType,
           quality: sample.quality,
@@ -448,7 +474,7 @@ export class SqliteStore implements TelemetryStore {
           ts: sample.ts,
         });
       }
-      return { outcome: 'stored', points: batch.points.length, missingBefore };
+      return results;
     });
     // Ids only become known once their transaction committed.
     let knownAfterCommit: string[] = [];
@@ -503,9 +529,44 @@ export class SqliteStore implements TelemetryStore {
     });
   }
 
-  async writeTelemetry(batch: IncomingBatch, receivedAt: number): Promise<TelemetryWrite> {
+  /**
+   * Batches written concurrently (several MQTT connections, one InfluxDB request's worth) are
+   * committed together at the next turn of the event loop: one transaction, and `latest` updated
+   * once per point instead of once per batch. Each caller still learns its own outcome.
+   */
+  writeTelemetry(batch: IncomingBatch, receivedAt: number): Promise<TelemetryWrite> {
+    return new Promise((resolve, reject) => {
+      this.queuedTelemetry.push({ batch, receivedAt, resolve, reject });
+      if (this.queuedTelemetry.length === 1) setImmediate(() => this.commitQueuedTelemetry());
+    });
+  }
+
+  private commitQueuedTelemetry(): void {
+    const group = this.queuedTelemetry;
+    if (group.length === 0) return;
+    this.queuedTelemetry = [];
     try {
-      const written = this.writeTelemetryTx.immediate(batch, receivedAt);
+      const results = this.commitGroup(group);
+      for (const [index, queued] of group.entries()) queued.resolve(results[index] as TelemetryWrite);
+    } catch (error) {
+      if (group.length === 1) {
+        group[0]?.reject(error);
+        return;
+      }
+      // One batch must not fail the others: alone, each succeeds or fails on its own account.
+      for (const queued of group) {
+        try {
+          queued.resolve(this.commitGroup([queued])[0] as TelemetryWrite);
+        } catch (alone) {
+          queued.reject(alone);
+        }
+      }
+    }
+  }
+
+  private commitGroup(group: readonly QueuedTelemetry[]): TelemetryWrite[] {
+    try {
+      const written = this.writeTelemetryTx.immediate(group);
       this.rememberPoints();
       return written;
     } catch (error) {
@@ -662,6 +723,8 @@ export class SqliteStore implements TelemetryStore {
   }
 
   async close(): Promise<void> {
+    // Writes already queued are committed, not dropped, before the file closes.
+    if (this.db.open) this.commitQueuedTelemetry();
     if (this.db.open) this.db.close();
   }
 }

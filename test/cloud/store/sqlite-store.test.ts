@@ -78,6 +78,46 @@ describe('SqliteStore (:memory:)', () => {
     expect((await store.latest(SITE))?.[0]).toMatchObject({ value: 3, ts: TS + 2000 });
   });
 
+  it('commits concurrent writes as one group, each with its own outcome, as if written in order', async () => {
+    const at = (seq: number, ts: number, value: number) =>
+      telemetry({
+        gateway: { id: GATEWAY, boot: 1, seq },
+        points: [
+          { line: 'machining', equipment: 'cnc-01', point: 'spindle-speed', value, ts, quality: 'good' },
+        ],
+      });
+    const outcomes = await Promise.all([
+      store.writeTelemetry(at(0, TS + 2000, 3), TS),
+      store.writeTelemetry(at(0, TS + 2000, 3), TS), // the same batch again
+      store.writeTelemetry(at(2, TS, 1), TS), // seq 1 never came; an older sample
+      store.writeTelemetry(at(3, TS + 2000, 4), TS), // same ts as the newest: replaces it
+    ]);
+    expect(outcomes).toEqual([
+      { outcome: 'stored', points: 1, missingBefore: 0 },
+      { outcome: 'duplicate' },
+      { outcome: 'stored', points: 1, missingBefore: 1 },
+      { outcome: 'stored', points: 1, missingBefore: 0 },
+    ]);
+    const series = await store.series({ pointId: SPINDLE, from: 0, to: TS * 2, limit: 100 });
+    expect(series?.samples.map((s) => [s.ts, s.value])).toEqual([
+      [TS, 1],
+      [TS + 2000, 4],
+    ]);
+    expect((await store.latest(SITE))?.[0]).toMatchObject({ value: 4, ts: TS + 2000 });
+    expect(await store.gaps(GATEWAY)).toEqual([{ boot: 1, fromSeq: 1, toSeq: 1 }]);
+  });
+
+  it('fails only the batch that cannot be stored when a group fails', async () => {
+    const good = store.writeTelemetry(telemetry({ gateway: { id: GATEWAY, boot: 1, seq: 0 } }), TS);
+    // NOT NULL on samples.ts: a batch no validated message can produce, standing in for any failure.
+    const broken = telemetry({ gateway: { id: GATEWAY, boot: 1, seq: 1 } });
+    (broken.points[0] as { ts: number | null }).ts = null;
+    const failing = store.writeTelemetry(broken, TS);
+    await expect(good).resolves.toMatchObject({ outcome: 'stored', points: 5 });
+    await expect(failing).rejects.toThrow();
+    expect((await store.gateways())[0]).toMatchObject({ lastSeq: 0, batches: 1 });
+  });
+
   it('returns a window of a series in ts order, capped with a truncated flag', async () => {
     await store.writeMetadata(metadata());
     for (let seq = 0; seq < 5; seq++) {
