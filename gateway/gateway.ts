@@ -183,7 +183,12 @@ export class Gateway {
   }
 
   get stats() {
-    return { ...this.delivery.counters, seq: this.seq, outbox: { ...this.outbox.stats } };
+    return {
+      ...this.delivery.counters,
+      replaying: this.delivery.replaying,
+      seq: this.seq,
+      outbox: { ...this.outbox.stats },
+    };
   }
 
   private accept(deviceId: string, readings: readonly Reading[]): void {

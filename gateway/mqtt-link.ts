@@ -110,20 +110,31 @@ export class MqttLink {
   private connected = false;
   private closing = false;
   private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
   /** The last failure logged, so a failure repeating at every retry is logged once. */
   private lastFailure: string | undefined;
 
   constructor(private readonly options: MqttLinkOptions) {}
 
   start(): void {
+    this.connectClient();
+  }
+
+  /**
+   * A new MQTT client for every connection, reconnecting on our own backoff: nothing unacknowledged
+   * carries over inside the client (whose own resend across reconnects proved unreliable); the
+   * delivery resends it from the outbox instead, and the collector drops duplicates.
+   */
+  private connectClient(): void {
     const { options } = this;
     const clientOptions: IClientOptions = {
       clientId: options.clientId,
       protocolVersion: options.protocolVersion,
       keepalive: options.keepaliveSeconds,
       clean: true,
-      reconnectPeriod: backoffDelay(0, options.reconnect),
+      reconnectPeriod: 0,
       connectTimeout: 10_000,
+      // Asked anew at every connection: a Sparkplug bdSeq changes with each CONNECT.
       will: this.willOption(),
     };
     if (options.username !== undefined) clientOptions.username = options.username;
@@ -135,17 +146,19 @@ export class MqttLink {
     const client = connect(options.url, clientOptions);
     this.client = client;
     client.on('connect', () => this.onConnect());
-    // Runs before the client schedules its reconnect, so the next attempt waits the backed-off
-    // delay and carries a fresh Will.
-    client.prependListener('close', () => {
-      client.options.reconnectPeriod = backoffDelay(this.attempt++, options.reconnect);
-      client.options.will = this.willOption();
+    client.once('close', () => {
       if (this.connected && !this.closing) {
         options.logger.warn({ broker: options.url }, 'broker connection lost; batches wait in the outbox');
-        this.connected = false;
         options.onConnectionChange?.(false);
       }
       this.connected = false;
+      if (this.closing) return;
+      // Its pending publishes are rejected here; the delivery replays them on the next connection.
+      client.end(true);
+      this.reconnectTimer = setTimeout(
+        () => this.connectClient(),
+        backoffDelay(this.attempt++, options.reconnect),
+      );
     });
     client.on('error', (error) => this.onFailure(error));
     client.on('message', (topic, payload) => options.onMessage?.(topic, payload));
@@ -181,6 +194,7 @@ export class MqttLink {
     const client = this.client;
     if (!client || this.closing) return;
     this.closing = true;
+    clearTimeout(this.reconnectTimer);
     if (this.connected) {
       await within(
         this.publish(this.options.encoder.death()).catch(() => undefined),
@@ -232,7 +246,7 @@ export class MqttLink {
     if (reason === this.lastFailure) return;
     this.lastFailure = reason;
     this.options.logger.error(
-      { broker: this.options.url, reason, retryInMs: this.client?.options.reconnectPeriod },
+      { broker: this.options.url, reason },
       `cannot connect to the broker: ${reason}`,
     );
   }

@@ -5,6 +5,10 @@
  * accumulated while the broker was unreachable, or before a restart) is replayed oldest first,
  * marked historical, paced at one batch per `replayIntervalMs`. A replayed batch keeps its original
  * gateway id, boot counter and sequence number, so the collector drops it if it already has it.
+ *
+ * Nothing unacknowledged is left to the MQTT client's own resend: when a connection ends, whatever
+ * was in flight on it is sent again from the outbox (the client may resend it too; the collector
+ * drops the duplicate), and a publish the client abandons is replayed.
  */
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
@@ -37,6 +41,8 @@ export class Delivery {
   private liveQueue: OutboxEntry[] = [];
   private readonly inFlight = new Map<number, Stream>();
   private readonly inFlightCount: Record<Stream, number> = { live: 0, history: 0 };
+  /** Counts connections: an outcome of a publish made on an earlier one no longer settles anything. */
+  private generation = 0;
   /** Entries with an id up to this one are history; everything already on disk at start is. */
   private backlogUpTo: number;
   private replayCursor = 0;
@@ -82,14 +88,23 @@ export class Delivery {
     if (!connected) {
       clearInterval(this.replayTimer);
       this.replayTimer = undefined;
+      // What was in flight on the lost connection is not known to have arrived: it replays.
+      this.generation++;
+      this.inFlight.clear();
+      this.inFlightCount.live = 0;
+      this.inFlightCount.history = 0;
       return;
     }
-    // Everything that waited while disconnected is history now; batches already handed to the
-    // client are resent by it and stay in flight.
+    // Everything not acknowledged is history now, whatever stream it was on.
     this.liveQueue = [];
     this.backlogUpTo = this.options.outbox.lastId;
     this.replayCursor = 0;
     this.startReplay();
+  }
+
+  /** Whether a backlog is being replayed right now. */
+  get replaying(): boolean {
+    return this.replayTimer !== undefined;
   }
 
   /** Waits (bounded) until every live batch is acknowledged; history stays on disk for later. */
@@ -163,26 +178,40 @@ export class Delivery {
 
   private send(entry: OutboxEntry, stream: Stream): void {
     const { link, encoder, logger } = this.options;
+    const generation = this.generation;
     this.inFlight.set(entry.id, stream);
     this.inFlightCount[stream]++;
     link.publishAll(encoder.batch(entry.batch, stream === 'history')).then(
-      () => this.onAcked(entry, stream),
+      () => this.onAcked(entry, stream, generation),
       (error: Error) => {
-        this.settle(entry.id, stream);
-        // Only a closing link rejects; the batch stays in the outbox for the next start.
-        if (!this.closed) logger.debug({ err: error, entry: entry.id }, 'publish abandoned');
+        if (this.closed) return;
+        logger.debug({ err: error, entry: entry.id }, 'publish abandoned; it will replay');
+        if (!this.settle(entry.id, stream, generation)) return;
+        // The batch is still in the outbox: point the replay back at it.
+        this.backlogUpTo = Math.max(this.backlogUpTo, entry.id);
+        this.replayCursor = Math.min(this.replayCursor, entry.id - 1);
+        if (this.options.isOnline()) this.startReplay();
       },
     );
   }
 
-  private settle(id: number, stream: Stream): void {
+  /** Clears the in-flight mark of a publish made on the current connection; false for an older one. */
+  private settle(id: number, stream: Stream, generation: number): boolean {
+    if (generation !== this.generation) return false;
     this.inFlight.delete(id);
     this.inFlightCount[stream]--;
+    return true;
   }
 
-  private onAcked(entry: OutboxEntry, stream: Stream): void {
-    this.settle(entry.id, stream);
+  private onAcked(entry: OutboxEntry, stream: Stream, generation: number): void {
     if (this.closed) return;
+    if (!this.settle(entry.id, stream, generation)) {
+      // Acknowledged on an earlier connection after all: the broker has it, so it leaves the outbox
+      // (uncounted: its replay may be acknowledged too).
+      this.acked.push(entry.id);
+      this.scheduleRemoval();
+      return;
+    }
     const points = entry.batch.points.length;
     const delivered = this.counters.delivered[stream];
     delivered.batches++;
@@ -190,12 +219,16 @@ export class Delivery {
     this.options.metrics.batchesDelivered.inc({ stream });
     this.options.metrics.pointsDelivered.inc({ stream }, points);
     this.acked.push(entry.id);
-    // Acknowledgements arriving together are removed in one transaction.
+    this.scheduleRemoval();
+    if (stream === 'live') this.pumpLive();
+  }
+
+  /** Acknowledgements arriving together are removed in one transaction. */
+  private scheduleRemoval(): void {
     this.removal ??= setImmediate(() => {
       this.removal = undefined;
       this.removeAcked();
     });
-    if (stream === 'live') this.pumpLive();
   }
 
   private removeAcked(): void {

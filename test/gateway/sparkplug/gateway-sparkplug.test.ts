@@ -135,6 +135,7 @@ describe('a gateway in Sparkplug B mode', () => {
       async () => (await storedSeries(collector, COUNTER_POINTS[0])).length >= 20,
       'stored readings',
     );
+    await waitUntil(() => !gateway.stats.replaying, 'the backlog replayed');
     await gateway.stop();
     await waitUntil(() => seen.filter((m) => m.type === 'NDEATH').length === 2, 'the NDEATH of a clean stop');
     expect(seen.filter((m) => m.type === 'NDEATH')[1]?.bdSeq).toBe(secondBdSeq);
