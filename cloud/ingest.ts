@@ -90,13 +90,14 @@ export class Ingest {
   /** Never rejects: every failure becomes a `rejected` outcome. */
   async handle(topic: string, payload: Buffer): Promise<IngestOutcome> {
     const receivedAt = this.now();
-    if (topic.startsWith(`${SPARKPLUG_NAMESPACE}/`)) return this.handleSparkplug(topic, payload, receivedAt);
-    const address = parseTopic(topic);
-    this.deps.metrics.messagesReceived.inc({ kind: address?.kind ?? 'unknown' });
+    const sparkplug = topic.startsWith(`${SPARKPLUG_NAMESPACE}/`);
+    const address = sparkplug ? undefined : parseTopic(topic);
+    this.deps.metrics.messagesReceived.inc({ kind: sparkplug ? 'sparkplug' : (address?.kind ?? 'unknown') });
     if (payload.length > this.deps.maxMessageBytes) {
       const detail = `${payload.length} bytes, more than the ${this.deps.maxMessageBytes} allowed`;
       return this.reject(topic, payload, receivedAt, 'oversized', detail);
     }
+    if (sparkplug) return this.handleSparkplug(topic, payload, receivedAt);
     if (!address)
       return this.reject(
         topic,
@@ -149,11 +150,6 @@ export class Ingest {
   }
 
   private async handleSparkplug(topic: string, payload: Buffer, receivedAt: number): Promise<IngestOutcome> {
-    this.deps.metrics.messagesReceived.inc({ kind: 'sparkplug' });
-    if (payload.length > this.deps.maxMessageBytes) {
-      const detail = `${payload.length} bytes, more than the ${this.deps.maxMessageBytes} allowed`;
-      return this.reject(topic, payload, receivedAt, 'oversized', detail);
-    }
     let events: SparkplugEvent[];
     try {
       events = this.sparkplug.handle(topic, payload, receivedAt);

@@ -4,7 +4,6 @@
  * adapter, answers with an acknowledgement, and refuses what the config does not allow.
  */
 
-import { ServerTCP } from 'modbus-serial';
 import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import type { CommandAck, CommandMessage } from '../../gateway/schema/commands.j
 import type { TelemetryBatch } from '../../gateway/schema/index.js';
 import { encodePayload } from '../../gateway/schema/sparkplug/index.js';
 import { startTestServer } from '../adapters/opcua/opcua-test-server.js';
+import { startModbusServer } from '../helpers/modbus-server.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir, waitUntil } from './delivery-fixtures.js';
@@ -27,26 +27,18 @@ afterEach(async () => {
 async function startPlc() {
   const port = await freePort();
   const registers = new Array<number>(10).fill(0);
-  const server = new ServerTCP(
-    {
-      getHoldingRegister: (address: number) =>
-        address < registers.length
-          ? Promise.resolve(registers[address])
-          : Promise.reject({ modbusErrorCode: 2 }),
-      setRegister: (address: number, value: number) => {
-        if (address >= registers.length) return Promise.reject({ modbusErrorCode: 2 });
-        registers[address] = value;
-        return Promise.resolve();
-      },
+  const { close } = await startModbusServer(port, {
+    getHoldingRegister: (address: number) =>
+      address < registers.length
+        ? Promise.resolve(registers[address])
+        : Promise.reject({ modbusErrorCode: 2 }),
+    setRegister: (address: number, value: number) => {
+      if (address >= registers.length) return Promise.reject({ modbusErrorCode: 2 });
+      registers[address] = value;
+      return Promise.resolve();
     },
-    { host: '127.0.0.1', port },
-  );
-  await new Promise<void>((resolve, reject) => {
-    server.on('initialized', () => resolve());
-    server.on('serverError', reject);
   });
-  server.on('socketError', () => {});
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  cleanups.push(close);
   return { port, registers };
 }
 

@@ -6,10 +6,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServerTCP } from 'modbus-serial';
 import { pino } from 'pino';
 import { type RunningCollector, startCollector } from '../../cloud/collector.js';
 import { buildCollectorConfig } from '../../cloud/config.js';
+import { startModbusServer } from '../helpers/modbus-server.js';
 import { freePort } from '../helpers/ports.js';
 
 export const SITE = 'he-delivery';
@@ -27,29 +27,20 @@ export async function startCounterDevice(): Promise<CounterDevice> {
   const port = await freePort();
   const counters = [0, 0];
   let frozen = false;
-  const server = new ServerTCP(
-    {
-      getHoldingRegister: (address: number) => {
-        if (frozen) return Promise.reject({ modbusErrorCode: 6 });
-        if (address > 1) return Promise.reject({ modbusErrorCode: 2 });
-        counters[address] = ((counters[address] as number) + 1) % 65_536;
-        return Promise.resolve(counters[address]);
-      },
+  const { close } = await startModbusServer(port, {
+    getHoldingRegister: (address: number) => {
+      if (frozen) return Promise.reject({ modbusErrorCode: 6 });
+      if (address > 1) return Promise.reject({ modbusErrorCode: 2 });
+      counters[address] = ((counters[address] as number) + 1) % 65_536;
+      return Promise.resolve(counters[address]);
     },
-    { host: '127.0.0.1', port },
-  );
-  await new Promise<void>((resolve, reject) => {
-    server.on('initialized', () => resolve());
-    server.on('serverError', reject);
   });
-  server.on('socketError', () => {});
-  server.on('error', () => {});
   return {
     port,
     freeze: (value) => {
       frozen = value;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close,
   };
 }
 

@@ -1,8 +1,9 @@
 /** Test peers and probes for the Modbus adapter: a modbus-serial ServerTCP, a recording sink, a log capture. */
+
 import { Writable } from 'node:stream';
-import { ServerTCP } from 'modbus-serial';
 import { type Logger, pino } from 'pino';
 import type { DeviceState, Reading, SouthboundSink } from '../../../adapters/contract.js';
+import { startModbusServer } from '../../helpers/modbus-server.js';
 
 export interface UnitData {
   holding?: Map<number, number>;
@@ -69,43 +70,33 @@ export async function startServer(
       }, delayMs),
     );
   };
-  const server = new ServerTCP(
-    {
-      getHoldingRegister: (address: number, unitId: number) => lookup<number>('holding', address, unitId),
-      getInputRegister: (address: number, unitId: number) => lookup<number>('input', address, unitId),
-      getCoil: (address: number, unitId: number) => lookup<boolean>('coil', address, unitId),
-      getDiscreteInput: (address: number, unitId: number) => lookup<boolean>('discrete', address, unitId),
-      setRegister: (address: number, value: number, unitId: number) => {
-        writes.push({ kind: 'fc6', unitId, address, value });
-        units.get(unitId)?.holding?.set(address, value);
-      },
-      setRegisterArray: (address: number, values: number[], unitId: number) => {
-        writes.push({ kind: 'fc16', unitId, address, value: values });
-        values.forEach((value, i) => {
-          units.get(unitId)?.holding?.set(address + i, value);
-        });
-      },
-      setCoil: (address: number, value: boolean, unitId: number) => {
-        writes.push({ kind: 'coil', unitId, address, value });
-        units.get(unitId)?.coil?.set(address, value);
-      },
+  const { server, close } = await startModbusServer(port, {
+    getHoldingRegister: (address: number, unitId: number) => lookup<number>('holding', address, unitId),
+    getInputRegister: (address: number, unitId: number) => lookup<number>('input', address, unitId),
+    getCoil: (address: number, unitId: number) => lookup<boolean>('coil', address, unitId),
+    getDiscreteInput: (address: number, unitId: number) => lookup<boolean>('discrete', address, unitId),
+    setRegister: (address: number, value: number, unitId: number) => {
+      writes.push({ kind: 'fc6', unitId, address, value });
+      units.get(unitId)?.holding?.set(address, value);
     },
-    { host: '127.0.0.1', port },
-  );
-  await new Promise<void>((resolve, reject) => {
-    server.on('initialized', () => resolve());
-    server.on('serverError', reject);
+    setRegisterArray: (address: number, values: number[], unitId: number) => {
+      writes.push({ kind: 'fc16', unitId, address, value: values });
+      values.forEach((value, i) => {
+        units.get(unitId)?.holding?.set(address + i, value);
+      });
+    },
+    setCoil: (address: number, value: boolean, unitId: number) => {
+      writes.push({ kind: 'coil', unitId, address, value });
+      units.get(unitId)?.coil?.set(address, value);
+    },
   });
-  // A client that disappears mid-answer is part of these tests, not a failure.
-  server.on('socketError', () => {});
-  server.on('error', () => {});
   return {
     port,
     lookups: (unitId) => lookupCounts.get(unitId) ?? 0,
     writes,
     connections: () => server.socks.size,
     maxInFlight: () => maxInFlight,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close,
   };
 }
 
