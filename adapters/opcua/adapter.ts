@@ -371,7 +371,7 @@ export class OpcuaAdapter implements DeviceAdapter {
   #rebuildLater(connection: Connection, error: unknown): void {
     if (!this.#running || this.#connection !== connection) return;
     this.#connection = undefined;
-    this.#disconnected(explain(error, this.#device.endpoint));
+    this.#disconnected(explain(error, this.#device.endpoint, this.#device.security?.user));
     const closing = this.#close(connection).then(() => {
       this.#closing.delete(closing);
       if (!this.#running) return;
@@ -405,7 +405,7 @@ export class OpcuaAdapter implements DeviceAdapter {
           : notConnectedReading(point.name, receivedAt);
       });
     } catch (error) {
-      const reason = explain(error, this.#device.endpoint);
+      const reason = explain(error, this.#device.endpoint, this.#device.security?.user);
       this.#context.logger.warn({ endpoint: this.#device.endpoint, reason }, 'scan failed');
       this.#context.sink.deviceState(this.#device.id, 'disconnected', reason);
       return this.#device.points.map((point) => notConnectedReading(point.name, now()));
@@ -574,13 +574,22 @@ export async function userIdentityOf(user: Security['user'] | undefined): Promis
   };
 }
 
-/** Turns node-opcua's certificate refusal into what the operator has to do about it. */
-export function explain(error: unknown, endpoint: string): string {
+/** Turns node-opcua's certificate refusals (the server's, or of the user certificate) into what to do about it. */
+export function explain(error: unknown, endpoint: string, user?: Security['user']): string {
   const message = errorMessage(error);
   if (/certificate verification failed|BadCertificateUntrusted/i.test(message)) {
     return (
       `the server certificate of ${endpoint} is not trusted (${message}); check it with ` +
       '`jjj-gateway certificates --config FILE list` and trust it with `… trust FINGERPRINT`'
+    );
+  }
+  if (
+    user?.type === 'certificate' &&
+    /BadIdentityToken|BadUserSignatureInvalid|BadUserAccessDenied/.test(message)
+  ) {
+    return (
+      `${endpoint} refused the user certificate ${user.certificateFile} (${message}); the server must trust ` +
+      'it for user authentication, and privateKeyFile must be its private key'
     );
   }
   return message;

@@ -1,6 +1,7 @@
 /** A real node-opcua server on loopback with one variable of each type the adapter must decode. */
 import { join } from 'node:path';
 import {
+  AnonymousIdentityToken,
   coerceInt64,
   DataType,
   MessageSecurityMode,
@@ -8,11 +9,15 @@ import {
   OPCUAServer,
   RegisterServerMethod,
   SecurityPolicy,
+  type ServerSession,
   StatusCodes,
   standardUnits,
   type UAVariable,
+  type UserIdentityToken,
+  UserNameIdentityToken,
   Variant,
   VariantArrayType,
+  X509IdentityToken,
 } from 'node-opcua';
 
 /** A known source timestamp, so tests can tell it from the server timestamp and the receive time. */
@@ -53,7 +58,39 @@ export interface TestServer {
   dropSessions(): void;
   /** Sessions open on the server right now: a leak shows here. */
   sessionCount(): number;
+  /** Sessions open now, with the security of their channel and the kind of user token they activated with. */
+  sessions(): SessionInfo[];
+  /** Counters since start: sessions and subscriptions created, keep-alive publish responses sent. */
+  counters(): { sessionsCreated: number; subscriptionsCreated: number; keepAlives: number };
+  /** Every secure channel clients opened, with how many security tokens each was issued (1 + renewals). */
+  channels(): ChannelInfo[];
+  /** Trusts a user's X.509 certificate (DER) for X509 identity tokens. */
+  trustUserCertificate(certificate: Buffer): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface SessionInfo {
+  securityPolicy: string;
+  securityMode: string;
+  identity: 'anonymous' | 'username' | 'certificate' | 'none';
+}
+
+export interface ChannelInfo {
+  securityPolicy: string;
+  securityMode: string;
+  tokens: number;
+  open: boolean;
+}
+
+export interface TestServerOptions {
+  /** Offers only signed endpoints, TEST_USER and trusted user certificates; trusts any client. */
+  secure?: boolean;
+  /** The policies a secure server offers (default Basic256Sha256); every one with every mode. */
+  securityPolicies?: SecurityPolicy[];
+  /** The modes a secure server offers (default SignAndEncrypt). */
+  securityModes?: MessageSecurityMode[];
+  /** Longest secure channel token lifetime the server grants, ms (node-opcua raises requests below 2500). */
+  maxSecureTokenLifetimeMs?: number;
 }
 
 /** The only user a secure test server accepts. */
@@ -61,12 +98,13 @@ export const TEST_USER = { username: 'operator', password: 'line-7-secret' };
 
 /**
  * Starts a server on `port`; `pkiDir` is reused across restarts so certificates are made only once. A
- * `secure` server offers only Basic256Sha256 SignAndEncrypt and TEST_USER, and trusts any client.
+ * `secure` server offers only Basic256Sha256 SignAndEncrypt (unless `securityPolicies` / `securityModes`
+ * say otherwise), TEST_USER and user certificates trusted with `trustUserCertificate`, and trusts any client.
  */
 export async function startTestServer(
   port: number,
   pkiDir: string,
-  options: { secure?: boolean } = {},
+  options: TestServerOptions = {},
 ): Promise<TestServer> {
   const secure = options.secure === true;
   const server = new OPCUAServer({
@@ -76,9 +114,19 @@ export async function startTestServer(
       rootFolder: join(pkiDir, secure ? 'secure-server' : 'server'),
       automaticallyAcceptUnknownCertificate: secure,
     }),
-    userCertificateManager: new OPCUACertificateManager({ rootFolder: join(pkiDir, 'user') }),
-    securityModes: [secure ? MessageSecurityMode.SignAndEncrypt : MessageSecurityMode.None],
-    securityPolicies: [secure ? SecurityPolicy.Basic256Sha256 : SecurityPolicy.None],
+    userCertificateManager: new OPCUACertificateManager({
+      rootFolder: join(pkiDir, 'user'),
+      automaticallyAcceptUnknownCertificate: false,
+    }),
+    securityModes: secure
+      ? (options.securityModes ?? [MessageSecurityMode.SignAndEncrypt])
+      : [MessageSecurityMode.None],
+    securityPolicies: secure
+      ? (options.securityPolicies ?? [SecurityPolicy.Basic256Sha256])
+      : [SecurityPolicy.None],
+    ...(options.maxSecureTokenLifetimeMs !== undefined && {
+      defaultSecureTokenLifetime: options.maxSecureTokenLifetimeMs,
+    }),
     allowAnonymous: !secure,
     userManager: {
       isValidUser: (username: string, password: string) =>
@@ -116,6 +164,16 @@ export async function startTestServer(
   });
   coolant.setValueFromSource({ dataType: DataType.Double, value: 21.5 }, StatusCodes.Good, SOURCE_TIME);
   nodes.set('cnc-01.coolant-temp', coolant);
+  const counters = { sessionsCreated: 0, subscriptionsCreated: 0, keepAlives: 0 };
+  server.on('create_session', (session) => {
+    counters.sessionsCreated++;
+    session.on('new_subscription', (subscription) => {
+      counters.subscriptionsCreated++;
+      subscription.on('keepalive', () => counters.keepAlives++);
+    });
+  });
+  const channels: NonNullable<ServerSession['channel']>[] = [];
+  for (const endpoint of server.endpoints) endpoint.on('newChannel', (channel) => channels.push(channel));
   await server.start();
   return {
     endpoint: `opc.tcp://127.0.0.1:${port}`,
@@ -130,6 +188,28 @@ export async function startTestServer(
       }
     },
     sessionCount: () => server.engine.currentSessionCount,
+    sessions: () =>
+      server.engine.getSessions().map((session) => ({
+        securityPolicy: String(session.channel?.securityPolicy),
+        securityMode: MessageSecurityMode[session.channel?.securityMode ?? MessageSecurityMode.Invalid],
+        identity: identityOf(session.userIdentityToken),
+      })),
+    counters: () => ({ ...counters }),
+    channels: () =>
+      channels.map((channel) => ({
+        securityPolicy: String(channel.securityPolicy),
+        securityMode: MessageSecurityMode[channel.securityMode] ?? String(channel.securityMode),
+        tokens: channel.securityTokenCount,
+        open: !channel.aborted,
+      })),
+    trustUserCertificate: (certificate) => server.userCertificateManager.trustCertificate(certificate),
     stop: () => server.shutdown(0),
   };
+}
+
+function identityOf(token: UserIdentityToken | undefined): SessionInfo['identity'] {
+  if (token instanceof AnonymousIdentityToken) return 'anonymous';
+  if (token instanceof UserNameIdentityToken) return 'username';
+  if (token instanceof X509IdentityToken) return 'certificate';
+  return 'none';
 }
