@@ -21,7 +21,7 @@ import { buildCollectorConfig, type CollectorConfigInput } from '../cloud/config
 import { batchToLines } from '../cloud/store/influx-write.js';
 import { SqliteStore } from '../cloud/store/sqlite-store.js';
 import { type TelemetryBatch, topicFor } from '../gateway/schema/index.js';
-import { exportSeries, startMosquittoBroker, startVictoriaMetrics } from './collector-peers.js';
+import { exportSeries, forceFlush, startMosquittoBroker, startVictoriaMetrics } from './collector-peers.js';
 import type { PublisherInput } from './collector-publisher.js';
 
 const POINTS_PER_BATCH = 1000;
@@ -30,6 +30,7 @@ const TOTAL = POINTS_PER_BATCH * BATCHES;
 /** QoS 1 messages the publisher keeps in flight. */
 const PUBLISH_WINDOW = 64;
 const INFLUX_CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const WRITE_CONCURRENCY = Number(process.env.BENCH_WRITE_CONCURRENCY ?? 2);
 const SQLITE_CONNECTIONS = Number(process.env.BENCH_SQLITE_CONNECTIONS ?? 4);
 /** `victoria`, `sqlite` or both (default), to measure one store at a time. */
 const STORES = (process.env.BENCH_STORES ?? 'victoria,sqlite').split(',');
@@ -56,16 +57,36 @@ function makeBatches(site: string, gateway: string): TelemetryBatch[] {
 }
 
 const rate = (points: number, ms: number) => Math.round((points / ms) * 1000);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** VictoriaMetrics may take a moment to make everything searchable, even after a forced flush. */
-async function pointsReadBack(victoriaUrl: string, site: string): Promise<number> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const exported = await exportSeries(victoriaUrl, `{__name__="jjj_value",site="${site}"}`);
-    const stored = exported.reduce((sum, series) => sum + series.values.length, 0);
-    if (stored >= TOTAL || Date.now() > deadline) return stored;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+/** Points of a site VictoriaMetrics can search, counted by the database itself (cheaper than exporting them). */
+async function pointsSearchable(victoriaUrl: string, site: string): Promise<number> {
+  await forceFlush(victoriaUrl);
+  const params = new URLSearchParams({
+    query: `sum(count_over_time(jjj_value{site="${site}"}[3d]))`,
+    time: String(Math.ceil(Date.now() / 1000)),
+    nocache: '1',
+  });
+  const answer = (await (await fetch(`${victoriaUrl}/api/v1/query?${params}`)).json()) as {
+    data?: { result?: { value: [number, string] }[] };
+  };
+  return Number(answer.data?.result?.[0]?.value[1] ?? 0);
+}
+
+/** Waits until every point of the site is searchable; returns ms since `started`. */
+async function untilSearchable(victoriaUrl: string, site: string, started: number): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  while ((await pointsSearchable(victoriaUrl, site)) < TOTAL) {
+    if (Date.now() > deadline) throw new Error(`${site}: not every point searchable within 30 s`);
+    await sleep(20);
   }
+  return performance.now() - started;
+}
+
+/** Every stored value, read back through the export API (outside the timing). */
+async function pointsExported(victoriaUrl: string, site: string): Promise<number> {
+  const exported = await exportSeries(victoriaUrl, `{__name__="jjj_value",site="${site}"}`);
+  return exported.reduce((sum, series) => sum + series.values.length, 0);
 }
 
 async function pointsStored(httpUrl: string): Promise<number> {
@@ -73,64 +94,179 @@ async function pointsStored(httpUrl: string): Promise<number> {
   return Number(text.match(/^jjj_collector_points_stored_total (\d+)/m)?.[1] ?? 0);
 }
 
-/** Publishes every batch with QoS 1 and waits until the collector has stored them all; returns ms. */
+/** A publisher worker with every message prepared; `go()` starts it and resolves once all are PUBACKed. */
+async function preparePublisher(
+  brokerUrl: string,
+  batches: TelemetryBatch[],
+): Promise<{ go(): Promise<void> }> {
+  const input: PublisherInput = {
+    brokerUrl,
+    window: PUBLISH_WINDOW,
+    messages: batches.map((batch) => ({
+      topic: topicFor({
+        region: batch.region,
+        site: batch.site,
+        gateway: batch.gateway.id,
+        kind: 'telemetry',
+      }),
+      payload: JSON.stringify(batch),
+    })),
+  };
+  const publisher = new Worker(new URL('./collector-publisher.js', import.meta.url), { workerData: input });
+  const published = new Promise<void>((resolve, reject) => {
+    publisher.on('error', reject);
+    publisher.on('message', (message) => {
+      if (message === 'published') resolve();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    publisher.once('error', reject);
+    publisher.once('message', () => resolve());
+  });
+  return {
+    async go() {
+      publisher.postMessage('go');
+      await published;
+      await publisher.terminate();
+    },
+  };
+}
+
+/**
+ * `live`: the collector runs while the publisher publishes. `backlog`: every message is already
+ * waiting in the broker (published while the collector's persistent sessions were away), as the
+ * direct write starts with every point in memory: the timing starts with the collector itself.
+ */
+type Mode = 'live' | 'backlog';
+
+interface Timing {
+  /** Until the collector counts every point stored (InfluxDB acknowledged it, the catalog committed). */
+  acknowledgedMs: number;
+  /** Until the database can search every point. */
+  searchableMs: number;
+}
+
 async function throughCollector(
   brokerUrl: string,
   store: CollectorConfigInput['store'],
   connections: number,
   batches: TelemetryBatch[],
-  /** Resolves once the store shows every point, for a second figure: until readable. */
-  untilReadable: () => Promise<unknown> = async () => undefined,
-): Promise<{ acknowledgedMs: number; readableMs: number }> {
-  const collector = await startCollector(
-    buildCollectorConfig({
-      mqtt: { url: brokerUrl, connections, ...(connections > 1 && { shareGroup: 'bench' }) },
-      store,
-      http: { port: 0 },
-    }),
-    { logger: pino({ level: 'silent' }) },
-  );
+  mode: Mode,
+  /** Resolves with the ms since `started` when the store can search every point. */
+  untilSearchableSince: (started: number) => Promise<number> = async (started) => performance.now() - started,
+): Promise<Timing> {
+  const config = buildCollectorConfig({
+    mqtt: {
+      url: brokerUrl,
+      connections,
+      // A group per run: an earlier run's persistent sessions would otherwise get a share of the messages.
+      ...(connections > 1 && { shareGroup: `bench-${batches[0]?.site}` }),
+      ...(mode === 'backlog' && { clientId: `bench-${batches[0]?.site}`, persistentSession: true }),
+    },
+    store,
+    http: { port: 0 },
+  });
+  const start = () => startCollector(config, { logger: pino({ level: 'silent' }) });
+  const publisher = await preparePublisher(brokerUrl, batches);
+  let collector = await start();
   try {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const input: PublisherInput = {
-      brokerUrl,
-      window: PUBLISH_WINDOW,
-      messages: batches.map((batch) => ({
-        topic: topicFor({
-          region: batch.region,
-          site: batch.site,
-          gateway: batch.gateway.id,
-          kind: 'telemetry',
-        }),
-        payload: JSON.stringify(batch),
-      })),
-    };
-    const publisher = new Worker(new URL('./collector-publisher.js', import.meta.url), { workerData: input });
-    const published = new Promise<void>((resolve, reject) => {
-      publisher.on('error', reject);
-      publisher.on('message', (message) => {
-        if (message === 'published') resolve();
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      publisher.once('error', reject);
-      publisher.once('message', () => resolve());
-    });
-    const started = performance.now();
-    publisher.postMessage('go');
+    // Subscribed (the persistent sessions exist from now on).
+    await sleep(500);
+    let started: number;
+    let published: Promise<void>;
+    if (mode === 'backlog') {
+      await collector.close();
+      await publisher.go();
+      published = Promise.resolve();
+      started = performance.now();
+      collector = await start();
+    } else {
+      started = performance.now();
+      published = publisher.go();
+    }
     const deadline = Date.now() + 120_000;
     while ((await pointsStored(collector.httpUrl)) < TOTAL) {
       if (Date.now() > deadline) throw new Error('collector did not store every point within 120 s');
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      await sleep(20);
     }
     const acknowledgedMs = performance.now() - started;
-    await untilReadable();
-    const readableMs = performance.now() - started;
+    const searchableMs = await untilSearchableSince(started);
     await published;
-    await publisher.terminate();
-    return { acknowledgedMs, readableMs };
+    return { acknowledgedMs, searchableMs };
   } finally {
     await collector.close();
+  }
+}
+
+/** One result line: the rate through the collector and its ratio to the direct write's. */
+function report(label: string, directMs: number, throughMs: number): void {
+  console.log(
+    `${label.padEnd(44)} ${String(rate(TOTAL, throughMs)).padStart(7)} points/s  ` +
+      `(direct ${rate(TOTAL, directMs)} points/s)  ratio ${(directMs / throughMs).toFixed(2)}`,
+  );
+}
+
+async function benchVictoria(brokerUrl: string, victoriaUrl: string, dir: string): Promise<void> {
+  const store = (site: string): CollectorConfigInput['store'] => ({
+    type: 'influxdb',
+    url: victoriaUrl,
+    org: 'jjj',
+    bucket: 'telemetry',
+    catalogPath: join(dir, `${site}.db`),
+    writeConcurrency: WRITE_CONCURRENCY,
+  });
+  // Direct: the client's WriteApi, every point prepared in memory.
+  const directBatches = makeBatches('bench-direct', 'gw-direct');
+  const influx = new InfluxDB({ url: victoriaUrl, token: 'bench' });
+  const writeApi = influx.getWriteApi('jjj', 'telemetry', 'ms', { batchSize: 20_000, gzipThreshold: 1000 });
+  const started = performance.now();
+  for (const batch of directBatches) writeApi.writeRecords(batchToLines('jjj', batch));
+  await writeApi.close();
+  const direct: Timing = {
+    acknowledgedMs: performance.now() - started,
+    searchableMs: await untilSearchable(victoriaUrl, 'bench-direct', started),
+  };
+  const exported: Record<string, number> = {
+    'bench-direct': await pointsExported(victoriaUrl, 'bench-direct'),
+  };
+  for (const mode of ['backlog', 'live'] as const) {
+    const site = `bench-${mode}`;
+    const through = await throughCollector(
+      brokerUrl,
+      store(site),
+      INFLUX_CONNECTIONS,
+      makeBatches(site, `gw-${mode}`),
+      mode,
+      (since) => untilSearchable(victoriaUrl, site, since),
+    );
+    exported[site] = await pointsExported(victoriaUrl, site);
+    report(`victoria-metrics ${mode}, until searchable`, direct.searchableMs, through.searchableMs);
+    report(`victoria-metrics ${mode}, until acknowledged`, direct.acknowledgedMs, through.acknowledgedMs);
+  }
+  console.log(
+    `victoria-metrics points read back through the export API: ${Object.entries(exported)
+      .map(([site, count]) => `${site} ${count}`)
+      .join(', ')} (of ${TOTAL} each)`,
+  );
+}
+
+async function benchSqlite(brokerUrl: string, dir: string): Promise<void> {
+  // Direct: SqliteStore.writeTelemetry called batch after batch on a fresh file.
+  const direct = new SqliteStore(join(dir, 'direct.db'));
+  const started = performance.now();
+  for (const batch of makeBatches('bench-sqlite', 'gw-sqlite'))
+    await direct.writeTelemetry(batch, Date.now());
+  const directMs = performance.now() - started;
+  await direct.close();
+  for (const mode of ['backlog', 'live'] as const) {
+    const through = await throughCollector(
+      brokerUrl,
+      { path: join(dir, `collector-${mode}.db`) },
+      SQLITE_CONNECTIONS,
+      makeBatches(`bench-sqlite-${mode}`, 'gw-sqlite'),
+      mode,
+    );
+    report(`sqlite ${mode}, until committed`, directMs, through.acknowledgedMs);
   }
 }
 
@@ -140,73 +276,15 @@ async function main(): Promise<void> {
   const victoria = await startVictoriaMetrics();
   try {
     console.log(
-      `collector ingest benchmark: ${BATCHES} batches × ${POINTS_PER_BATCH} points = ${TOTAL} points; ` +
-        `InfluxDB: ${INFLUX_CONNECTIONS} connections; SQLite: ${SQLITE_CONNECTIONS} connections`,
+      `collector ingest benchmark: ${BATCHES} batches × ${POINTS_PER_BATCH} points = ${TOTAL} points per run; ` +
+        `collector with ${INFLUX_CONNECTIONS} MQTT connections and ${WRITE_CONCURRENCY} write requests in flight ` +
+        `for InfluxDB, ${SQLITE_CONNECTIONS} connections for SQLite.\n` +
+        'direct = the same points written straight to the database (influxdb-client WriteApi / SqliteStore).\n' +
+        'backlog = every message already waiting in Mosquitto when the collector starts (the direct write also starts\n' +
+        'with every point in memory); live = the collector ingests while the gateway side publishes on the same machine.',
     );
-
-    if (STORES.includes('victoria')) {
-      // VictoriaMetrics: direct client writes, then the same points through MQTT and the collector.
-      const directBatches = makeBatches('bench-direct', 'gw-direct');
-      const influx = new InfluxDB({ url: victoria.url, token: 'bench' });
-      const writeApi = influx.getWriteApi('jjj', 'telemetry', 'ms', {
-        batchSize: 20_000,
-        gzipThreshold: 1000,
-      });
-      const started = performance.now();
-      for (const batch of directBatches) writeApi.writeRecords(batchToLines('jjj', batch));
-      await writeApi.close();
-      const directMs = performance.now() - started;
-      // VictoriaMetrics answers a write before it has parsed it: both phases are also timed until
-      // every point reads back, which also keeps that work out of the next phase.
-      const directStored = await pointsReadBack(victoria.url, 'bench-direct');
-      const directReadableMs = performance.now() - started;
-      let stored = 0;
-      const collector = await throughCollector(
-        broker.url,
-        {
-          type: 'influxdb',
-          url: victoria.url,
-          org: 'jjj',
-          bucket: 'telemetry',
-          catalogPath: join(dir, 'catalog.db'),
-        },
-        INFLUX_CONNECTIONS,
-        makeBatches('bench-collector', 'gw-collector'),
-        async () => {
-          stored = await pointsReadBack(victoria.url, 'bench-collector');
-        },
-      );
-      const line = (label: string, direct: number, through: number) =>
-        console.log(
-          `victoria-metrics ${label}: direct (influxdb-client) ${rate(TOTAL, direct)} points/s, ` +
-            `through collector (MQTT) ${rate(TOTAL, through)} points/s, ratio ${(direct / through).toFixed(2)}`,
-        );
-      line('until acknowledged', directMs, collector.acknowledgedMs);
-      line('until readable    ', directReadableMs, collector.readableMs);
-      console.log(
-        `victoria-metrics points read back: direct ${directStored}, collector ${stored} of ${TOTAL}`,
-      );
-    }
-    if (STORES.includes('sqlite')) {
-      // Embedded SQLite: direct store calls, then through MQTT and the collector, each on a fresh file.
-      const direct = new SqliteStore(join(dir, 'direct.db'));
-      const sqliteBatches = makeBatches('bench-sqlite', 'gw-sqlite');
-      const sqliteStarted = performance.now();
-      for (const batch of sqliteBatches) await direct.writeTelemetry(batch, Date.now());
-      const sqliteDirectMs = performance.now() - sqliteStarted;
-      await direct.close();
-      const { acknowledgedMs: sqliteCollectorMs } = await throughCollector(
-        broker.url,
-        { path: join(dir, 'collector.db') },
-        SQLITE_CONNECTIONS,
-        makeBatches('bench-sqlite', 'gw-sqlite'),
-      );
-      console.log(
-        `sqlite: direct (SqliteStore) ${rate(TOTAL, sqliteDirectMs)} points/s, ` +
-          `through collector (MQTT) ${rate(TOTAL, sqliteCollectorMs)} points/s, ` +
-          `ratio ${(sqliteDirectMs / sqliteCollectorMs).toFixed(2)}`,
-      );
-    }
+    if (STORES.includes('victoria')) await benchVictoria(broker.url, victoria.url, dir);
+    if (STORES.includes('sqlite')) await benchSqlite(broker.url, dir);
   } finally {
     await victoria.stop();
     await broker.stop();

@@ -212,6 +212,18 @@ interface LatestSample {
   sample: IncomingBatch['points'][number];
 }
 
+/**
+ * How long a point's newest value may wait in memory before `latest` is updated. Upserting every
+ * point of every batch costs more than the rest of a catalog write; readers of this store flush first.
+ */
+const LATEST_FLUSH_MS = 1000;
+
+/** Keeps, per point, the sample with the newest timestamp (a later one wins a tie, as the upsert does). */
+function keepNewest(newest: Map<string, LatestSample>, id: string, candidate: LatestSample): void {
+  const held = newest.get(id);
+  if (held === undefined || candidate.sample.ts >= held.sample.ts) newest.set(id, candidate);
+}
+
 export interface SqliteStoreOptions {
   /**
    * False when samples live elsewhere (InfluxDB) and this file is only the catalog: registry,
@@ -233,6 +245,10 @@ export class SqliteStore implements TelemetryStore {
   private readonly knownPoints = new Set<string>();
   private readonly rememberPoints: () => void;
   private readonly forgetPending: () => void;
+  /** Newest samples of committed batches not yet in `latest` (see LATEST_FLUSH_MS). */
+  private pendingLatest = new Map<string, LatestSample>();
+  private latestFlushTimer: NodeJS.Timeout | undefined;
+  private readonly writeLatestTx: Database.Transaction<(newest: Map<string, LatestSample>) => void>;
   private readonly writeMetadataTx: Database.Transaction<(message: MetadataMessage) => void>;
   private readonly writeStatusTx: Database.Transaction<(message: StatusMessage) => void>;
 
@@ -406,10 +422,10 @@ export class SqliteStore implements TelemetryStore {
     };
 
     // One transaction for every batch of a group: each batch is deduped and its gap counted in
-    // order, then each point's newest sample of the whole group updates `latest` once.
+    // order; each point's newest sample waits for the next `latest` update.
     this.writeTelemetryTx = db.transaction((group: readonly QueuedTelemetry[]): TelemetryWrite[] => {
       const s = this.statements;
-      const newest = new Map<string, LatestSample>();
+      const newest = newestOfGroup;
       const results = group.map(({ batch, receivedAt }): TelemetryWrite => {
         const { id: gateway, boot, seq } = batch.gateway;
         let missingBefore = 0;
@@ -456,12 +472,14 @@ export class SqliteStore implements TelemetryStore {
               serverTs: sample.serverTs ?? null,
             });
           }
-          // `>=`: a later sample with the same timestamp replaces, as the upsert below does.
-          const held = newest.get(id);
-          if (held === undefined || sample.ts >= held.sample.ts) newest.set(id, { site: batch.site, sample });
+          keepNewest(newest, id, { site: batch.site, sample });
         }
         return { outcome: 'stored', points: batch.points.length, missingBefore };
       });
+      return results;
+    });
+    this.writeLatestTx = db.transaction((newest: Map<string, LatestSample>) => {
+      const s = this.statements;
       for (const [id, { site, sample }] of newest) {
         const { value, valueType } = encodeValue(sample.value);
         s.upsertLatest.run({
@@ -474,16 +492,22 @@ export class SqliteStore implements TelemetryStore {
           ts: sample.ts,
         });
       }
-      return results;
     });
-    // Ids only become known once their transaction committed.
+    // Ids and newest samples only count once their transaction committed.
     let knownAfterCommit: string[] = [];
+    let newestOfGroup = new Map<string, LatestSample>();
     this.rememberPoints = () => {
       for (const id of knownAfterCommit) this.knownPoints.add(id);
       knownAfterCommit = [];
+      for (const [id, newest] of newestOfGroup) keepNewest(this.pendingLatest, id, newest);
+      newestOfGroup = new Map();
+      if (this.pendingLatest.size > 0) {
+        this.latestFlushTimer ??= setTimeout(() => this.flushLatestLater(), LATEST_FLUSH_MS);
+      }
     };
     this.forgetPending = () => {
       knownAfterCommit = [];
+      newestOfGroup = new Map();
     };
 
     this.writeMetadataTx = db.transaction((message: MetadataMessage) => {
@@ -595,7 +619,32 @@ export class SqliteStore implements TelemetryStore {
     this.statements.pruneRejected.run({ keep: MAX_REJECTED_ROWS });
   }
 
+  /** Writes the pending newest samples to `latest`; a failure leaves them pending for the next try. */
+  private flushLatest(): void {
+    clearTimeout(this.latestFlushTimer);
+    this.latestFlushTimer = undefined;
+    if (this.pendingLatest.size === 0 || !this.db.open) return;
+    const newest = this.pendingLatest;
+    this.pendingLatest = new Map();
+    try {
+      this.writeLatestTx.immediate(newest);
+    } catch (error) {
+      for (const [id, held] of newest) keepNewest(this.pendingLatest, id, held);
+      this.latestFlushTimer = setTimeout(() => this.flushLatestLater(), LATEST_FLUSH_MS);
+      throw error;
+    }
+  }
+
+  private flushLatestLater(): void {
+    try {
+      this.flushLatest();
+    } catch {
+      // The samples stay pending and the flush is retried; a reader (`latest`) gets the error itself.
+    }
+  }
+
   async listSites(): Promise<SiteSummary[]> {
+    this.flushLatest();
     return this.statements.listSites.all().map((row) => ({
       id: row.id,
       name: row.name_en ?? row.id,
@@ -611,6 +660,7 @@ export class SqliteStore implements TelemetryStore {
   }
 
   async latest(site: string): Promise<LatestPoint[] | undefined> {
+    this.flushLatest();
     if (!this.statements.siteExists.get(site)) return undefined;
     return this.statements.latestOfSite.all(site).map((row) => {
       const point: LatestPoint = {
@@ -725,6 +775,7 @@ export class SqliteStore implements TelemetryStore {
   async close(): Promise<void> {
     // Writes already queued are committed, not dropped, before the file closes.
     if (this.db.open) this.commitQueuedTelemetry();
+    if (this.db.open) this.flushLatest();
     if (this.db.open) this.db.close();
   }
 }

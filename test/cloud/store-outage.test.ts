@@ -21,9 +21,10 @@ import { buildCollectorConfig } from '../../cloud/config.js';
 import { topicFor } from '../../gateway/schema/index.js';
 import { eventually, GATEWAY, TS, telemetry } from './fixtures.js';
 
-/** The issue asks for 60 s; 8 s shows the same behaviour (many failed retries, a backlog) within the CI budget. */
-const OUTAGE_MS = 8000;
+const OUTAGE_MS = 60_000;
 const POINTS_PER_BATCH = 50;
+/** About 50 batches a second (2,500 points/s): the outage leaves some 3,000 messages waiting in the broker. */
+const PUBLISH_PAUSE_MS = 20;
 
 /** A gauge or counter's value in Prometheus text; 0 when absent. */
 const metric = (text: string, name: string) =>
@@ -91,7 +92,7 @@ describe('store down under load', () => {
         });
         seq++;
         await publisher.publishAsync(topic, JSON.stringify(batch), { qos: 1 });
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await new Promise((resolve) => setTimeout(resolve, PUBLISH_PAUSE_MS));
       }
     })();
 
@@ -127,5 +128,5 @@ describe('store down under load', () => {
       expect(series.reduce((sum, s) => sum + s.values.length, 0)).toBe(total);
     }, 60_000);
     expect(highestQueue).toBeLessThanOrEqual(1);
-  }, 120_000);
+  }, 240_000);
 });

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HttpError } from '@influxdata/influxdb-client';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,8 +18,14 @@ import {
   startVictoriaMetrics,
 } from '../../../bench/collector-peers.js';
 import { type RunningCollector, startCollector } from '../../../cloud/collector.js';
-import { buildCollectorConfig, type CollectorConfigInput } from '../../../cloud/config.js';
+import {
+  buildCollectorConfig,
+  type CollectorConfigInput,
+  type InfluxStoreConfig,
+} from '../../../cloud/config.js';
 import { kpis } from '../../../cloud/kpi.js';
+import { isTransientStoreError } from '../../../cloud/store/influx-store.js';
+import { LineWriter } from '../../../cloud/store/influx-write.js';
 import type { Series } from '../../../cloud/store/store.js';
 import { type TelemetryBatch, topicFor } from '../../../gateway/schema/index.js';
 import { eventually, GATEWAY, metadata, SITE, TS, telemetry } from '../fixtures.js';
@@ -151,6 +158,19 @@ describe('InfluxDB 1.x store (influxd 1.6.7)', () => {
       'region',
       'site',
     ]);
+  });
+
+  it("turns InfluxDB's refusal into an error with its status and reason, not one to retry", async () => {
+    const config = buildCollectorConfig({
+      store: { type: 'influxdb', apiVersion: 1, url: influx.url, database: 'missing' },
+    }).store as InfluxStoreConfig;
+    const refused = await new LineWriter(config).write(telemetry()).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(HttpError);
+    expect(refused).toMatchObject({
+      statusCode: 404,
+      message: expect.stringContaining('database not found'),
+    });
+    expect(isTransientStoreError(refused)).toBe(false);
   });
 
   it('lets a replayed sample overwrite itself', async () => {
