@@ -156,7 +156,7 @@ export class LineWriter {
   private async send(batches: IncomingBatch[]): Promise<void> {
     const lines = encodeBody(this.config.measurement, batches);
     const compress = lines.length > this.config.gzipThreshold;
-    // The fastest level: on a LAN the CPU is dearer than the 15 % of bytes a higher level saves.
+    // The fastest level: on a LAN the CPU is dearer than the 15 % of bytes the default level saves.
     const body = compress ? await gzipFast(lines, { level: constants.Z_BEST_SPEED }) : lines;
     const response = await fetch(this.writeUrl, {
       method: 'POST',
