@@ -11,6 +11,8 @@ import { join } from 'node:path';
 export interface Peer {
   url: string;
   port: number;
+  /** The server's process id, for CPU accounting. */
+  pid: number;
   /** Stops the server and removes its data. */
   stop(): Promise<void>;
 }
@@ -75,6 +77,7 @@ async function startServer(
   return {
     url: `${name === 'mosquitto' ? 'mqtt' : 'http'}://127.0.0.1:${port}`,
     port,
+    pid: child.pid ?? 0,
     dir,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

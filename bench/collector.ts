@@ -13,7 +13,7 @@
  * is how many batches are in flight). Environment: BENCH_BATCHES, BENCH_STORES (victoria,sqlite),
  * BENCH_CONNECTIONS, BENCH_WRITE_CONCURRENCY, BENCH_SQLITE_CONNECTIONS. `npm run bench:collector`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -60,6 +60,25 @@ function makeBatches(site: string, gateway: string): TelemetryBatch[] {
 }
 
 const rate = (points: number, ms: number) => Math.round((points / ms) * 1000);
+
+/** CPU-seconds used so far by each process: this one (collector, publisher, client) and the servers. */
+type Cpu = Record<string, number>;
+
+function cpuOf(servers: Record<string, number>): Cpu {
+  const usage = process.cpuUsage();
+  const cpu: Cpu = { 'this process': (usage.user + usage.system) / 1e6 };
+  for (const [name, pid] of Object.entries(servers)) {
+    // /proc/PID/stat: utime and stime are fields 14 and 15, in ticks of 1/100 s.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    cpu[name] = (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  return cpu;
+}
+
+const cpuSince = (before: Cpu, after: Cpu) =>
+  Object.entries(after)
+    .map(([name, seconds]) => `${name} ${(seconds - (before[name] ?? 0)).toFixed(2)}`)
+    .join(', ');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Points of a site VictoriaMetrics can search, counted by the database itself (cheaper than exporting them). */
@@ -148,6 +167,8 @@ interface Timing {
   acknowledgedMs: number;
   /** Until the database can search every point. */
   searchableMs: number;
+  /** CPU-seconds per process until then. */
+  cpu: string;
 }
 
 async function throughCollector(
@@ -156,6 +177,7 @@ async function throughCollector(
   connections: number,
   batches: TelemetryBatch[],
   mode: Mode,
+  cpu: () => Cpu,
   /** Resolves with the ms since `started` when the store can search every point. */
   untilSearchableSince: (started: number) => Promise<number> = async (started) => performance.now() - started,
 ): Promise<Timing> {
@@ -177,14 +199,17 @@ async function throughCollector(
     // Subscribed (the persistent sessions exist from now on).
     await sleep(500);
     let started: number;
+    let cpuAtStart: Cpu;
     let published: Promise<void>;
     if (mode === 'backlog') {
       await collector.close();
       await publisher.go();
       published = Promise.resolve();
+      cpuAtStart = cpu();
       started = performance.now();
       collector = await start();
     } else {
+      cpuAtStart = cpu();
       started = performance.now();
       published = publisher.go();
     }
@@ -195,8 +220,9 @@ async function throughCollector(
     }
     const acknowledgedMs = performance.now() - started;
     const searchableMs = await untilSearchableSince(started);
+    const cpuUsed = cpuSince(cpuAtStart, cpu());
     await published;
-    return { acknowledgedMs, searchableMs };
+    return { acknowledgedMs, searchableMs, cpu: cpuUsed };
   } finally {
     await collector.close();
   }
@@ -210,7 +236,12 @@ function report(label: string, directMs: number, throughMs: number): void {
   );
 }
 
-async function benchVictoria(brokerUrl: string, victoriaUrl: string, dir: string): Promise<void> {
+async function benchVictoria(
+  brokerUrl: string,
+  victoriaUrl: string,
+  dir: string,
+  cpu: () => Cpu,
+): Promise<void> {
   const store = (site: string): CollectorConfigInput['store'] => ({
     type: 'influxdb',
     url: victoriaUrl,
@@ -223,13 +254,17 @@ async function benchVictoria(brokerUrl: string, victoriaUrl: string, dir: string
   const directBatches = makeBatches('bench-direct', 'gw-direct');
   const influx = new InfluxDB({ url: victoriaUrl, token: 'bench' });
   const writeApi = influx.getWriteApi('jjj', 'telemetry', 'ms', { batchSize: 20_000, gzipThreshold: 1000 });
+  const cpuAtStart = cpu();
   const started = performance.now();
   for (const batch of directBatches) writeApi.writeRecords(batchToLines('jjj', batch));
   await writeApi.close();
+  const acknowledgedMs = performance.now() - started;
   const direct: Timing = {
-    acknowledgedMs: performance.now() - started,
+    acknowledgedMs,
     searchableMs: await untilSearchable(victoriaUrl, 'bench-direct', started),
+    cpu: cpuSince(cpuAtStart, cpu()),
   };
+  console.log(`victoria-metrics direct, CPU-seconds until searchable: ${direct.cpu}`);
   const exported: Record<string, number> = {
     'bench-direct': await pointsExported(victoriaUrl, 'bench-direct'),
   };
@@ -241,11 +276,13 @@ async function benchVictoria(brokerUrl: string, victoriaUrl: string, dir: string
       INFLUX_CONNECTIONS,
       makeBatches(site, `gw-${mode}`),
       mode,
+      cpu,
       (since) => untilSearchable(victoriaUrl, site, since),
     );
     exported[site] = await pointsExported(victoriaUrl, site);
     report(`victoria-metrics ${mode}, until searchable`, direct.searchableMs, through.searchableMs);
     report(`victoria-metrics ${mode}, until acknowledged`, direct.acknowledgedMs, through.acknowledgedMs);
+    console.log(`victoria-metrics ${mode}, CPU-seconds until searchable: ${through.cpu}`);
   }
   console.log(
     `victoria-metrics points read back through the export API: ${Object.entries(exported)
@@ -254,7 +291,7 @@ async function benchVictoria(brokerUrl: string, victoriaUrl: string, dir: string
   );
 }
 
-async function benchSqlite(brokerUrl: string, dir: string): Promise<void> {
+async function benchSqlite(brokerUrl: string, dir: string, cpu: () => Cpu): Promise<void> {
   // Direct: SqliteStore.writeTelemetry called batch after batch on a fresh file.
   const direct = new SqliteStore(join(dir, 'direct.db'));
   const started = performance.now();
@@ -269,6 +306,7 @@ async function benchSqlite(brokerUrl: string, dir: string): Promise<void> {
       SQLITE_CONNECTIONS,
       makeBatches(`bench-sqlite-${mode}`, 'gw-sqlite'),
       mode,
+      cpu,
     );
     report(`sqlite ${mode}, until committed`, directMs, through.acknowledgedMs);
   }
@@ -287,8 +325,9 @@ async function main(): Promise<void> {
         'backlog = every message already waiting in Mosquitto when the collector starts (the direct write also starts\n' +
         'with every point in memory); live = the collector ingests while the gateway side publishes on the same machine.',
     );
-    if (STORES.includes('victoria')) await benchVictoria(broker.url, victoria.url, dir);
-    if (STORES.includes('sqlite')) await benchSqlite(broker.url, dir);
+    const cpu = () => cpuOf({ 'victoria-metrics': victoria.pid, mosquitto: broker.pid });
+    if (STORES.includes('victoria')) await benchVictoria(broker.url, victoria.url, dir, cpu);
+    if (STORES.includes('sqlite')) await benchSqlite(broker.url, dir, cpu);
   } finally {
     await victoria.stop();
     await broker.stop();
