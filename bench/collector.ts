@@ -9,7 +9,7 @@
  * "until acknowledged" and "until searchable" are printed: it acknowledges a write before processing
  * it, so only the second compares the database's whole work on both sides.
  * The collector runs as deployed for throughput: 32 MQTT connections and 4 write requests in flight
- * for InfluxDB, 4 connections for SQLite (each connection holds one unacknowledged message, so this
+ * for InfluxDB, 8 connections for SQLite (each connection holds one unacknowledged message, so this
  * is how many batches are in flight). Environment: BENCH_BATCHES, BENCH_STORES (victoria,sqlite),
  * BENCH_CONNECTIONS, BENCH_WRITE_CONCURRENCY, BENCH_SQLITE_CONNECTIONS. `npm run bench:collector`.
  */
@@ -34,14 +34,14 @@ const TOTAL = POINTS_PER_BATCH * BATCHES;
 const PUBLISH_WINDOW = 64;
 const INFLUX_CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const WRITE_CONCURRENCY = Number(process.env.BENCH_WRITE_CONCURRENCY ?? 4);
-const SQLITE_CONNECTIONS = Number(process.env.BENCH_SQLITE_CONNECTIONS ?? 4);
+const SQLITE_CONNECTIONS = Number(process.env.BENCH_SQLITE_CONNECTIONS ?? 8);
 /** `victoria`, `sqlite` or both (default), to measure one store at a time. */
 const STORES = (process.env.BENCH_STORES ?? 'victoria,sqlite').split(',');
 const T0 = Date.now() - 86_400_000;
 
 /** Distinct ids per run so the direct and the collector phases write the same shape of data. */
-function makeBatches(site: string, gateway: string): TelemetryBatch[] {
-  return Array.from({ length: BATCHES }, (_, seq) => ({
+function makeBatch(site: string, gateway: string, seq: number): TelemetryBatch {
+  return {
     schema: 'jjj.telemetry/1',
     region: 'BJ',
     project: 'bench',
@@ -56,8 +56,11 @@ function makeBatches(site: string, gateway: string): TelemetryBatch[] {
       ts: T0 + seq * 1000,
       quality: 'good' as const,
     })),
-  }));
+  };
 }
+
+const makeBatches = (site: string, gateway: string) =>
+  Array.from({ length: BATCHES }, (_, seq) => makeBatch(site, gateway, seq));
 
 const rate = (points: number, ms: number) => Math.round((points / ms) * 1000);
 
@@ -120,19 +123,17 @@ async function pointsStored(httpUrl: string): Promise<number> {
 /** A publisher worker with every message prepared; `go()` starts it and resolves once all are PUBACKed. */
 async function preparePublisher(
   brokerUrl: string,
-  batches: TelemetryBatch[],
+  site: string,
+  gateway: string,
 ): Promise<{ go(): Promise<void> }> {
+  // Serialised one batch at a time: the collector's heap, shared with this script, holds no batch objects.
+  const topic = topicFor({ region: 'BJ', site, gateway, kind: 'telemetry' });
   const input: PublisherInput = {
     brokerUrl,
     window: PUBLISH_WINDOW,
-    messages: batches.map((batch) => ({
-      topic: topicFor({
-        region: batch.region,
-        site: batch.site,
-        gateway: batch.gateway.id,
-        kind: 'telemetry',
-      }),
-      payload: JSON.stringify(batch),
+    messages: Array.from({ length: BATCHES }, (_, seq) => ({
+      topic,
+      payload: JSON.stringify(makeBatch(site, gateway, seq)),
     })),
   };
   const publisher = new Worker(new URL('./collector-publisher.js', import.meta.url), { workerData: input });
@@ -175,7 +176,8 @@ async function throughCollector(
   brokerUrl: string,
   store: CollectorConfigInput['store'],
   connections: number,
-  batches: TelemetryBatch[],
+  site: string,
+  gateway: string,
   mode: Mode,
   cpu: () => Cpu,
   /** Resolves with the ms since `started` when the store can search every point. */
@@ -186,14 +188,14 @@ async function throughCollector(
       url: brokerUrl,
       connections,
       // A group per run: an earlier run's persistent sessions would otherwise get a share of the messages.
-      ...(connections > 1 && { shareGroup: `bench-${batches[0]?.site}` }),
-      ...(mode === 'backlog' && { clientId: `bench-${batches[0]?.site}`, persistentSession: true }),
+      ...(connections > 1 && { shareGroup: `bench-${site}` }),
+      ...(mode === 'backlog' && { clientId: `bench-${site}`, persistentSession: true }),
     },
     store,
     http: { port: 0 },
   });
   const start = () => startCollector(config, { logger: pino({ level: 'silent' }) });
-  const publisher = await preparePublisher(brokerUrl, batches);
+  const publisher = await preparePublisher(brokerUrl, site, gateway);
   let collector = await start();
   try {
     // Subscribed (the persistent sessions exist from now on).
@@ -274,7 +276,8 @@ async function benchVictoria(
       brokerUrl,
       store(site),
       INFLUX_CONNECTIONS,
-      makeBatches(site, `gw-${mode}`),
+      site,
+      `gw-${mode}`,
       mode,
       cpu,
       (since) => untilSearchable(victoriaUrl, site, since),
@@ -304,7 +307,8 @@ async function benchSqlite(brokerUrl: string, dir: string, cpu: () => Cpu): Prom
       brokerUrl,
       { path: join(dir, `collector-${mode}.db`) },
       SQLITE_CONNECTIONS,
-      makeBatches(`bench-sqlite-${mode}`, 'gw-sqlite'),
+      `bench-sqlite-${mode}`,
+      'gw-sqlite',
       mode,
       cpu,
     );
