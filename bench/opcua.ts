@@ -4,9 +4,11 @@
  * publish to a sink. Prints gateway CPU µs per notification, RSS, and the latency from the server's
  * value change (its source timestamp) to the hand-off to the sink, p50/p99. The baseline, measured in
  * the same run, is a bare node-opcua subscription on the same items doing nothing with the
- * notifications: the ratio is what the adapter adds on top of node-opcua.
+ * notifications: the ratio is what the adapter adds on top of node-opcua. Both runs get the Node.js flags
+ * that `jjj-gateway` runs with (its shebang line); BENCH_NODE_FLAGS replaces them, e.g. with "" for none.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,6 +31,7 @@ const VARIABLES = Number(process.env.BENCH_VARIABLES ?? 10_000);
 const WARM_UP_MS = 8_000;
 const MEASURE_MS = Number(process.env.BENCH_SECONDS ?? 20) * 1000;
 const PUBLISHING_INTERVAL_MS = 1000;
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? gatewayNodeFlags().join(' ')).split(' ').filter(Boolean);
 
 interface Figures {
   notifications: number;
@@ -63,10 +66,32 @@ async function startServer(port: number, pkiDir: string): Promise<{ child: Child
   return { child, endpoint };
 }
 
+/**
+ * Latencies in one array allocated up front: a growing number[] would add its copies (megabytes of
+ * large objects) to the RSS being measured, which is the client's, not the bench's.
+ */
+class LatencyRecorder {
+  private readonly values = new Int32Array((VARIABLES * (WARM_UP_MS + MEASURE_MS + 10_000)) / 1000);
+  private count = 0;
+
+  record(ms: number): void {
+    if (this.count === this.values.length) throw new Error('more notifications than the bench allows for');
+    this.values[this.count++] = ms;
+  }
+
+  reset(): void {
+    this.count = 0;
+  }
+
+  toArray(): number[] {
+    return Array.from(this.values.subarray(0, this.count));
+  }
+}
+
 /** Samples CPU, RSS and latencies over the measurement window, after a warm-up. */
-async function measure(count: () => number, latencies: number[]): Promise<Figures> {
+async function measure(count: () => number, latencies: LatencyRecorder): Promise<Figures> {
   await sleep(WARM_UP_MS);
-  latencies.length = 0;
+  latencies.reset();
   const startCount = count();
   const startCpu = process.cpuUsage();
   let rss = process.memoryUsage().rss;
@@ -81,7 +106,7 @@ async function measure(count: () => number, latencies: number[]): Promise<Figure
     notifications,
     cpuMicrosPerNotification: (cpu.user + cpu.system) / Math.max(1, notifications),
     rssMb: rss / 2 ** 20,
-    latencies: [...latencies],
+    latencies: latencies.toArray(),
   };
 }
 
@@ -102,14 +127,14 @@ async function baseline(endpoint: string, pkiDir: string): Promise<Figures> {
     publishingEnabled: true,
   });
   let notifications = 0;
-  const latencies: number[] = [];
+  const latencies = new LatencyRecorder();
   subscription.on('received_notifications', (message: NotificationMessage) => {
     const now = Date.now();
     for (const data of message.notificationData ?? []) {
       if (!(data instanceof DataChangeNotification)) continue;
       for (const change of data.monitoredItems ?? []) {
         notifications++;
-        latencies.push(now - (change.value.sourceTimestamp?.getTime() ?? now));
+        latencies.record(now - (change.value.sourceTimestamp?.getTime() ?? now));
       }
     }
   });
@@ -130,12 +155,12 @@ async function baseline(endpoint: string, pkiDir: string): Promise<Figures> {
 
 async function adapterRun(endpoint: string, stateDir: string): Promise<Figures> {
   let notifications = 0;
-  const latencies: number[] = [];
+  const latencies = new LatencyRecorder();
   const sink: SouthboundSink = {
     readings(_device: string, readings: readonly Reading[]) {
       const now = Date.now();
       notifications += readings.length;
-      for (const reading of readings) latencies.push(now - reading.ts);
+      for (const reading of readings) latencies.record(now - reading.ts);
     },
     deviceState: () => undefined,
   };
@@ -176,9 +201,16 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** The Node.js flags on the shebang line of the built `jjj-gateway` (dist/gateway/cli.js). */
+function gatewayNodeFlags(): string[] {
+  const cli = readFileSync(fileURLToPath(new URL('../gateway/cli.js', import.meta.url)), 'utf8');
+  return (cli.split('\n', 1)[0] ?? '').split(' ').filter((word) => word.startsWith('--'));
+}
+
 /** Each run is its own process, so RSS is that run's alone: `opcua.js --run adapter|baseline ENDPOINT DIR`. */
 async function runInChild(kind: 'adapter' | 'baseline', endpoint: string, dir: string): Promise<Figures> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--run', kind, endpoint, dir], {
+  const script = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, [...NODE_FLAGS, script, '--run', kind, endpoint, dir], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';
@@ -199,7 +231,9 @@ async function main(): Promise<void> {
       `OPC UA bench: ${VARIABLES} variables changing every second, publishing interval ${PUBLISHING_INTERVAL_MS} ms, ` +
         `${MEASURE_MS / 1000} s measured after ${WARM_UP_MS / 1000} s warm-up, each client in its own process;\n` +
         'latency = server source timestamp of the change → hand-off to the sink (same clock); the changes are\n' +
-        'spread evenly over each second, so it includes the wait for the next publish (0 – 1 interval) in every run\n',
+        'spread evenly over each second, so it includes the wait for the next publish (0 – 1 interval) in every run;\n' +
+        `both clients run with the Node.js flags ${NODE_FLAGS.length > 0 ? NODE_FLAGS.join(' ') : '(none)'}` +
+        `${process.env.BENCH_NODE_FLAGS === undefined ? ', as jjj-gateway does' : ' (BENCH_NODE_FLAGS)'}\n`,
     );
     const bare = await runInChild('baseline', endpoint, join(dir, 'baseline'));
     report('baseline (bare node-opcua)', bare);

@@ -60,6 +60,12 @@ const DEFAULT_REBUILD_DELAY_MS = 5_000;
 const SILENCE_MARGIN_MS = 2_000;
 /** Used when a server does not publish an operation limit (0 means "no limit" in OPC UA). */
 const FALLBACK_ITEMS_PER_CALL = 1000;
+/**
+ * Changes per publish response unless the device says otherwise. A server sends the rest in further
+ * responses straight away (node-opcua keeps several publish requests in flight), and the gateway then
+ * decodes and hands on one small response at a time instead of holding all of a large device's changes.
+ */
+const DEFAULT_MAX_NOTIFICATIONS_PER_PUBLISH = 1000;
 
 interface Connection {
   client: OPCUAClient;
@@ -72,21 +78,22 @@ interface Connection {
   refusedNodeIds: string[];
 }
 
-/** The points (indexes into the device's points) reading one node id; the first one's options apply. */
-interface MonitoredNode {
-  nodeId: string;
-  points: number[];
-}
-
 export class OpcuaAdapter implements DeviceAdapter {
   readonly #device: OpcuaDevice;
   readonly #context: AdapterContext;
   readonly #options: OpcuaAdapterOptions;
   readonly #labels: { device: string; endpoint: string };
-  /** Points by normalised node id: several points may read the same node. */
-  readonly #nodes = new Map<string, MonitoredNode>();
-  /** Points by the client handle of their monitored item; handles survive node-opcua's re-creation. */
-  readonly #pointsByHandle = new Map<number, number[]>();
+  /**
+   * Point indexes by normalised node id (several points may read the same node; the first one's
+   * monitoring options apply). Each list is made with its first index, so it holds no spare slots.
+   */
+  readonly #nodes = new Map<string, number[]>();
+  /**
+   * Points by the client handle of their monitored item; handles survive node-opcua's re-creation. A
+   * subscription numbers its handles 1, 2, 3…, so an array indexed by handle is dense (a Map of 10,000s
+   * of entries takes several times the memory).
+   */
+  readonly #pointsByHandle: (number[] | undefined)[] = [];
   readonly #lastSamples: LastSamples;
   #certificateManager: OPCUACertificateManager | undefined;
   #connection: Connection | undefined;
@@ -105,9 +112,9 @@ export class OpcuaAdapter implements DeviceAdapter {
     this.#labels = { device: device.id, endpoint: device.endpoint };
     device.points.forEach((point, index) => {
       const nodeId = normaliseNodeId(point.nodeId);
-      const node = this.#nodes.get(nodeId) ?? { nodeId, points: [] };
-      node.points.push(index);
-      this.#nodes.set(nodeId, node);
+      const points = this.#nodes.get(nodeId);
+      if (points) points.push(index);
+      else this.#nodes.set(nodeId, [index]);
     });
     this.#lastSamples = new LastSamples(device.points.length);
   }
@@ -172,7 +179,8 @@ export class OpcuaAdapter implements DeviceAdapter {
       requestedPublishingInterval: this.#device.publishingIntervalMs,
       requestedMaxKeepAliveCount: 10,
       requestedLifetimeCount: 60,
-      maxNotificationsPerPublish: 0,
+      maxNotificationsPerPublish:
+        this.#device.maxNotificationsPerPublish ?? DEFAULT_MAX_NOTIFICATIONS_PER_PUBLISH,
       publishingEnabled: true,
       priority: 1,
     });
@@ -222,7 +230,7 @@ export class OpcuaAdapter implements DeviceAdapter {
     if (!subscription || nodeIds.length === 0) return;
     const groups = new Map<string, { options: MonitoringOptions; nodeIds: string[] }>();
     for (const nodeId of nodeIds) {
-      const point = this.#device.points[this.#nodes.get(nodeId)?.points[0] ?? -1];
+      const point = this.#device.points[this.#nodes.get(nodeId)?.[0] ?? -1];
       if (!point) continue;
       const options = this.#monitoringOptions(point);
       const key = JSON.stringify(options);
@@ -252,8 +260,8 @@ export class OpcuaAdapter implements DeviceAdapter {
           TimestampsToReturn.Both,
         );
         for (const item of group.monitoredItems) {
-          const node = this.#nodes.get(item.itemToMonitor.nodeId.toString());
-          if (node) this.#pointsByHandle.set(item.monitoringParameters.clientHandle, node.points);
+          const points = this.#nodes.get(item.itemToMonitor.nodeId.toString());
+          if (points) this.#pointsByHandle[item.monitoringParameters.clientHandle] = points;
         }
         refused.push(...this.#reportRefusedItems(group.monitoredItems));
       }
@@ -279,7 +287,7 @@ export class OpcuaAdapter implements DeviceAdapter {
     for (const data of message.notificationData ?? []) {
       if (!(data instanceof DataChangeNotification)) continue;
       for (const change of data.monitoredItems ?? []) {
-        for (const point of this.#pointsByHandle.get(change.clientHandle) ?? []) {
+        for (const point of this.#pointsByHandle[change.clientHandle] ?? []) {
           this.#collect(readings, point, change.value, receivedAt);
         }
       }
@@ -310,10 +318,10 @@ export class OpcuaAdapter implements DeviceAdapter {
         const readings: Reading[] = [];
         const dataValues = await this.#read(connection, session, [...this.#nodes.keys()]);
         const receivedAt = Date.now();
-        [...this.#nodes.values()].forEach((node, index) => {
+        [...this.#nodes.values()].forEach((points, index) => {
           const dataValue = dataValues[index];
           if (!dataValue) return;
-          for (const point of node.points) this.#collect(readings, point, dataValue, receivedAt);
+          for (const point of points) this.#collect(readings, point, dataValue, receivedAt);
         });
         this.#setState('connected');
         this.#deliver(readings);
@@ -356,7 +364,7 @@ export class OpcuaAdapter implements DeviceAdapter {
       const nodeId = item.itemToMonitor.nodeId.toString();
       refused.push(nodeId);
       this.#context.logger.warn({ nodeId, status: status.name }, 'server refused to monitor node');
-      for (const index of this.#nodes.get(nodeId)?.points ?? []) {
+      for (const index of this.#nodes.get(nodeId) ?? []) {
         const point = this.#device.points[index];
         if (!point) continue;
         this.#lastSamples.forget(index);

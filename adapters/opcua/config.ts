@@ -126,6 +126,16 @@ export const deviceSchema = DeviceBase.extend({
     .max(3_600_000)
     .default(1000)
     .describe('how often the server sends the changes of the subscription'),
+  maxNotificationsPerPublish: z
+    .number()
+    .int()
+    .min(0)
+    .max(100_000)
+    .optional()
+    .describe(
+      'most changes the server puts in one publish response (0 = no limit; default 1000): it sends the rest in ' +
+        'more responses right after, so the gateway decodes a publish in pieces instead of all at once',
+    ),
   samplingIntervalMs: samplingIntervalMs.default(0),
   queueSize: queueSize.default(10),
   discardOldest: discardOldest.default(true),
