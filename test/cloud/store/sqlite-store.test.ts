@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../../cloud/store/sqlite-store.js';
-import { GATEWAY, metadata, SITE, status, TS, telemetry } from '../fixtures.js';
+import { eventually, GATEWAY, metadata, SITE, status, TS, telemetry } from '../fixtures.js';
 
 const SPINDLE = `${SITE}/machining/cnc-01/spindle-speed`;
 
@@ -207,5 +210,26 @@ describe('SqliteStore (:memory:)', () => {
     await expect(store.ping()).resolves.toBe(undefined);
     await store.close();
     await expect(store.ping()).rejects.toThrow();
+  });
+});
+
+describe('SqliteStore latest values shared through one file', () => {
+  it("writes a point's newest value within a second, for another instance that reads the same file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jjj-latest-'));
+    const writer = new SqliteStore(join(dir, 'catalog.db'));
+    const reader = new SqliteStore(join(dir, 'catalog.db'));
+    try {
+      await writer.writeMetadata(metadata());
+      await writer.writeTelemetry(telemetry(), TS);
+      // The reader does not flush the writer's pending values: only the writer's timer puts them in the file.
+      await eventually(async () => {
+        const spindle = (await reader.latest(SITE))?.find((point) => point.pointId === SPINDLE);
+        expect(spindle).toMatchObject({ value: 12000.5, ts: TS });
+      }, 5000);
+    } finally {
+      await writer.close();
+      await reader.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
