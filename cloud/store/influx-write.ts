@@ -50,7 +50,7 @@ export function batchToLines(measurement: string, batch: IncomingBatch): string[
  * A request body: every line of the batches, UTF-8, each line written straight into one growing
  * buffer (joining tens of thousands of line strings first costs more than building them).
  */
-export function encodeBody(measurement: string, batches: readonly IncomingBatch[]): Buffer {
+function encodeBody(measurement: string, batches: readonly IncomingBatch[]): Buffer {
   let body = Buffer.allocUnsafe(160 * batches.reduce((sum, batch) => sum + batch.points.length, 0) + 1024);
   let length = 0;
   for (const batch of batches) {
