@@ -91,7 +91,8 @@ describe('a Basic256Sha256 SignAndEncrypt subscription over time', () => {
     try {
       await adapter.start();
       expect(sink.states).toEqual([{ state: 'connected', detail: undefined }]);
-      expect(secureChannels()).toEqual([expect.objectContaining({ open: true, tokens: 1 })]);
+      // One channel; under load a first renewal may already have happened, so its tokens are not counted here.
+      expect(secureChannels()).toEqual([expect.objectContaining({ open: true })]);
 
       for (let renewal = 1; renewal <= RENEWALS; renewal++) {
         await waitUntil(
