@@ -120,12 +120,15 @@ async function pointsStored(httpUrl: string): Promise<number> {
   return Number(text.match(/^jjj_collector_points_stored_total (\d+)/m)?.[1] ?? 0);
 }
 
-/** A publisher worker with every message prepared; `go()` starts it and resolves once all are PUBACKed. */
+/**
+ * A publisher worker with every message prepared; `go()` starts it and resolves once all are PUBACKed,
+ * `stop()` ends the worker whatever happened.
+ */
 async function preparePublisher(
   brokerUrl: string,
   site: string,
   gateway: string,
-): Promise<{ go(): Promise<void> }> {
+): Promise<{ go(): Promise<void>; stop(): Promise<unknown> }> {
   // Serialised one batch at a time: the collector's heap, shared with this script, holds no batch objects.
   const topic = topicFor({ region: 'BJ', site, gateway, kind: 'telemetry' });
   const input: PublisherInput = {
@@ -151,8 +154,8 @@ async function preparePublisher(
     async go() {
       publisher.postMessage('go');
       await published;
-      await publisher.terminate();
     },
+    stop: () => publisher.terminate(),
   };
 }
 
@@ -227,6 +230,7 @@ async function throughCollector(
     return { acknowledgedMs, searchableMs, cpu: cpuUsed };
   } finally {
     await collector.close();
+    await publisher.stop();
   }
 }
 
