@@ -212,6 +212,18 @@ interface LatestSample {
   sample: IncomingBatch['points'][number];
 }
 
+/** The `sites` row every kind of message keeps up to date: where it comes from and through which gateway. */
+function siteRowOf(
+  message: Pick<IncomingBatch, 'site' | 'region' | 'project'> & { gateway: { id: string } },
+) {
+  return {
+    site: message.site,
+    region: message.region,
+    project: message.project,
+    gateway: message.gateway.id,
+  };
+}
+
 /**
  * How long a point's newest value may wait in memory before `latest` is updated. Upserting every
  * point of every batch costs more than the rest of a catalog write; readers of this store flush first.
@@ -445,7 +457,7 @@ export class SqliteStore implements TelemetryStore {
             held === undefined || held.boot < boot ? -1 : held.boot > boot ? seq : (held.last_seq ?? -1);
           missingBefore = Math.max(0, seq - newestSeq - 1);
         }
-        s.upsertSite.run({ site: batch.site, region: batch.region, project: batch.project, gateway });
+        s.upsertSite.run(siteRowOf(batch));
         if (seq !== undefined) s.gatewaySeen.run({ gateway, site: batch.site, boot, seq, receivedAt });
         else s.gatewayTouched.run({ gateway, site: batch.site, boot, receivedAt });
         for (const sample of batch.points) {
@@ -512,12 +524,7 @@ export class SqliteStore implements TelemetryStore {
 
     this.writeMetadataTx = db.transaction((message: MetadataMessage) => {
       const s = this.statements;
-      s.upsertSite.run({
-        site: message.site,
-        region: message.region,
-        project: message.project,
-        gateway: message.gateway.id,
-      });
+      s.upsertSite.run(siteRowOf(message));
       s.nameSite.run({ site: message.site, en: message.siteName.en, zh: message.siteName.zh });
       for (const point of message.points) {
         s.upsertPoint.run({
@@ -537,12 +544,7 @@ export class SqliteStore implements TelemetryStore {
 
     this.writeStatusTx = db.transaction((message: StatusMessage) => {
       const s = this.statements;
-      s.upsertSite.run({
-        site: message.site,
-        region: message.region,
-        project: message.project,
-        gateway: message.gateway.id,
-      });
+      s.upsertSite.run(siteRowOf(message));
       s.gatewayState.run({
         gateway: message.gateway.id,
         site: message.site,
