@@ -6,7 +6,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { formatIssues } from '../gateway/config-format.js';
+import { formatIssues } from '../gateway/common/config-loading.js';
 import { Identifier } from '../gateway/schema/index.js';
 import { type AggregateFunction, aggregate, aggregateFunctions, windowSizes } from './aggregate.js';
 import { compareSites, kpis } from './kpi.js';

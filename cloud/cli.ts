@@ -4,7 +4,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { ConfigError } from '../gateway/errors.js';
+import { ConfigError } from '../gateway/common/errors.js';
 import { startCollector } from './collector.js';
 import { loadCollectorConfig } from './config.js';
 

@@ -1,8 +1,8 @@
 /** The collector's YAML configuration, validated before anything runs. */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { formatIssues, loadYamlConfig, MqttUrl } from '../gateway/config-format.js';
-import { ConfigError } from '../gateway/errors.js';
+import { formatIssues, loadYamlConfig, MqttUrl } from '../gateway/common/config-loading.js';
+import { ConfigError } from '../gateway/common/errors.js';
 import { ALL_GATEWAYS_FILTER, Identifier } from '../gateway/schema/index.js';
 
 export const IN_MEMORY = ':memory:';

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { formatIssues } from '../gateway/config-format.js';
+import { formatIssues } from '../gateway/common/config-loading.js';
 import {
   METADATA_SCHEMA,
   parseTopic,

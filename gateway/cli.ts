@@ -8,8 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { ConfigError } from './common/errors.js';
 import { loadGatewayConfig } from './config.js';
-import { ConfigError } from './errors.js';
 import { Gateway } from './gateway.js';
 import { createLogger, keepStdoutForData } from './logger.js';
 import { scanOnce } from './scan.js';

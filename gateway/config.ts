@@ -4,8 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { DeviceBase, PointBase } from '../adapters/contract.js';
 import { adapterModules } from '../adapters/registry.js';
-import { formatIssues, loadYamlConfig, MqttUrl } from './config-format.js';
-import { ConfigError } from './errors.js';
+import { formatIssues, loadYamlConfig, MqttUrl } from './common/config-loading.js';
+import { ConfigError } from './common/errors.js';
 import { Identifier, LocalizedName, Region } from './schema/index.js';
 
 const protocols = adapterModules.map((m) => m.protocol);

@@ -1,22 +1,4 @@
-/** Typed errors: every error the gateway raises on purpose has a stable `code`. */
-export class GatewayError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = 'GatewayError';
-  }
-}
+/** Errors the gateway raises on purpose; each has a stable `code` (see `gateway/common/errors.ts`). */
+import { JjjError } from './common/errors.js';
 
-/** A config that cannot run; `problems` are `path: reason` lines for the user. */
-export class ConfigError extends GatewayError {
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super('CONFIG_INVALID', `${file}: invalid configuration\n${problems.map((p) => `  ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export class GatewayError extends JjjError {}

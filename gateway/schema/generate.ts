@@ -1,11 +1,10 @@
-/** `npm run schema:generate`: rewrites gateway/schema/telemetry.schema.json from the zod source. */
+/** `npm run schema:generate`: rewrites the JSON Schema files in gateway/schema/ from the zod source. */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { renderJsonSchema } from './json-schema.js';
+import { jsonSchemaDocuments, renderJsonSchema } from './json-schema.js';
 
-export const schemaFile = fileURLToPath(
-  new URL('../../../gateway/schema/telemetry.schema.json', import.meta.url),
-);
-
-writeFileSync(schemaFile, renderJsonSchema());
-console.log(`wrote ${schemaFile}`);
+for (const schema of jsonSchemaDocuments) {
+  const file = fileURLToPath(new URL(`../../../gateway/schema/${schema.file}`, import.meta.url));
+  writeFileSync(file, renderJsonSchema(schema));
+  console.log(`wrote ${file}`);
+}

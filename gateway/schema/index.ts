@@ -20,6 +20,14 @@ export const Identifier = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'expected lower-case letters, digits, "-" or "_" (at most 64)');
 
+/**
+ * Every southbound protocol, once: the adapter registry, the metadata schema, the collector's fast
+ * path and the Sparkplug host all derive from this list (a test checks the registry against it).
+ */
+export const protocols = ['opcua', 'modbus'] as const;
+export const Protocol = z.enum(protocols);
+export type Protocol = z.infer<typeof Protocol>;
+
 export const EpochMillis = z.number().int().nonnegative().describe('Unix time in milliseconds');
 
 export const Quality = z.enum(['good', 'uncertain', 'bad']);
@@ -27,7 +35,7 @@ export type Quality = z.infer<typeof Quality>;
 
 /** What the device or the gateway said about a value, kept whole so nothing is lost in mapping to `quality`. */
 export const ProtocolStatus = z.object({
-  source: z.enum(['opcua', 'modbus', 'gateway']).describe('who produced the code'),
+  source: z.enum([...protocols, 'gateway']).describe('who produced the code'),
   code: z
     .number()
     .int()
@@ -103,9 +111,6 @@ export const PointRecord = SiteRef.extend({
 }).and(PointSample);
 export type PointRecord = z.infer<typeof PointRecord>;
 
-export const Protocol = z.enum(['opcua', 'modbus']);
-export type Protocol = z.infer<typeof Protocol>;
-
 export const DataType = z.enum([
   'bool',
   'int16',
@@ -120,6 +125,21 @@ export const DataType = z.enum([
   'datetime',
 ]);
 export type DataType = z.infer<typeof DataType>;
+
+/** The values each integer data type can hold; 64-bit bounds are bigints, as those values travel as strings. */
+export const integerRanges = {
+  int16: [-(2 ** 15), 2 ** 15 - 1],
+  uint16: [0, 2 ** 16 - 1],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  uint32: [0, 2 ** 32 - 1],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
+} as const satisfies Partial<Record<DataType, readonly [number, number] | readonly [bigint, bigint]>>;
+export type IntegerType = keyof typeof integerRanges;
+
+export function isIntegerType(dataType: string): dataType is IntegerType {
+  return Object.hasOwn(integerRanges, dataType);
+}
 
 export const LocalizedName = z.object({ zh: z.string().min(1), en: z.string().min(1) });
 
@@ -157,9 +177,24 @@ export type StatusMessage = z.infer<typeof StatusMessage>;
 export const WireMessage = z.discriminatedUnion('schema', [TelemetryBatch, MetadataMessage, StatusMessage]);
 export type WireMessage = z.infer<typeof WireMessage>;
 
+/** A point's key within its site: `line/equipment/point`. */
+export function pointKey(identity: PointIdentity): string {
+  return `${identity.line}/${identity.equipment}/${identity.point}`;
+}
+
 /** The point id used by the collector and its API: `site/line/equipment/point`. */
 export function pointId(site: string, identity: PointIdentity): string {
-  return `${site}/${identity.line}/${identity.equipment}/${identity.point}`;
+  return `${site}/${pointKey(identity)}`;
+}
+
+export type ParsedPointId = PointIdentity & { site: string };
+
+/** The parts of a point id; `undefined` unless it is four identifiers joined by `/`. */
+export function parsePointId(id: string): ParsedPointId | undefined {
+  const parts = id.split('/');
+  if (parts.length !== 4 || !parts.every((part) => Identifier.safeParse(part).success)) return undefined;
+  const [site, line, equipment, point] = parts as [string, string, string, string];
+  return { site, line, equipment, point };
 }
 
 export * from './topics.js';

@@ -1,25 +1,50 @@
 import { z } from 'zod';
+import { CommandAck, CommandMessage } from './commands.js';
 import { MetadataMessage, PointRecord, StatusMessage, TelemetryBatch } from './index.js';
 
-export const JSON_SCHEMA_ID = 'https://jjj-iiot.example/schema/telemetry.schema.json';
+const JSON_SCHEMA_BASE = 'https://jjj-iiot.example/schema/';
 
-/** The JSON Schema of every jjj-iiot message, derived from the zod source (never edited by hand). */
-export function buildJsonSchema(): Record<string, unknown> {
-  const message = z
-    .union([
+/** A JSON Schema document derived from the zod source (never edited by hand), and the file it is committed as. */
+export interface JsonSchemaDocument {
+  file: string;
+  build(): Record<string, unknown>;
+}
+
+function document(
+  file: string,
+  title: string,
+  description: string,
+  members: z.ZodType[],
+): JsonSchemaDocument {
+  return {
+    file,
+    build: () => ({
+      ...z.toJSONSchema(z.union(members).meta({ title, description }), { target: 'draft-2020-12' }),
+      $id: `${JSON_SCHEMA_BASE}${file}`,
+    }),
+  };
+}
+
+export const jsonSchemaDocuments: readonly JsonSchemaDocument[] = [
+  document(
+    'telemetry.schema.json',
+    'jjj-iiot wire messages',
+    'Messages of the jjj-iiot industrial-internet schema. Each names its schema and version in `schema`: jjj.telemetry/1 (batch of samples), jjj.metadata/1 (retained point metadata), jjj.status/1 (retained gateway status), jjj.point/1 (one normalised point with identity, as printed by `jjj-gateway test`).',
+    [
       TelemetryBatch.meta({ id: 'TelemetryBatch' }),
       MetadataMessage.meta({ id: 'MetadataMessage' }),
       StatusMessage.meta({ id: 'StatusMessage' }),
       PointRecord.meta({ id: 'PointRecord' }),
-    ])
-    .meta({
-      title: 'jjj-iiot wire messages',
-      description:
-        'Messages of the jjj-iiot industrial-internet schema. Each names its schema and version in `schema`: jjj.telemetry/1 (batch of samples), jjj.metadata/1 (retained point metadata), jjj.status/1 (retained gateway status), jjj.point/1 (one normalised point with identity, as printed by `jjj-gateway test`).',
-    });
-  return { ...z.toJSONSchema(message, { target: 'draft-2020-12' }), $id: JSON_SCHEMA_ID };
-}
+    ],
+  ),
+  document(
+    'command.schema.json',
+    'jjj-iiot command messages',
+    'The write-back path: jjj.command/1 (published by the cloud on a gateway’s `command` topic) and jjj.command-ack/1 (the gateway’s answer on `command-ack`, one outcome per write).',
+    [CommandMessage.meta({ id: 'CommandMessage' }), CommandAck.meta({ id: 'CommandAck' })],
+  ),
+];
 
-export function renderJsonSchema(): string {
-  return `${JSON.stringify(buildJsonSchema(), null, 2)}\n`;
+export function renderJsonSchema(schema: JsonSchemaDocument): string {
+  return `${JSON.stringify(schema.build(), null, 2)}\n`;
 }

@@ -2,7 +2,7 @@
  * The MQTT topic namespace: `jjj/v1/{region}/{site}/{gateway}/{kind}`.
  * Region and site lead so a cloud operator can subscribe to a region or a site with one filter.
  */
-import type { Region } from './index.js';
+import { type Region, regions } from './index.js';
 
 export const TOPIC_ROOT = 'jjj/v1';
 /** Gateways publish telemetry, metadata, status and command-ack; the cloud publishes command. */
@@ -28,7 +28,7 @@ export function parseTopic(topic: string): TopicAddress | undefined {
   const parts = topic.split('/');
   if (parts.length !== 6 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT) return undefined;
   const [, , region, site, gateway, kind] = parts as [string, string, string, string, string, string];
-  if (region !== 'BJ' && region !== 'TJ' && region !== 'HE') return undefined;
+  if (!(regions as readonly string[]).includes(region)) return undefined;
   if (!(topicKinds as readonly string[]).includes(kind)) return undefined;
-  return { region, site, gateway, kind: kind as TopicKind };
+  return { region: region as Region, site, gateway, kind: kind as TopicKind };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildCollectorConfig, loadCollectorConfig } from '../../cloud/config.js';
-import { ConfigError } from '../../gateway/errors.js';
+import { ConfigError } from '../../gateway/common/errors.js';
 import { ALL_GATEWAYS_FILTER } from '../../gateway/schema/index.js';
 
 describe('collector config', () => {

@@ -1,8 +1,8 @@
 /** The delivery sections of the gateway config: defaults, sizes with units, TLS files, `path: reason` errors. */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../gateway/common/errors.js';
 import { DEFAULT_OUTBOX_BYTES, parseGatewayConfig } from '../../gateway/config.js';
-import { ConfigError } from '../../gateway/errors.js';
 import { counterGatewayConfig } from './delivery-fixtures.js';
 
 const base = () =>

@@ -2,15 +2,13 @@
 import { readFileSync } from 'node:fs';
 import Ajv2020 from 'ajv/dist/2020.js';
 
-const schemaFile = new URL('../../gateway/schema/telemetry.schema.json', import.meta.url);
-
-export function committedJsonSchemaText(): string {
-  return readFileSync(schemaFile, 'utf8');
+export function committedJsonSchemaText(file = 'telemetry.schema.json'): string {
+  return readFileSync(new URL(`../../gateway/schema/${file}`, import.meta.url), 'utf8');
 }
 
-export function jsonSchemaValidator(): (message: unknown) => string[] {
+export function jsonSchemaValidator(file = 'telemetry.schema.json'): (message: unknown) => string[] {
   const ajv = new Ajv2020.default({ allErrors: true, strict: false });
-  const validate = ajv.compile(JSON.parse(committedJsonSchemaText()));
+  const validate = ajv.compile(JSON.parse(committedJsonSchemaText(file)));
   return (message) =>
     validate(message) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
 }

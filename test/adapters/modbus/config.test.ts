@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deviceSchema } from '../../../adapters/modbus/config.js';
 import { modbusAdapter } from '../../../adapters/modbus/index.js';
-import { formatIssues } from '../../../gateway/config-format.js';
+import { formatIssues } from '../../../gateway/common/config-loading.js';
 
 const minimal = {
   protocol: 'modbus',

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceSchema } from '../../../adapters/opcua/config.js';
 import { opcuaAdapter } from '../../../adapters/opcua/index.js';
+import { ConfigError } from '../../../gateway/common/errors.js';
 import { loadGatewayConfig } from '../../../gateway/config.js';
-import { ConfigError } from '../../../gateway/errors.js';
 
 const entry = {
   protocol: 'opcua',

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  integerRanges,
+  isIntegerType,
   type MetadataMessage,
   PointRecord,
+  parsePointId,
   parseTopic,
   pointId,
   type StatusMessage,
@@ -9,7 +12,7 @@ import {
   topicFor,
   WireMessage,
 } from '../../../gateway/schema/index.js';
-import { renderJsonSchema } from '../../../gateway/schema/json-schema.js';
+import { jsonSchemaDocuments, renderJsonSchema } from '../../../gateway/schema/json-schema.js';
 import { committedJsonSchemaText, jsonSchemaValidator } from '../../helpers/json-schema.js';
 
 const site = { region: 'TJ', project: 'jjj-dp-02', site: 'tj-binhai-smt' } as const;
@@ -91,9 +94,12 @@ const record: PointRecord = {
 };
 
 describe('wire schema', () => {
-  it('keeps the committed JSON Schema in step with the zod source (run `npm run schema:generate`)', () => {
-    expect(committedJsonSchemaText()).toBe(renderJsonSchema());
-  });
+  it.each(jsonSchemaDocuments.map((schema) => [schema.file, schema] as const))(
+    'keeps the committed %s in step with the zod source (run `npm run schema:generate`)',
+    (file, schema) => {
+      expect(committedJsonSchemaText(file)).toBe(renderJsonSchema(schema));
+    },
+  );
 
   it('accepts every message kind, in zod and in the JSON Schema alike', () => {
     const validate = jsonSchemaValidator();
@@ -145,5 +151,44 @@ describe('wire schema', () => {
     expect(pointId('bj-etown-cnc', { line: 'machining', equipment: 'cnc-01', point: 'spindle-speed' })).toBe(
       'bj-etown-cnc/machining/cnc-01/spindle-speed',
     );
+  });
+
+  it('parses a point id back into its parts, and nothing else', () => {
+    const identity = { line: 'machining', equipment: 'cnc-01', point: 'spindle-speed' };
+    expect(parsePointId(pointId('bj-etown-cnc', identity))).toEqual({ site: 'bj-etown-cnc', ...identity });
+    for (const id of ['bj-etown-cnc/machining/cnc-01', 'a/b/c/d/e', 'a/b//d', 'a/B/c/d', '']) {
+      expect(parsePointId(id)).toBeUndefined();
+    }
+  });
+
+  it('gives each integer type the range of its bits', () => {
+    expect(integerRanges.int16).toEqual([-32768, 32767]);
+    expect(integerRanges.uint32).toEqual([0, 4294967295]);
+    expect(integerRanges.uint64).toEqual([0n, 18446744073709551615n]);
+    expect(isIntegerType('int64')).toBe(true);
+    expect(isIntegerType('float32')).toBe(false);
+  });
+
+  it('describes the command messages in the committed command.schema.json', () => {
+    const validate = jsonSchemaValidator('command.schema.json');
+    const command = {
+      schema: 'jjj.command/1',
+      id: 'c-1',
+      ts: 1_764_000_000_000,
+      writes: [{ line: 'machining', equipment: 'cnc-01', point: 'setpoint', value: 5 }],
+    };
+    expect(validate(command)).toEqual([]);
+    expect(validate({ ...command, writes: [] })).not.toEqual([]);
+    const ack = {
+      schema: 'jjj.command-ack/1',
+      ...site,
+      id: 'c-1',
+      gateway: { id: 'gw-tj-binhai-smt', boot: 3 },
+      ts: 1_764_000_000_000,
+      results: [
+        { line: 'machining', equipment: 'cnc-01', point: 'setpoint', ok: false, reason: 'not writable' },
+      ],
+    };
+    expect(validate(ack)).toEqual([]);
   });
 });

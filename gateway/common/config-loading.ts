@@ -1,4 +1,4 @@
-/** Turns YAML parse errors and zod issues into `path: reason` lines a deployer can act on. */
+/** Config loading shared by both programs: YAML parse errors and zod issues become `path: reason` lines a deployer can act on. */
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
