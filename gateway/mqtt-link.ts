@@ -6,7 +6,7 @@
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { TelemetryBatch } from './schema/index.js';
+import type { SerialisedBatch } from './outbox/outbox.js';
 
 export interface OutgoingMessage {
   topic: string;
@@ -24,7 +24,7 @@ export interface WireEncoder {
   /** Sent at a clean shutdown, in place of the Will. */
   death(): OutgoingMessage;
   /** One batch may take several messages (Sparkplug: a DDATA per equipment). */
-  batch(batch: TelemetryBatch, historical: boolean): OutgoingMessage[];
+  batch(serialised: SerialisedBatch, historical: boolean): OutgoingMessage[];
   /** Topics to subscribe to at every connect: commands, and a Sparkplug primary host's STATE. */
   subscriptions(): string[];
 }
@@ -182,7 +182,10 @@ export class MqttLink {
     return this.connected;
   }
 
-  /** Resolves at the broker's acknowledgement (QoS 1); a lost connection resends it when back. */
+  /**
+   * Resolves at the broker's acknowledgement (QoS 1); rejects if the connection ends first (the
+   * client is not reused, so it resends nothing: the delivery resends from the outbox).
+   */
   async publish(message: OutgoingMessage): Promise<void> {
     const client = this.client;
     if (!client) throw new Error('the MQTT link is not started');

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { jsonEncoder } from '../../gateway/json-encoder.js';
 import { MqttLink, type MqttLinkOptions, type MqttTls } from '../../gateway/mqtt-link.js';
+import { serialiseBatch } from '../../gateway/outbox/outbox.js';
 import type { MetadataMessage, StatusMessage, TelemetryBatch } from '../../gateway/schema/index.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { recordMqtt } from '../helpers/mqtt-recorder.js';
@@ -80,7 +81,7 @@ describe('MqttLink against Mosquitto', () => {
       const { link } = startLink(broker.url, { protocolVersion: version });
       await waitUntil(() => link.isConnected, 'connected');
       for (let seq = 0; seq < 5; seq++)
-        await link.publishAll(encoder.batch(telemetryBatch(seq, 2), seq === 0));
+        await link.publishAll(encoder.batch(serialiseBatch(telemetryBatch(seq, 2)), seq === 0));
       await recorder.waitFor(
         (m) => m.filter((x) => x.topic === topics.telemetry).length === 5,
         'five batches',
@@ -218,7 +219,7 @@ describe('MqttLink over TLS', () => {
     const url = await tlsBroker(false);
     const { link } = startLink(url, { tls: tls({}) });
     await waitUntil(() => link.isConnected, 'connected over TLS');
-    await link.publishAll(encoder.batch(telemetryBatch(0, 1), false));
+    await link.publishAll(encoder.batch(serialiseBatch(telemetryBatch(0, 1)), false));
   });
 
   it('refuses a broker certificate from another CA and says so', async () => {
