@@ -13,7 +13,7 @@ export interface JsonEncoderOptions {
  * The batch's JSON with `historical: true`: the same bytes as `JSON.stringify({ ...batch, historical:
  * true })`, made from the text the batch was serialised to once (the flag is its last member).
  */
-export function historicalJson({ batch, json }: SerialisedBatch): string {
+function historicalJson({ batch, json }: SerialisedBatch): string {
   if ('historical' in batch) return JSON.stringify({ ...batch, historical: true });
   return `${json.slice(0, -1)},"historical":true}`;
 }
