@@ -53,88 +53,92 @@ async function collectorHealthy(httpUrl: string): Promise<boolean> {
 }
 
 describe.each(['mosquitto', 'aedes'] as const)('delivery through an outage (%s)', (kind) => {
-  it('stores every reading exactly once and in order, replaying the backlog while live data flows', async () => {
-    const dir = tempDir('jjj-delivery-');
-    cleanups.push(() => dir.remove());
-    const broker = await brokerOf(kind);
-    cleanups.push(() => broker.close());
-    const collector = await startTestCollector(broker.url, dir.path);
-    cleanups.push(() => collector.close());
-    await waitUntil('the collector on the broker', () => collectorHealthy(collector.httpUrl));
-    const device = await startCounterDevice();
-    cleanups.push(() => device.close());
-    const proxy = await startTcpProxy(broker.port);
-    cleanups.push(() => proxy.close());
-    const recorder = await recordMqtt(broker.url, 'jjj/v1/+/+/+/telemetry');
-    cleanups.push(() => recorder.close());
+  it(
+    'stores every reading exactly once and in order, replaying the backlog while live data flows',
+    async () => {
+      const dir = tempDir('jjj-delivery-');
+      cleanups.push(() => dir.remove());
+      const broker = await brokerOf(kind);
+      cleanups.push(() => broker.close());
+      const collector = await startTestCollector(broker.url, dir.path);
+      cleanups.push(() => collector.close());
+      await waitUntil('the collector on the broker', () => collectorHealthy(collector.httpUrl));
+      const device = await startCounterDevice();
+      cleanups.push(() => device.close());
+      const proxy = await startTcpProxy(broker.port);
+      cleanups.push(() => proxy.close());
+      const recorder = await recordMqtt(broker.url, 'jjj/v1/+/+/+/telemetry');
+      cleanups.push(() => recorder.close());
 
-    const config = parseGatewayConfig(
-      counterGatewayConfig({
-        gatewayId: `gw-outage-${kind}`,
-        mqttUrl: proxy.url(),
-        devicePort: device.port,
-        stateDir: `${dir.path}/gateway`,
-        // A slow replay (one batch per 25 ms) so live batches demonstrably pass it.
-        delivery: { replaySpeedup: 4 },
-      }),
-      'test',
-      dir.path,
-    );
-    const gateway = new Gateway(config, createLogger('test', (process.env.GW_LOG as 'info') ?? 'silent'));
-    cleanups.push(() => gateway.stop());
-    await gateway.start();
-    await waitUntil(
-      'live readings stored',
-      async () => (await storedSeries(collector, 'count-a')).length >= 5,
-    );
-
-    proxy.cut();
-    await new Promise((r) => setTimeout(r, OUTAGE_MS));
-    expect(gateway.stats.outbox.batches).toBeGreaterThan(10);
-    const heldBeforeReplay = gateway.stats.outbox.batches;
-    proxy.restore();
-    await waitUntil(
-      'backlog replayed',
-      () => gateway.stats.delivered.history.batches >= heldBeforeReplay - IN_FLIGHT_WINDOW,
-    );
-    // The whole backlog replayed (what remains is live and in flight: stopping drains it).
-    await waitUntil(
-      'backlog replayed and outbox emptied',
-      () => !gateway.stats.replaying && gateway.stats.outbox.batches <= 2,
-    );
-    await gateway.stop();
-
-    const sent = gateway.stats.delivered.live.points + gateway.stats.delivered.history.points;
-    await waitUntil('every delivered reading stored', async () => {
-      const lengths = await Promise.all(
-        COUNTER_POINTS.map(async (p) => (await storedSeries(collector, p)).length),
+      const config = parseGatewayConfig(
+        counterGatewayConfig({
+          gatewayId: `gw-outage-${kind}`,
+          mqttUrl: proxy.url(),
+          devicePort: device.port,
+          stateDir: `${dir.path}/gateway`,
+          // A slow replay (one batch per 25 ms) so live batches demonstrably pass it.
+          delivery: { replaySpeedup: 4 },
+        }),
+        'test',
+        dir.path,
       );
-      return lengths.reduce((a, b) => a + b, 0) >= sent;
-    });
-    for (const point of COUNTER_POINTS) {
-      const values = (await storedSeries(collector, point)).filter((v) => v !== null);
-      expect(expectCounting(values), `${point}: ${values.join(',')}`).toBe(true);
-    }
-    expect(gateway.stats.pointsDropped).toBe(0);
-    expect(gateway.stats.outbox.batches).toBe(0);
-
-    // History went out marked historical, and live batches were not held back behind it: one
-    // arrived before the last historical batch did.
-    const batches = recorder.messages.map((m) => m.json as TelemetryBatch);
-    const historical = batches.filter((b) => b.historical === true);
-    expect(historical.length).toBeGreaterThanOrEqual(heldBeforeReplay - IN_FLIGHT_WINDOW);
-    const lastHistorical = batches.lastIndexOf(historical.at(-1) as TelemetryBatch);
-    const firstHistorical = batches.indexOf(historical[0] as TelemetryBatch);
-    const liveDuringReplay = batches
-      .slice(firstHistorical, lastHistorical)
-      .filter(
-        (b) => b.historical !== true && b.gateway.seq > (historical.at(-1) as TelemetryBatch).gateway.seq,
+      const gateway = new Gateway(config, createLogger('test', (process.env.GW_LOG as 'info') ?? 'silent'));
+      cleanups.push(() => gateway.stop());
+      await gateway.start();
+      await waitUntil(
+        'live readings stored',
+        async () => (await storedSeries(collector, 'count-a')).length >= 5,
       );
-    expect(liveDuringReplay.length).toBeGreaterThan(0);
-    // Each stream is in order.
-    const seqs = (list: TelemetryBatch[]) => list.map((b) => b.gateway.seq);
-    expect(seqs(historical)).toEqual([...seqs(historical)].sort((a, b) => a - b));
-  }, OUTAGE_MS + 120_000);
+
+      proxy.cut();
+      await new Promise((r) => setTimeout(r, OUTAGE_MS));
+      expect(gateway.stats.outbox.batches).toBeGreaterThan(10);
+      const heldBeforeReplay = gateway.stats.outbox.batches;
+      proxy.restore();
+      await waitUntil(
+        'backlog replayed',
+        () => gateway.stats.delivered.history.batches >= heldBeforeReplay - IN_FLIGHT_WINDOW,
+      );
+      // The whole backlog replayed (what remains is live and in flight: stopping drains it).
+      await waitUntil(
+        'backlog replayed and outbox emptied',
+        () => !gateway.stats.replaying && gateway.stats.outbox.batches <= 2,
+      );
+      await gateway.stop();
+
+      const sent = gateway.stats.delivered.live.points + gateway.stats.delivered.history.points;
+      await waitUntil('every delivered reading stored', async () => {
+        const lengths = await Promise.all(
+          COUNTER_POINTS.map(async (p) => (await storedSeries(collector, p)).length),
+        );
+        return lengths.reduce((a, b) => a + b, 0) >= sent;
+      });
+      for (const point of COUNTER_POINTS) {
+        const values = (await storedSeries(collector, point)).filter((v) => v !== null);
+        expect(expectCounting(values), `${point}: ${values.join(',')}`).toBe(true);
+      }
+      expect(gateway.stats.pointsDropped).toBe(0);
+      expect(gateway.stats.outbox.batches).toBe(0);
+
+      // History went out marked historical, and live batches were not held back behind it: one
+      // arrived before the last historical batch did.
+      const batches = recorder.messages.map((m) => m.json as TelemetryBatch);
+      const historical = batches.filter((b) => b.historical === true);
+      expect(historical.length).toBeGreaterThanOrEqual(heldBeforeReplay - IN_FLIGHT_WINDOW);
+      const lastHistorical = batches.lastIndexOf(historical.at(-1) as TelemetryBatch);
+      const firstHistorical = batches.indexOf(historical[0] as TelemetryBatch);
+      const liveDuringReplay = batches
+        .slice(firstHistorical, lastHistorical)
+        .filter(
+          (b) => b.historical !== true && b.gateway.seq > (historical.at(-1) as TelemetryBatch).gateway.seq,
+        );
+      expect(liveDuringReplay.length).toBeGreaterThan(0);
+      // Each stream is in order.
+      const seqs = (list: TelemetryBatch[]) => list.map((b) => b.gateway.seq);
+      expect(seqs(historical)).toEqual([...seqs(historical)].sort((a, b) => a - b));
+    },
+    OUTAGE_MS + 120_000,
+  );
 });
 
 describe('a tiny outbox cap', () => {
