@@ -1,8 +1,9 @@
 /**
  * The gateway's MQTT connection: TLS (CA, client certificate), username/password, MQTT 3.1.1 or 5,
- * keepalive, reconnect with exponential backoff and jitter, the Last Will, and a birth at every
- * connect. What goes on the wire comes from a `WireEncoder` (the JSON contract here; Sparkplug B
- * plugs in beside it): the link itself only moves opaque messages.
+ * keepalive, reconnect with exponential backoff and jitter, the Last Will, and the birth when the
+ * connection state machine (`connection-state.ts`) says to announce. What goes on the wire comes
+ * from a `WireEncoder` (the JSON contract, or Sparkplug B): the link itself only moves opaque
+ * messages.
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -49,8 +50,8 @@ export interface MqttLinkOptions {
   encoder: WireEncoder;
   logger: Logger;
   /**
-   * Called once connected and subscribed (true) and when the connection is lost (false). The
-   * gateway sends the birth, since a Sparkplug node may have to wait for its primary host first.
+   * Called once connected and subscribed (true) and when the connection is lost (false). The birth
+   * is not sent here: a Sparkplug node may have to wait for its primary host first (`announce`).
    */
   onConnectionChange?: (connected: boolean) => void;
   /** A message on one of the encoder's subscriptions (commands, host state). */
