@@ -52,21 +52,27 @@ async function collectorHealthy(httpUrl: string): Promise<boolean> {
   return health.broker === 'connected';
 }
 
+/** A broker, the collector on it, the counter device, and the proxy the gateway reaches the broker through. */
+async function startPeers(kind: 'mosquitto' | 'aedes', prefix: string) {
+  const dir = tempDir(prefix);
+  cleanups.push(() => dir.remove());
+  const broker = await brokerOf(kind);
+  cleanups.push(() => broker.close());
+  const collector = await startTestCollector(broker.url, dir.path);
+  cleanups.push(() => collector.close());
+  await waitUntil('the collector on the broker', () => collectorHealthy(collector.httpUrl));
+  const device = await startCounterDevice();
+  cleanups.push(() => device.close());
+  const proxy = await startTcpProxy(broker.port);
+  cleanups.push(() => proxy.close());
+  return { dir, broker, collector, device, proxy };
+}
+
 describe.each(['mosquitto', 'aedes'] as const)('delivery through an outage (%s)', (kind) => {
   it(
     'stores every reading exactly once and in order, replaying the backlog while live data flows',
     async () => {
-      const dir = tempDir('jjj-delivery-');
-      cleanups.push(() => dir.remove());
-      const broker = await brokerOf(kind);
-      cleanups.push(() => broker.close());
-      const collector = await startTestCollector(broker.url, dir.path);
-      cleanups.push(() => collector.close());
-      await waitUntil('the collector on the broker', () => collectorHealthy(collector.httpUrl));
-      const device = await startCounterDevice();
-      cleanups.push(() => device.close());
-      const proxy = await startTcpProxy(broker.port);
-      cleanups.push(() => proxy.close());
+      const { dir, broker, collector, device, proxy } = await startPeers(kind, 'jjj-delivery-');
       const recorder = await recordMqtt(broker.url, 'jjj/v1/+/+/+/telemetry');
       cleanups.push(() => recorder.close());
 
@@ -143,17 +149,7 @@ describe.each(['mosquitto', 'aedes'] as const)('delivery through an outage (%s)'
 
 describe('a tiny outbox cap', () => {
   it('counts exactly the readings it drops, logs the episode once, and keeps running', async () => {
-    const dir = tempDir('jjj-cap-');
-    cleanups.push(() => dir.remove());
-    const broker = await startMosquitto();
-    cleanups.push(() => broker.stop());
-    const collector = await startTestCollector(broker.url, dir.path);
-    cleanups.push(() => collector.close());
-    await waitUntil('the collector on the broker', () => collectorHealthy(collector.httpUrl));
-    const device = await startCounterDevice();
-    cleanups.push(() => device.close());
-    const proxy = await startTcpProxy(broker.port);
-    cleanups.push(() => proxy.close());
+    const { dir, collector, device, proxy } = await startPeers('mosquitto', 'jjj-cap-');
     proxy.cut();
 
     const lines: string[] = [];
