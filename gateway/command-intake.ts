@@ -3,11 +3,12 @@
  * acknowledgement) or as Sparkplug B DCMDs; an NCMD may ask for a rebirth, and a primary host's
  * STATE arrives on the same subscription. Each write goes to the `CommandExecutor`.
  */
-import type { Logger } from 'pino';
+
 import { gatewayTopic, siteRef } from './announcements.js';
 import type { CommandExecutor } from './commands.js';
 import type { LoadedGatewayConfig } from './config.js';
 import type { ConnectionStateMachine } from './connection-state.js';
+import type { Logger } from './logger.js';
 import type { OutgoingMessage } from './mqtt-link.js';
 import { COMMAND_ACK_SCHEMA, type CommandAck, CommandMessage, type WriteOutcome } from './schema/commands.js';
 import type { SparkplugEdgeNode } from './sparkplug/edge-node.js';

@@ -7,7 +7,7 @@
  *   announced ──host offline──► waiting-for-host
  *   any state ──link down──► offline
  */
-import type { Logger } from 'pino';
+import type { Logger } from './logger.js';
 
 export type ConnectionState = 'offline' | 'waiting-for-host' | 'announced';
 
