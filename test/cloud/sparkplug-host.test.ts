@@ -1,12 +1,8 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import {
-  qualityOfCode,
-  type SparkplugEvent,
-  SparkplugHost,
-  SparkplugIngestError,
-} from '../../cloud/sparkplug-host.js';
+import { type SparkplugEvent, SparkplugHost, SparkplugIngestError } from '../../cloud/sparkplug-host.js';
 import type { PointMetadata, TelemetryBatch } from '../../gateway/schema/index.js';
+import { qualityOfCode } from '../../gateway/schema/sparkplug/index.js';
 import { SparkplugEdgeNode } from '../../gateway/sparkplug/edge-node.js';
 
 const tahu = createRequire(import.meta.url)('sparkplug-payload').get('spBv1.0') as {
@@ -133,7 +129,7 @@ describe('SparkplugHost', () => {
     ]);
 
     const data = feed(host, edge.data(batch(1450.5)));
-    const samples = data.flatMap((e) => (e.kind === 'samples' ? e.points : []));
+    const samples = data.flatMap((e) => (e.kind === 'telemetry' ? e.message.points : []));
     expect(samples).toEqual([
       {
         line: 'machining',
@@ -153,7 +149,7 @@ describe('SparkplugHost', () => {
       },
     ]);
     const bad = feed(host, edge.data(batch(null, true))).flatMap((e) =>
-      e.kind === 'samples' ? e.points : [],
+      e.kind === 'telemetry' ? e.message.points : [],
     );
     expect(bad[0]).toEqual({
       line: 'machining',
