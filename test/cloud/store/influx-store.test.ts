@@ -24,9 +24,9 @@ import {
   type InfluxStoreConfig,
 } from '../../../cloud/config.js';
 import { kpis } from '../../../cloud/kpi.js';
-import { isTransientStoreError } from '../../../cloud/store/influx-store.js';
 import { LineWriter } from '../../../cloud/store/influx-write.js';
 import type { Series } from '../../../cloud/store/store.js';
+import { StoreRefusedError } from '../../../cloud/store/store.js';
 import { type TelemetryBatch, topicFor } from '../../../gateway/schema/index.js';
 import { eventually, GATEWAY, metadata, SITE, TS, telemetry } from '../fixtures.js';
 import {
@@ -165,12 +165,13 @@ describe('InfluxDB 1.x store (influxd 1.6.7)', () => {
       store: { type: 'influxdb', apiVersion: 1, url: influx.url, database: 'missing' },
     }).store as InfluxStoreConfig;
     const refused = await new LineWriter(config).write(telemetry()).catch((error: unknown) => error);
-    expect(refused).toBeInstanceOf(HttpError);
+    expect(refused).toBeInstanceOf(StoreRefusedError);
     expect(refused).toMatchObject({
-      statusCode: 404,
+      code: 'STORE_REFUSED',
       message: expect.stringContaining('database not found'),
+      cause: expect.any(HttpError),
     });
-    expect(isTransientStoreError(refused)).toBe(false);
+    expect((refused as StoreRefusedError).cause).toMatchObject({ statusCode: 404 });
   });
 
   it('lets a replayed sample overwrite itself', async () => {
