@@ -2,6 +2,7 @@
  * End to end against real brokers: gateways' messages published over MQTT, read back through the
  * HTTP API, the metrics and the SQLite file.
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,8 @@ import { startEmbeddedBroker } from '../../cloud/embedded-broker.js';
 import type { LatestPoint, Series, SiteSummary } from '../../cloud/store/store.js';
 import { type SiteRef, type TopicKind, topicFor } from '../../gateway/schema/index.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
-import { eventually, GATEWAY, metadata, SITE, status, TS, telemetry } from './fixtures.js';
+import { eventually } from '../helpers/wait.js';
+import { GATEWAY, metadata, SITE, status, TS, telemetry } from './fixtures.js';
 
 interface Broker {
   url: string;

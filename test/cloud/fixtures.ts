@@ -46,6 +46,25 @@ export function telemetry(overrides: Partial<TelemetryBatch> = {}): TelemetryBat
   };
 }
 
+/** Batch `seq` of a gateway sending `count` points `p-0` … on one machine, one second apart per batch. */
+export function numberedBatch(
+  seq: number,
+  count: number,
+  value: (index: number) => number = () => seq,
+): TelemetryBatch {
+  return telemetry({
+    gateway: { id: GATEWAY, boot: 1, seq },
+    points: Array.from({ length: count }, (_, i) => ({
+      line: 'machining',
+      equipment: 'cnc-01',
+      point: `p-${i}`,
+      value: value(i),
+      ts: TS + seq * 1000,
+      quality: 'good' as const,
+    })),
+  });
+}
+
 export function metadata(overrides: Partial<MetadataMessage> = {}): MetadataMessage {
   return {
     schema: 'jjj.metadata/1',
@@ -90,17 +109,4 @@ export function status(overrides: Partial<StatusMessage> = {}): StatusMessage {
     ts: TS,
     ...overrides,
   };
-}
-
-/** Retries `check` until it stops throwing (or 10 s pass, then throws its last error). */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-    }
-  }
 }

@@ -3,6 +3,7 @@
  * real servers: InfluxDB 1.6.7 (`/write` + InfluxQL, series and the compare API) and
  * VictoriaMetrics for the v2 write API (read back exactly through its export API).
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +29,8 @@ import { LineWriter } from '../../../cloud/store/influx-write.js';
 import type { Series } from '../../../cloud/store/store.js';
 import { StoreRefusedError } from '../../../cloud/store/store.js';
 import { type TelemetryBatch, topicFor } from '../../../gateway/schema/index.js';
-import { eventually, GATEWAY, metadata, SITE, TS, telemetry } from '../fixtures.js';
+import { eventually } from '../../helpers/wait.js';
+import { GATEWAY, metadata, SITE, TS, telemetry } from '../fixtures.js';
 import {
   expectKpi,
   KPI_FROM,

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../../cloud/store/sqlite-store.js';
-import { eventually, GATEWAY, metadata, SITE, status, TS, telemetry } from '../fixtures.js';
+import { eventually } from '../../helpers/wait.js';
+import { GATEWAY, metadata, SITE, status, TS, telemetry } from '../fixtures.js';
 
 const SPINDLE = `${SITE}/machining/cnc-01/spindle-speed`;
 
