@@ -1,4 +1,5 @@
 /** Wire messages for collector tests, valid by default; each builder takes overrides. */
+import type { SiteSummary } from '../../cloud/store/store.js';
 import type { MetadataMessage, StatusMessage, TelemetryBatch } from '../../gateway/schema/index.js';
 
 export const SITE = 'bj-etown-cnc';
@@ -110,3 +111,17 @@ export function status(overrides: Partial<StatusMessage> = {}): StatusMessage {
     ...overrides,
   };
 }
+
+/** The site as the API lists it once `metadata()`, `status()` and `telemetry()` are stored. */
+export const storedSite: SiteSummary = {
+  id: SITE,
+  name: 'E-Town CNC Workshop',
+  nameZh: '亦庄数控车间',
+  region: 'BJ',
+  project: 'etown-smart-factory',
+  gateway: GATEWAY,
+  online: true,
+  points: 5,
+  lastTs: TS,
+  protocols: ['modbus', 'opcua'],
+};

@@ -109,24 +109,8 @@ describe('SparkplugHost', () => {
     const metadata = births
       .filter((e) => e.kind === 'metadata')
       .flatMap((e) => (e.kind === 'metadata' ? e.message.points : []));
-    expect(metadata).toEqual([
-      {
-        line: 'machining',
-        equipment: 'cnc-01',
-        point: 'spindle-speed',
-        protocol: 'opcua',
-        address: 'ns=1;s=cnc-01.spindle-speed',
-        unit: 'RPM',
-      },
-      {
-        line: 'utilities',
-        equipment: 'meter-main',
-        point: 'energy-total',
-        protocol: 'modbus',
-        address: 'unit=1;holding=0',
-        unit: 'KWH',
-      },
-    ]);
+    // The data type travels as the metric's Sparkplug datatype, not as metadata.
+    expect(metadata).toEqual(points.map(({ dataType: _, ...rest }) => rest));
 
     const data = feed(host, edge.data(batch(1450.5)));
     const samples = data.flatMap((e) => (e.kind === 'telemetry' ? e.message.points : []));

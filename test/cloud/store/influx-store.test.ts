@@ -42,6 +42,8 @@ import {
 } from '../kpi-fixture.js';
 
 const silent = pino({ level: 'silent' });
+/** The tags of every sample: bounded by the plants' point lists. */
+const POINT_TAGS = ['equipment', 'line', 'point', 'project', 'region', 'site'];
 
 interface Harness {
   collector: RunningCollector;
@@ -152,14 +154,7 @@ describe('InfluxDB 1.x store (influxd 1.6.7)', () => {
     const tagKeys = await getJson<{ results: { series: { values: string[][] }[] }[] }>(
       `${influx.url}/query?db=jjj&q=${encodeURIComponent('SHOW TAG KEYS FROM jjj')}`,
     );
-    expect(tagKeys.results[0]?.series[0]?.values.flat().sort()).toEqual([
-      'equipment',
-      'line',
-      'point',
-      'project',
-      'region',
-      'site',
-    ]);
+    expect(tagKeys.results[0]?.series[0]?.values.flat().sort()).toEqual(POINT_TAGS);
   });
 
   it("turns InfluxDB's refusal into an error with its status and reason, not one to retry", async () => {
@@ -262,14 +257,6 @@ describe('InfluxDB v2 write API (VictoriaMetrics)', () => {
       .sort();
     expect(got).toEqual(want);
     // Bounded tags only: no gateway, boot, seq or quality label.
-    expect(Object.keys(series[0]?.metric ?? {}).sort()).toEqual([
-      '__name__',
-      'equipment',
-      'line',
-      'point',
-      'project',
-      'region',
-      'site',
-    ]);
+    expect(Object.keys(series[0]?.metric ?? {}).sort()).toEqual(['__name__', ...POINT_TAGS]);
   });
 });
