@@ -2,7 +2,6 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { type SparkplugEvent, SparkplugHost, SparkplugIngestError } from '../../cloud/sparkplug-host.js';
 import type { PointMetadata, TelemetryBatch } from '../../gateway/schema/index.js';
-import { qualityOfCode } from '../../gateway/schema/sparkplug/index.js';
 import { SparkplugEdgeNode } from '../../gateway/sparkplug/edge-node.js';
 
 const tahu = createRequire(import.meta.url)('sparkplug-payload').get('spBv1.0') as {
@@ -176,17 +175,5 @@ describe('SparkplugHost', () => {
     expect(() => host.handle('spBv1.0/site/NBIRTH/gw', Buffer.from('not protobuf at all'))).toThrow(
       SparkplugIngestError,
     );
-  });
-
-  it('reads quality codes of the OPC-classic and Ignition 8 conventions', () => {
-    expect([192, 216, 64, 100, 0, 24].map(qualityOfCode)).toEqual([
-      'good',
-      'good',
-      'uncertain',
-      'uncertain',
-      'bad',
-      'bad',
-    ]);
-    expect([1073742080, -2147483136].map(qualityOfCode)).toEqual(['uncertain', 'bad']);
   });
 });
