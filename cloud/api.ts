@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { formatIssues } from '../gateway/common/config-loading.js';
-import { Identifier } from '../gateway/schema/index.js';
+import { Identifier, parsePointId } from '../gateway/schema/index.js';
 import { type AggregateFunction, aggregate, aggregateFunctions, windowSizes } from './aggregate.js';
 import { compareSites, kpis } from './kpi.js';
 import type { CollectorMetrics } from './metrics.js';
@@ -25,15 +25,16 @@ const Millis = z
 
 const SitesQuery = z.strictObject({});
 
-const LatestQuery = z.strictObject({ site: Identifier });
+const SiteQuery = z.strictObject({ site: Identifier });
 
-const PointIdParam = z.string().refine(
-  (id) => {
-    const parts = id.split('/');
-    return parts.length === 4 && parts.every((part) => Identifier.safeParse(part).success);
-  },
-  { message: 'expected a point id site/line/equipment/point' },
-);
+const PointIdParam = z.string().transform((id, ctx) => {
+  const parsed = parsePointId(id);
+  if (!parsed) {
+    ctx.addIssue({ code: 'custom', message: 'expected a point id site/line/equipment/point' });
+    return z.NEVER;
+  }
+  return { id, site: parsed.site };
+});
 
 const SeriesQuery = z
   .strictObject({
@@ -58,7 +59,8 @@ const SeriesQuery = z
     }
     const aggregation =
       query.aggregate && query.window ? { fn: query.aggregate, window: query.window } : undefined;
-    return { pointId: query.point, from, to, limit: query.limit ?? MAX_SERIES_SAMPLES, aggregation };
+    const { id: pointId, site } = query.point;
+    return { pointId, site, from, to, limit: query.limit ?? MAX_SERIES_SAMPLES, aggregation };
   });
 
 type WindowName = keyof typeof windowSizes;
@@ -136,21 +138,24 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     return store.listSites();
   });
 
-  app.get('/api/v1/latest', async (request, reply) => {
-    const query = parseQuery(LatestQuery, request.query, reply);
-    if (!query) return reply;
-    const points = await store.latest(query.site);
-    if (!points) return reply.code(404).send({ error: `unknown site "${query.site}"` });
-    return { site: query.site, points };
-  });
+  /** `{ site, points }` of one site; 404 for an unknown one. */
+  const pointsOfSite = (path: string, read: (site: string) => Promise<unknown[] | undefined>) =>
+    app.get(path, async (request, reply) => {
+      const query = parseQuery(SiteQuery, request.query, reply);
+      if (!query) return reply;
+      const points = await read(query.site);
+      if (!points) return reply.code(404).send({ error: `unknown site "${query.site}"` });
+      return { site: query.site, points };
+    });
+  pointsOfSite('/api/v1/latest', (site) => store.latest(site));
+  pointsOfSite('/api/v1/points', (site) => store.points(site));
 
   app.get('/api/v1/series', async (request, reply) => {
     const query = parseQuery(SeriesQuery, request.query, reply);
     if (!query) return reply;
     if (query.aggregation) {
       const { fn, window } = query.aggregation;
-      const site = query.pointId.split('/')[0] as string;
-      const info = (await store.points(site))?.find((point) => point.pointId === query.pointId);
+      const info = (await store.points(query.site))?.find((point) => point.pointId === query.pointId);
       if (!info) return reply.code(404).send({ error: `unknown point "${query.pointId}"` });
       const raw = (await store.samplesOf([query.pointId], query.from, query.to)).get(query.pointId) ?? [];
       const windows = aggregate(raw, fn as AggregateFunction, windowSizes[window]);
@@ -181,14 +186,6 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   app.get('/api/v1/gateways', async (request, reply) => {
     if (!parseQuery(SitesQuery, request.query, reply)) return reply;
     return store.gateways();
-  });
-
-  app.get('/api/v1/points', async (request, reply) => {
-    const query = parseQuery(LatestQuery, request.query, reply);
-    if (!query) return reply;
-    const points = await store.points(query.site);
-    if (!points) return reply.code(404).send({ error: `unknown site "${query.site}"` });
-    return { site: query.site, points };
   });
 
   app.get('/api/v1/gaps', async (request, reply) => {

@@ -20,8 +20,7 @@ import {
 import { SPARKPLUG_NAMESPACE } from '../gateway/schema/sparkplug/index.js';
 import type { CollectorMetrics } from './metrics.js';
 import { type SparkplugEvent, SparkplugHost, SparkplugIngestError } from './sparkplug-host.js';
-import { isTransientStoreError } from './store/influx-store.js';
-import type { IncomingBatch, TelemetryStore } from './store/store.js';
+import { type IncomingMessage, StoreRefusedError, type TelemetryStore } from './store/store.js';
 import { isCertainlyValidTelemetry } from './telemetry-fast-path.js';
 
 export const rejectReasons = [
@@ -163,17 +162,7 @@ export class Ingest {
         this.askRebirth(event.topic, event.payload, receivedAt);
         continue;
       }
-      const message: WireMessage | IncomingBatch =
-        event.kind === 'samples'
-          ? {
-              schema: TELEMETRY_SCHEMA,
-              ...event.site,
-              gateway: event.gateway,
-              sentTs: receivedAt,
-              points: event.points,
-            }
-          : event.message;
-      outcome = await this.storeWithRetries(topic, payload, message, receivedAt);
+      outcome = await this.storeWithRetries(topic, payload, event.message, receivedAt);
       if (outcome.status === 'abandoned' || outcome.status === 'rejected') return outcome;
     }
     return outcome;
@@ -190,7 +179,7 @@ export class Ingest {
   private async storeWithRetries(
     topic: string,
     payload: Buffer,
-    message: WireMessage | IncomingBatch,
+    message: IncomingMessage,
     receivedAt: number,
   ): Promise<IngestOutcome> {
     const { metrics, logger, stopping } = this.deps;
@@ -205,7 +194,7 @@ export class Ingest {
         }
         return outcome;
       } catch (error) {
-        if (!isTransientStoreError(error)) {
+        if (error instanceof StoreRefusedError) {
           return this.reject(topic, payload, receivedAt, 'store-refused', (error as Error).message);
         }
         metrics.storeFailures.inc();
@@ -224,7 +213,7 @@ export class Ingest {
     }
   }
 
-  private async store(message: WireMessage | IncomingBatch, receivedAt: number): Promise<IngestOutcome> {
+  private async store(message: IncomingMessage, receivedAt: number): Promise<IngestOutcome> {
     const { store, metrics, logger } = this.deps;
     switch (message.schema) {
       case TELEMETRY_SCHEMA: {

@@ -29,6 +29,7 @@
  * - **completeness** = batches received / batches the gateway numbered (see the store), in [0, 1].
  * A KPI whose denominator is 0 (no planned time, no output, no batches) is `null`, never 0.
  */
+import { parsePointId, pointId } from '../gateway/schema/index.js';
 import type { Completeness, PointInfo, SeriesSample, TelemetryStore } from './store/store.js';
 
 export const kpis = [
@@ -63,25 +64,25 @@ export interface SitePlan {
 }
 
 export function planSite(points: PointInfo[]): SitePlan {
-  const key = (p: { line: string; equipment: string }) => `${p.line}/${p.equipment}`;
-  const machineKeys = new Set(points.filter((p) => p.point === MACHINE_MARKER).map(key));
-  const machineLines = new Set(points.filter((p) => machineKeys.has(key(p))).map((p) => p.line));
-  const idOf = new Map(points.map((p) => [`${key(p)}/${p.point}`, p.pointId]));
-  const prefix = points[0]?.pointId.split('/')[0] ?? '';
-  const machines = [...machineKeys]
-    .sort()
-    .map(
-      (machine) =>
-        Object.fromEntries(
-          MACHINE_POINTS.map((point) => [
-            point,
-            idOf.get(`${machine}/${point}`) ?? `${prefix}/${machine}/${point}`,
-          ]),
-        ) as Record<MachinePoint, string>,
-    );
+  const site = parsePointId(points[0]?.pointId ?? '')?.site ?? '';
+  const equipmentKey = (p: PointInfo) => `${p.line}/${p.equipment}`;
+  const machines = points
+    .filter((p) => p.point === MACHINE_MARKER)
+    .sort((a, b) => (equipmentKey(a) < equipmentKey(b) ? -1 : 1));
+  const machineLines = new Set(machines.map((p) => p.line));
   const siteMeters = (name: string) =>
     points.filter((p) => p.point === name && !machineLines.has(p.line)).map((p) => p.pointId);
-  return { machines, energyMeters: siteMeters(ENERGY_POINT), waterMeters: siteMeters(WATER_POINT) };
+  return {
+    // A machine's point it lacks gets its would-be id, which simply has no samples.
+    machines: machines.map(
+      ({ line, equipment }) =>
+        Object.fromEntries(
+          MACHINE_POINTS.map((point) => [point, pointId(site, { line, equipment, point })]),
+        ) as Record<MachinePoint, string>,
+    ),
+    energyMeters: siteMeters(ENERGY_POINT),
+    waterMeters: siteMeters(WATER_POINT),
+  };
 }
 
 export function pointsOfPlan(plan: SitePlan): string[] {

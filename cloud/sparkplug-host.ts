@@ -13,33 +13,40 @@ import {
   type MetadataMessage,
   type PointMetadata,
   type PointSample,
-  type ProtocolStatus,
+  Protocol,
+  ProtocolStatus,
   type Quality,
   Region,
   STATUS_SCHEMA,
   type StatusMessage,
+  TELEMETRY_SCHEMA,
 } from '../gateway/schema/index.js';
 import {
+  BDSEQ_METRIC,
   decodePayload,
   encodePayload,
+  nodeProperties,
   parseSparkplugTopic,
+  pointProperties,
+  qualityOfCode,
+  qualityProperties,
+  REBIRTH_METRIC,
   type SparkplugDataType,
   type SparkplugMetric,
   type SparkplugPayload,
   sparkplugTopic,
 } from '../gateway/schema/sparkplug/index.js';
+import type { IncomingBatch } from './store/store.js';
 
+/** What the host makes of a message: the jjj messages the JSON path would have received, or a rebirth request. */
 export type SparkplugEvent =
   | { kind: 'metadata'; message: MetadataMessage }
   | { kind: 'status'; message: StatusMessage }
-  | {
-      kind: 'samples';
-      gateway: { id: string; boot: number };
-      site: { region: Region; project: string; site: string };
-      points: PointSample[];
-    }
+  | { kind: 'telemetry'; message: IncomingBatch }
   /** The host met data it has no birth for: Sparkplug says to ask the node for a rebirth (NCMD). */
   | { kind: 'rebirth-request'; topic: string; payload: Buffer };
+
+const StatusSource = ProtocolStatus.shape.source;
 
 export class SparkplugIngestError extends Error {
   readonly code = 'SPARKPLUG_INGEST';
@@ -63,13 +70,6 @@ interface EdgeNode {
   siteName: { zh: string; en: string };
   /** Metrics by alias and by name, per device. */
   devices: Map<string, { byAlias: Map<number, BornMetric>; byName: Map<string, BornMetric> }>;
-}
-
-/** OPC-classic 0–255 ranges (what this gateway, Tahu and Ignition 7 send); Ignition 8 codes by level bits. */
-export function qualityOfCode(code: number): Quality {
-  if (code >= 0 && code <= 255) return code >= 192 ? 'good' : code >= 64 ? 'uncertain' : 'bad';
-  const level = (code >>> 30) & 0b11;
-  return level === 0 ? 'good' : level === 1 ? 'uncertain' : 'bad';
 }
 
 function text(metric: SparkplugMetric | undefined): string | undefined {
@@ -99,7 +99,7 @@ export class SparkplugHost {
       case 'NBIRTH':
         return this.nbirth(key, site, gateway, decodeOrReject(payload), receivedAt);
       case 'NDEATH': {
-        const bdSeq = decodeOrReject(payload).metrics.find((m) => m.name === 'bdSeq')?.value;
+        const bdSeq = decodeOrReject(payload).metrics.find((m) => m.name === BDSEQ_METRIC)?.value;
         // A Will from an older session must not mark a node offline that has since reconnected.
         if (!node || String(bdSeq) !== node.bdSeq) return [];
         return [{ kind: 'status', message: this.status(site, gateway, node, 'offline', receivedAt) }];
@@ -127,14 +127,7 @@ export class SparkplugHost {
           points.push(sample(address.deviceId as string, born, metric, decoded.timestamp ?? receivedAt));
         }
         if (points.length === 0) return [];
-        return [
-          {
-            kind: 'samples',
-            gateway: { id: gateway, boot: node.boot },
-            site: { region: node.region, project: node.project, site },
-            points,
-          },
-        ];
+        return [telemetry(site, gateway, node, points, receivedAt)];
       }
       default:
         // NDATA (no node-level data is used), DDEATH and commands carry nothing to store.
@@ -150,24 +143,25 @@ export class SparkplugHost {
     now: number,
   ): SparkplugEvent[] {
     const byName = new Map(payload.metrics.map((m) => [m.name, m]));
-    const region = Region.safeParse(text(byName.get('Properties/Region')));
+    const region = Region.safeParse(text(byName.get(nodeProperties.region)));
     if (!region.success) {
       throw new SparkplugIngestError(
-        'NBIRTH has no Properties/Region of BJ, TJ or HE: the node is not part of the Jing-Jin-Ji network',
+        `NBIRTH has no ${nodeProperties.region} of ${Region.options.join(', ')}: the node is not part of the Jing-Jin-Ji network`,
       );
     }
-    const project = identifier(text(byName.get('Properties/Project')), 'Properties/Project');
-    const bdSeq = byName.get('bdSeq')?.value;
-    if (bdSeq === undefined || bdSeq === null) throw new SparkplugIngestError('NBIRTH has no bdSeq metric');
-    const boot = Number(byName.get('Properties/Boot')?.value ?? 1);
+    const project = identifier(text(byName.get(nodeProperties.project)), nodeProperties.project);
+    const bdSeq = byName.get(BDSEQ_METRIC)?.value;
+    if (bdSeq === undefined || bdSeq === null)
+      throw new SparkplugIngestError(`NBIRTH has no ${BDSEQ_METRIC} metric`);
+    const boot = Number(byName.get(nodeProperties.boot)?.value ?? 1);
     const node: EdgeNode = {
       region: region.data,
       project,
       boot: Number.isSafeInteger(boot) && boot > 0 ? boot : 1,
       bdSeq: String(bdSeq),
       siteName: {
-        en: text(byName.get('Properties/Site Name')) ?? site,
-        zh: text(byName.get('Properties/Site Name (zh)')) ?? text(byName.get('Properties/Site Name')) ?? site,
+        en: text(byName.get(nodeProperties.siteName)) ?? site,
+        zh: text(byName.get(nodeProperties.siteNameZh)) ?? text(byName.get(nodeProperties.siteName)) ?? site,
       },
       devices: new Map(),
     };
@@ -190,27 +184,32 @@ export class SparkplugHost {
     for (const metric of payload.metrics) {
       const point = identifier(metric.name, `DBIRTH metric name of ${device}`);
       const property = (name: string) => metric.properties?.[name]?.value;
-      const line = identifier(String(property('Line') ?? ''), `Line property of ${device}/${point}`);
+      const line = identifier(
+        String(property(pointProperties.line) ?? ''),
+        `${pointProperties.line} property of ${device}/${point}`,
+      );
       if (!metric.datatype)
         throw new SparkplugIngestError(`DBIRTH metric ${device}/${point} has no datatype`);
       const born: BornMetric = { point, line, datatype: metric.datatype };
       byName.set(point, born);
       if (metric.alias !== undefined) byAlias.set(metric.alias, born);
-      const protocol = property('Protocol');
-      if (protocol === 'opcua' || protocol === 'modbus') {
+      const protocol = Protocol.safeParse(property(pointProperties.protocol));
+      if (protocol.success) {
         const meta: PointMetadata = {
           line,
           equipment: device,
           point,
-          protocol,
-          address: String(property('Address') ?? point),
+          protocol: protocol.data,
+          address: String(property(pointProperties.address) ?? point),
         };
-        const unit = property('Unit');
+        const unit = property(pointProperties.unit);
         if (typeof unit === 'string') meta.unit = unit;
         if (metric.description) meta.description = metric.description;
-        if (typeof property('Min') === 'number') meta.min = property('Min') as number;
-        if (typeof property('Max') === 'number') meta.max = property('Max') as number;
-        if (property('Writable') === true) meta.writable = true;
+        const min = property(pointProperties.min);
+        if (typeof min === 'number') meta.min = min;
+        const max = property(pointProperties.max);
+        if (typeof max === 'number') meta.max = max;
+        if (property(pointProperties.writable) === true) meta.writable = true;
         metadata.push(meta);
       }
       if (metric.value !== null) points.push(sample(device, born, metric, payload.timestamp ?? now));
@@ -231,14 +230,7 @@ export class SparkplugHost {
         },
       },
     ];
-    if (points.length > 0) {
-      events.push({
-        kind: 'samples',
-        gateway: { id: gateway, boot: node.boot },
-        site: { region: node.region, project: node.project, site },
-        points,
-      });
-    }
+    if (points.length > 0) events.push(telemetry(site, gateway, node, points, now));
     return events;
   }
 
@@ -266,10 +258,35 @@ export class SparkplugHost {
       topic: sparkplugTopic({ groupId: site, messageType: 'NCMD', edgeNodeId: gateway }),
       payload: encodePayload({
         timestamp: Date.now(),
-        metrics: [{ name: 'Node Control/Rebirth', datatype: 'Boolean', value: true }],
+        metrics: [{ name: REBIRTH_METRIC, datatype: 'Boolean', value: true }],
       }),
     };
   }
+}
+
+/**
+ * Samples as a batch of the JSON path. Sparkplug numbers no batches, so there is no `seq` (no dedupe
+ * or gap tracking) and the receive time stands for the send time.
+ */
+function telemetry(
+  site: string,
+  gateway: string,
+  node: EdgeNode,
+  points: PointSample[],
+  receivedAt: number,
+): SparkplugEvent {
+  return {
+    kind: 'telemetry',
+    message: {
+      schema: TELEMETRY_SCHEMA,
+      region: node.region,
+      project: node.project,
+      site,
+      gateway: { id: gateway, boot: node.boot },
+      sentTs: receivedAt,
+      points,
+    },
+  };
 }
 
 function decodeOrReject(payload: Buffer, datatypeOf?: Parameters<typeof decodePayload>[1]): SparkplugPayload {
@@ -287,7 +304,7 @@ function sample(
   fallbackTs: number,
 ): PointSample {
   const property = (name: string) => metric.properties?.[name]?.value;
-  const code = property('Quality');
+  const code = property(qualityProperties.quality);
   const quality: Quality = typeof code === 'number' ? qualityOfCode(code) : 'good';
   const out: PointSample = {
     line: born.line,
@@ -298,13 +315,13 @@ function sample(
     quality,
   };
   if (out.value === null && quality !== 'bad') out.quality = 'bad';
-  const source = property('StatusSource');
-  const statusCode = property('StatusCode');
-  if ((source === 'opcua' || source === 'modbus' || source === 'gateway') && typeof statusCode === 'number') {
-    const status: ProtocolStatus = { source, code: statusCode, name: String(property('StatusName') ?? '') };
-    out.status = status;
+  const source = StatusSource.safeParse(property(qualityProperties.statusSource));
+  const statusCode = property(qualityProperties.statusCode);
+  if (source.success && typeof statusCode === 'number') {
+    const name = String(property(qualityProperties.statusName) ?? '');
+    out.status = { source: source.data, code: statusCode, name };
   }
-  const serverTs = property('ServerTimestamp');
+  const serverTs = property(qualityProperties.serverTimestamp);
   if (typeof serverTs === 'number') out.serverTs = serverTs;
   return out;
 }

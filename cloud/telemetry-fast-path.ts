@@ -4,15 +4,22 @@
  * (no key zod would strip) or "ask zod": the zod schema in `gateway/schema/` stays the single
  * authority, and every rejection and its reason still come from it. The tests hold the two in step.
  */
-import { regions, TELEMETRY_SCHEMA, type TelemetryBatch } from '../gateway/schema/index.js';
+import {
+  ProtocolStatus,
+  Quality,
+  regions,
+  TELEMETRY_SCHEMA,
+  type TelemetryBatch,
+} from '../gateway/schema/index.js';
 
 const IDENTIFIER = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const MAX_POINTS = 50_000;
 const MAX_STRING_LENGTH = 4096;
 const MAX_ARRAY_LENGTH = 10_000;
 const MAX_STATUS_NAME_LENGTH = 120;
-const qualities: ReadonlySet<unknown> = new Set(['good', 'uncertain', 'bad']);
-const statusSources: ReadonlySet<unknown> = new Set(['opcua', 'modbus', 'gateway']);
+const qualities: ReadonlySet<unknown> = new Set(Quality.options);
+// Every protocol of the contract's list, and the gateway itself.
+const statusSources: ReadonlySet<unknown> = new Set(ProtocolStatus.shape.source.options);
 const regionSet: ReadonlySet<unknown> = new Set(regions);
 
 type Fields = Record<string, unknown>;

@@ -11,35 +11,14 @@
  *   time   the sample's source timestamp, ms
  * Quality and ids are fields, so a replayed sample has the same series and time and overwrites itself.
  */
-import { HttpError, type InfluxDB } from '@influxdata/influxdb-client';
-import type { MetadataMessage, PointValue, Quality, StatusMessage } from '../../gateway/schema/index.js';
+import type { InfluxDB } from '@influxdata/influxdb-client';
+import { type PointValue, parsePointId, type Quality } from '../../gateway/schema/index.js';
 import type { InfluxStoreConfig } from '../config.js';
 import { CollectorError } from '../errors.js';
+import { SqliteCatalog } from './catalog.js';
 import { influxClientOf, LineWriter, v1Parameters } from './influx-write.js';
-import { SqliteStore } from './sqlite-store.js';
-import type {
-  Completeness,
-  DeadLetter,
-  DeadLetterQuery,
-  GatewaySummary,
-  IncomingBatch,
-  LatestPoint,
-  PointInfo,
-  RejectedMessage,
-  SequenceGap,
-  Series,
-  SeriesQuery,
-  SeriesSample,
-  SiteSummary,
-  TelemetryStore,
-  TelemetryWrite,
-} from './store.js';
-
-/** Retrying helps for these; any other status means InfluxDB refuses the data itself. */
-export function isTransientStoreError(error: unknown): boolean {
-  if (error instanceof HttpError) return error.statusCode === 429 || error.statusCode >= 500;
-  return true;
-}
+import { openSqliteDatabase } from './sqlite-schema.js';
+import type { IncomingBatch, Series, SeriesQuery, SeriesSample, TelemetryWrite } from './store.js';
 
 interface InfluxqlResult {
   results?: {
@@ -52,15 +31,16 @@ interface InfluxqlResult {
 
 const quoteIdentifier = (name: string) => `"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 const quoteLiteral = (text: string) => `'${text.replace(/['\\]/g, (c) => `\\${c}`)}'`;
+/** The tags that name one point's series. */
+const pointTags = ['site', 'line', 'equipment', 'point'] as const;
 
-export class InfluxStore implements TelemetryStore {
-  private readonly catalog: SqliteStore;
+export class InfluxStore extends SqliteCatalog {
   private readonly influx: InfluxDB;
   private readonly writer: LineWriter;
   private readonly queryParams: URLSearchParams;
 
   constructor(private readonly config: InfluxStoreConfig) {
-    this.catalog = new SqliteStore(config.catalogPath, { keepSamples: false });
+    super(openSqliteDatabase(config.catalogPath));
     this.influx = influxClientOf(config);
     this.queryParams = new URLSearchParams({
       db: config.apiVersion === 2 ? config.bucket : config.database,
@@ -70,66 +50,20 @@ export class InfluxStore implements TelemetryStore {
     this.writer = new LineWriter(config);
   }
 
-  async writeTelemetry(batch: IncomingBatch, receivedAt: number): Promise<TelemetryWrite> {
+  override async writeTelemetry(batch: IncomingBatch, receivedAt: number): Promise<TelemetryWrite> {
     const { id, boot, seq } = batch.gateway;
-    if (seq !== undefined && this.catalog.hasBatch(id, boot, seq)) return { outcome: 'duplicate' };
+    if (seq !== undefined && this.hasBatch(id, boot, seq)) return { outcome: 'duplicate' };
     // Samples first: if the catalog write never happens, a redelivery rewrites the same points in place.
     await this.writer.write(batch);
-    return this.catalog.writeTelemetry(batch, receivedAt);
+    return super.writeTelemetry(batch, receivedAt);
   }
 
-  writeMetadata(message: MetadataMessage): Promise<void> {
-    return this.catalog.writeMetadata(message);
-  }
-
-  writeStatus(message: StatusMessage): Promise<void> {
-    return this.catalog.writeStatus(message);
-  }
-
-  writeRejected(message: RejectedMessage): Promise<void> {
-    return this.catalog.writeRejected(message);
-  }
-
-  listSites(): Promise<SiteSummary[]> {
-    return this.catalog.listSites();
-  }
-
-  latest(site: string): Promise<LatestPoint[] | undefined> {
-    return this.catalog.latest(site);
-  }
-
-  points(site: string): Promise<PointInfo[] | undefined> {
-    return this.catalog.points(site);
-  }
-
-  gateways(): Promise<GatewaySummary[]> {
-    return this.catalog.gateways();
-  }
-
-  gaps(gateway: string): Promise<SequenceGap[]> {
-    return this.catalog.gaps(gateway);
-  }
-
-  completeness(site: string, from: number, to: number): Promise<Completeness | undefined> {
-    return this.catalog.completeness(site, from, to);
-  }
-
-  deadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
-    return this.catalog.deadLetters(query);
-  }
-
-  async series(query: SeriesQuery): Promise<Series | undefined> {
-    const info = await this.pointInfo(query.pointId);
-    if (!info) return undefined;
-    const samples =
-      (await this.samplesOf([query.pointId], query.from, query.to, query.limit + 1)).get(query.pointId) ?? [];
-    const series: Series = {
-      point: query.pointId,
-      samples: samples.slice(0, query.limit),
-      truncated: samples.length > query.limit,
-    };
-    if (info.unit !== null) series.unit = info.unit;
-    return series;
+  series(query: SeriesQuery): Promise<Series | undefined> {
+    return this.seriesFrom(
+      query,
+      async (limit) =>
+        (await this.samplesOf([query.pointId], query.from, query.to, limit)).get(query.pointId) ?? [],
+    );
   }
 
   /** One InfluxQL statement per point, sent together. */
@@ -142,14 +76,10 @@ export class InfluxStore implements TelemetryStore {
     const result = new Map<string, SeriesSample[]>();
     if (pointIds.length === 0) return result;
     const statements = pointIds.map((id) => {
-      const [site = '', line = '', equipment = '', point = ''] = id.split('/');
-      const where = [
-        ['site', site],
-        ['line', line],
-        ['equipment', equipment],
-        ['point', point],
-      ]
-        .map(([tag, value]) => `${quoteIdentifier(tag as string)} = ${quoteLiteral(value as string)}`)
+      const parts = parsePointId(id);
+      if (!parts) throw new CollectorError('STORE_FAILED', `not a point id: ${JSON.stringify(id)}`);
+      const where = pointTags
+        .map((tag) => `${quoteIdentifier(tag)} = ${quoteLiteral(parts[tag])}`)
         .join(' AND ');
       return (
         `SELECT "value", "value_bool", "value_str", "value_json", "quality" FROM ${quoteIdentifier(this.config.measurement)} ` +
@@ -174,18 +104,9 @@ export class InfluxStore implements TelemetryStore {
     return result;
   }
 
-  async ping(): Promise<void> {
-    await this.catalog.ping();
+  override async ping(): Promise<void> {
+    await super.ping();
     await this.influx.transport.request('/ping', null, { method: 'GET' });
-  }
-
-  async close(): Promise<void> {
-    await this.catalog.close();
-  }
-
-  private async pointInfo(id: string): Promise<PointInfo | undefined> {
-    const site = id.split('/')[0] ?? '';
-    return (await this.catalog.points(site))?.find((point) => point.pointId === id);
   }
 
   private async query(q: string): Promise<InfluxqlResult> {

@@ -7,7 +7,7 @@ import { constants, gzip } from 'node:zlib';
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import type { PointValue } from '../../gateway/schema/index.js';
 import type { InfluxStoreConfig } from '../config.js';
-import type { IncomingBatch } from './store.js';
+import { type IncomingBatch, StoreRefusedError } from './store.js';
 
 /** Line protocol escapes: tag keys/values and measurement escape commas, spaces and `=`. */
 const escapeTag = (text: string) => text.replace(/[,= \\]/g, (c) => `\\${c}`);
@@ -107,8 +107,9 @@ const gzipFast = promisify(gzip);
 /**
  * Coalesces concurrent writes into requests of at most `batchSize` lines (gzipped above the
  * threshold), with up to `writeConcurrency` requests in flight. A write resolves once its lines are
- * acknowledged by InfluxDB and rejects with the request's error (an `HttpError` for an HTTP status):
- * retrying is the caller's (the ingest's) job, so nothing is held here. The body is built as bytes
+ * acknowledged by InfluxDB and rejects with the request's error: a `StoreRefusedError` when InfluxDB
+ * refuses the lines themselves, else what failed (an `HttpError` for a 429 or 5xx). Retrying is the
+ * caller's (the ingest's) job, so nothing is held here. The body is built as bytes
  * and posted directly, because the client's transport only takes strings; its `HttpError` keeps
  * the error handling shared with the queries.
  */
@@ -166,13 +167,16 @@ export class LineWriter {
     });
     const answer = await response.text();
     if (!response.ok) {
-      throw new HttpError(
+      const error = new HttpError(
         response.status,
         response.statusText,
         answer,
         response.headers.get('retry-after') ?? undefined,
         response.headers.get('content-type') ?? undefined,
       );
+      // Retrying helps for these; any other status means InfluxDB refuses the data itself.
+      const transient = response.status === 429 || response.status >= 500;
+      throw transient ? error : new StoreRefusedError(error.message, { cause: error });
     }
   }
 

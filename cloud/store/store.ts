@@ -12,6 +12,7 @@ import type {
   StatusMessage,
   TelemetryBatch,
 } from '../../gateway/schema/index.js';
+import { CollectorError } from '../errors.js';
 
 /**
  * A batch as the store takes it. Without `gateway.seq` (Sparkplug B carries none) there is no batch
@@ -20,6 +21,19 @@ import type {
 export type IncomingBatch = Omit<TelemetryBatch, 'gateway'> & {
   gateway: { id: string; boot: number; seq?: number };
 };
+
+/** What ingest hands a store: a telemetry batch (JSON or Sparkplug), point metadata or a gateway status. */
+export type IncomingMessage = IncomingBatch | MetadataMessage | StatusMessage;
+
+/**
+ * A store refusing the data itself (e.g. InfluxDB answering 400 to a field type conflict): retrying
+ * cannot help, so ingest dead-letters the message. Any other error a store throws is retried.
+ */
+export class StoreRefusedError extends CollectorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('STORE_REFUSED', message, options);
+  }
+}
 
 export type TelemetryWrite =
   /** `missingBefore`: batches of this gateway's sequence skipped since the newest one held. */

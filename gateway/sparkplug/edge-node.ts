@@ -6,23 +6,23 @@
  */
 import { GatewayError } from '../errors.js';
 import type { OutgoingMessage } from '../mqtt-link.js';
-import type {
-  DataType,
-  PointMetadata,
-  PointSample,
-  PointValue,
-  Quality,
-  TelemetryBatch,
-} from '../schema/index.js';
+import type { DataType, PointMetadata, PointSample, PointValue, TelemetryBatch } from '../schema/index.js';
 import {
+  BDSEQ_METRIC,
   decodePayload,
   encodePayload,
   HostState,
+  nodeProperties,
   parseSparkplugTopic,
+  pointProperties,
+  qualityCodes,
+  qualityProperties,
+  REBIRTH_METRIC,
   type SparkplugDataType,
   type SparkplugMetric,
   type SparkplugProperty,
   type SparkplugValue,
+  sparkplugIntegerRanges,
   sparkplugTopic,
   stateTopic,
 } from '../schema/sparkplug/index.js';
@@ -56,10 +56,7 @@ export type CommandOutcome =
   | { kind: 'rebirth' }
   | { kind: 'write'; writes: CommandWrite[]; rejected: string[] };
 
-export const REBIRTH_METRIC = 'Node Control/Rebirth';
-
-/** OPC-classic quality codes, as Ignition and Tahu read the `Quality` property. */
-const qualityCodes: Record<Quality, number> = { good: 192, uncertain: 64, bad: 0 };
+export { REBIRTH_METRIC };
 
 const typeOfDataType: Record<DataType, SparkplugDataType> = {
   bool: 'Boolean',
@@ -84,20 +81,13 @@ interface DeviceMetric {
   last?: PointSample;
 }
 
-const integerRanges: Partial<Record<SparkplugDataType, [number, number]>> = {
-  Int8: [-128, 127],
-  Int16: [-32768, 32767],
-  Int32: [-2147483648, 2147483647],
-  UInt8: [0, 255],
-  UInt16: [0, 65535],
-  UInt32: [0, 4294967295],
-  DateTime: [0, Number.MAX_SAFE_INTEGER],
-};
+/** DateTime travels as epoch milliseconds. */
+const DATE_TIME_RANGE = [0, Number.MAX_SAFE_INTEGER] as const;
 
 /** Whether a value can travel as the datatype its metric was born with. */
 function fits(datatype: SparkplugDataType, value: PointValue): boolean {
   if (value === null) return true;
-  const range = integerRanges[datatype];
+  const range = datatype === 'DateTime' ? DATE_TIME_RANGE : sparkplugIntegerRanges[datatype];
   if (range)
     return typeof value === 'number' && Number.isInteger(value) && value >= range[0] && value <= range[1];
   switch (datatype) {
@@ -210,11 +200,11 @@ export class SparkplugEdgeNode {
         metrics: [
           this.bdSeqMetric(),
           { name: REBIRTH_METRIC, datatype: 'Boolean', value: false },
-          { name: 'Properties/Region', ...text(region) },
-          { name: 'Properties/Project', ...text(project) },
-          { name: 'Properties/Site Name', ...text(siteName.en) },
-          { name: 'Properties/Site Name (zh)', ...text(siteName.zh) },
-          { name: 'Properties/Boot', datatype: 'UInt32', value: boot },
+          { name: nodeProperties.region, ...text(region) },
+          { name: nodeProperties.project, ...text(project) },
+          { name: nodeProperties.siteName, ...text(siteName.en) },
+          { name: nodeProperties.siteNameZh, ...text(siteName.zh) },
+          { name: nodeProperties.boot, datatype: 'UInt32', value: boot },
         ],
       },
       this.options.dataQos,
@@ -305,14 +295,16 @@ export class SparkplugEdgeNode {
     const metrics = [...(this.devices.get(device)?.values() ?? [])].map((metric) => {
       const { metadata } = metric;
       const properties: Record<string, SparkplugProperty> = {
-        Line: { type: 'String', value: metadata.line },
-        Protocol: { type: 'String', value: metadata.protocol },
-        Address: { type: 'String', value: metadata.address },
+        [pointProperties.line]: { type: 'String', value: metadata.line },
+        [pointProperties.protocol]: { type: 'String', value: metadata.protocol },
+        [pointProperties.address]: { type: 'String', value: metadata.address },
       };
-      if (metadata.unit) properties.Unit = { type: 'String', value: metadata.unit };
-      if (metadata.min !== undefined) properties.Min = { type: 'Double', value: metadata.min };
-      if (metadata.max !== undefined) properties.Max = { type: 'Double', value: metadata.max };
-      if (metadata.writable) properties.Writable = { type: 'Boolean', value: true };
+      if (metadata.unit) properties[pointProperties.unit] = { type: 'String', value: metadata.unit };
+      if (metadata.min !== undefined)
+        properties[pointProperties.min] = { type: 'Double', value: metadata.min };
+      if (metadata.max !== undefined)
+        properties[pointProperties.max] = { type: 'Double', value: metadata.max };
+      if (metadata.writable) properties[pointProperties.writable] = { type: 'Boolean', value: true };
       const birth: SparkplugMetric = {
         name: metadata.point,
         alias: metric.alias,
@@ -348,20 +340,20 @@ export class SparkplugEdgeNode {
   private qualityProperties(sample: PointSample | undefined): Record<string, SparkplugProperty> {
     if (!sample || sample.quality === 'good') return {};
     const properties: Record<string, SparkplugProperty> = {
-      Quality: { type: 'Int32', value: qualityCodes[sample.quality] },
+      [qualityProperties.quality]: { type: 'Int32', value: qualityCodes[sample.quality] },
     };
     if (sample.status) {
-      properties.StatusCode = { type: 'UInt32', value: sample.status.code };
-      properties.StatusSource = { type: 'String', value: sample.status.source };
-      properties.StatusName = { type: 'String', value: sample.status.name };
+      properties[qualityProperties.statusCode] = { type: 'UInt32', value: sample.status.code };
+      properties[qualityProperties.statusSource] = { type: 'String', value: sample.status.source };
+      properties[qualityProperties.statusName] = { type: 'String', value: sample.status.name };
     }
     if (sample.serverTs !== undefined)
-      properties.ServerTimestamp = { type: 'DateTime', value: sample.serverTs };
+      properties[qualityProperties.serverTimestamp] = { type: 'DateTime', value: sample.serverTs };
     return properties;
   }
 
   private bdSeqMetric(): SparkplugMetric {
-    return { name: 'bdSeq', datatype: 'Int64', value: String(Math.max(this.bdSeq, 0)) };
+    return { name: BDSEQ_METRIC, datatype: 'Int64', value: String(Math.max(this.bdSeq, 0)) };
   }
 
   private nextSeq(): number {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliIo, runCli } from '../../cloud/cli.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../cloud/embedded-broker.js';
 import { spawnNode } from '../helpers/spawn.js';
-import { eventually } from './fixtures.js';
+import { eventually } from '../helpers/wait.js';
 
 const BROKEN = ['mqtt:', '  url: http://nowhere', 'http:', '  port: -1', 'store:', '  kind: sqlite', ''].join(
   '\n',

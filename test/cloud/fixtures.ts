@@ -1,4 +1,5 @@
 /** Wire messages for collector tests, valid by default; each builder takes overrides. */
+import type { SiteSummary } from '../../cloud/store/store.js';
 import type { MetadataMessage, StatusMessage, TelemetryBatch } from '../../gateway/schema/index.js';
 
 export const SITE = 'bj-etown-cnc';
@@ -44,6 +45,25 @@ export function telemetry(overrides: Partial<TelemetryBatch> = {}): TelemetryBat
     ],
     ...overrides,
   };
+}
+
+/** Batch `seq` of a gateway sending `count` points `p-0` … on one machine, one second apart per batch. */
+export function numberedBatch(
+  seq: number,
+  count: number,
+  value: (index: number) => number = () => seq,
+): TelemetryBatch {
+  return telemetry({
+    gateway: { id: GATEWAY, boot: 1, seq },
+    points: Array.from({ length: count }, (_, i) => ({
+      line: 'machining',
+      equipment: 'cnc-01',
+      point: `p-${i}`,
+      value: value(i),
+      ts: TS + seq * 1000,
+      quality: 'good' as const,
+    })),
+  });
 }
 
 export function metadata(overrides: Partial<MetadataMessage> = {}): MetadataMessage {
@@ -92,15 +112,16 @@ export function status(overrides: Partial<StatusMessage> = {}): StatusMessage {
   };
 }
 
-/** Retries `check` until it stops throwing (or 10 s pass, then throws its last error). */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-    }
-  }
-}
+/** The site as the API lists it once `metadata()`, `status()` and `telemetry()` are stored. */
+export const storedSite: SiteSummary = {
+  id: SITE,
+  name: 'E-Town CNC Workshop',
+  nameZh: '亦庄数控车间',
+  region: 'BJ',
+  project: 'etown-smart-factory',
+  gateway: GATEWAY,
+  online: true,
+  points: 5,
+  lastTs: TS,
+  protocols: ['modbus', 'opcua'],
+};

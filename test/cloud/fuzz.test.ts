@@ -2,6 +2,7 @@
  * 10,000 fuzzed and malformed messages through Mosquitto: the collector stays up, dead-letters
  * every one with its reason (counted in metrics, listed by the API), and still stores good data.
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,8 @@ import type { RejectReason } from '../../cloud/ingest.js';
 import type { DeadLetter } from '../../cloud/store/store.js';
 import { topicFor } from '../../gateway/schema/index.js';
 import { mulberry32 } from '../../seeds/signals.js';
-import { eventually, GATEWAY, SITE, telemetry } from './fixtures.js';
+import { eventually } from '../helpers/wait.js';
+import { GATEWAY, SITE, telemetry } from './fixtures.js';
 
 const MESSAGES = 10_000;
 const MAX_MESSAGE_BYTES = 4096;

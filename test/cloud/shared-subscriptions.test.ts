@@ -3,6 +3,7 @@
  * subscription (`$share/collectors/…`) and one SQLite file; one is killed with SIGKILL
  * mid-stream and restarted with its persistent session. Every point ends up stored exactly once.
  */
+
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Peer, startMosquittoBroker } from '../../bench/collector-peers.js';
 import { topicFor } from '../../gateway/schema/index.js';
 import { repoRoot, type Spawned, spawnNode } from '../helpers/spawn.js';
-import { eventually, GATEWAY, TS, telemetry } from './fixtures.js';
+import { eventually } from '../helpers/wait.js';
+import { GATEWAY, numberedBatch, TS } from './fixtures.js';
 
 const BATCHES = 300;
 const POINTS_PER_BATCH = 20;
@@ -66,17 +68,7 @@ describe('three collectors sharing a subscription', () => {
         await victim.exited;
       }
       if (seq === (2 * BATCHES) / 3) await start(1);
-      const batch = telemetry({
-        gateway: { id: GATEWAY, boot: 1, seq },
-        points: Array.from({ length: POINTS_PER_BATCH }, (_, i) => ({
-          line: 'machining',
-          equipment: 'cnc-01',
-          point: `p-${i}`,
-          value: seq + i / 100,
-          ts: TS + seq * 1000,
-          quality: 'good' as const,
-        })),
-      });
+      const batch = numberedBatch(seq, POINTS_PER_BATCH, (i) => seq + i / 100);
       await publisher.publishAsync(topic, JSON.stringify(batch), { qos: 1 });
     }
     await publisher.endAsync();

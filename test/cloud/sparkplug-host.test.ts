@@ -1,11 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import {
-  qualityOfCode,
-  type SparkplugEvent,
-  SparkplugHost,
-  SparkplugIngestError,
-} from '../../cloud/sparkplug-host.js';
+import { type SparkplugEvent, SparkplugHost, SparkplugIngestError } from '../../cloud/sparkplug-host.js';
 import type { PointMetadata, TelemetryBatch } from '../../gateway/schema/index.js';
 import { SparkplugEdgeNode } from '../../gateway/sparkplug/edge-node.js';
 
@@ -113,27 +108,11 @@ describe('SparkplugHost', () => {
     const metadata = births
       .filter((e) => e.kind === 'metadata')
       .flatMap((e) => (e.kind === 'metadata' ? e.message.points : []));
-    expect(metadata).toEqual([
-      {
-        line: 'machining',
-        equipment: 'cnc-01',
-        point: 'spindle-speed',
-        protocol: 'opcua',
-        address: 'ns=1;s=cnc-01.spindle-speed',
-        unit: 'RPM',
-      },
-      {
-        line: 'utilities',
-        equipment: 'meter-main',
-        point: 'energy-total',
-        protocol: 'modbus',
-        address: 'unit=1;holding=0',
-        unit: 'KWH',
-      },
-    ]);
+    // The data type travels as the metric's Sparkplug datatype, not as metadata.
+    expect(metadata).toEqual(points.map(({ dataType: _, ...rest }) => rest));
 
     const data = feed(host, edge.data(batch(1450.5)));
-    const samples = data.flatMap((e) => (e.kind === 'samples' ? e.points : []));
+    const samples = data.flatMap((e) => (e.kind === 'telemetry' ? e.message.points : []));
     expect(samples).toEqual([
       {
         line: 'machining',
@@ -153,7 +132,7 @@ describe('SparkplugHost', () => {
       },
     ]);
     const bad = feed(host, edge.data(batch(null, true))).flatMap((e) =>
-      e.kind === 'samples' ? e.points : [],
+      e.kind === 'telemetry' ? e.message.points : [],
     );
     expect(bad[0]).toEqual({
       line: 'machining',
@@ -196,17 +175,5 @@ describe('SparkplugHost', () => {
     expect(() => host.handle('spBv1.0/site/NBIRTH/gw', Buffer.from('not protobuf at all'))).toThrow(
       SparkplugIngestError,
     );
-  });
-
-  it('reads quality codes of the OPC-classic and Ignition 8 conventions', () => {
-    expect([192, 216, 64, 100, 0, 24].map(qualityOfCode)).toEqual([
-      'good',
-      'good',
-      'uncertain',
-      'uncertain',
-      'bad',
-      'bad',
-    ]);
-    expect([1073742080, -2147483136].map(qualityOfCode)).toEqual(['uncertain', 'bad']);
   });
 });

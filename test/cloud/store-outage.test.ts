@@ -4,6 +4,7 @@
  * collector holds its acknowledgements (one unacknowledged message at most: memory stays bounded),
  * the broker keeps the rest, and once the store is back every point is there.
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,12 +20,14 @@ import {
 import { type RunningCollector, startCollector } from '../../cloud/collector.js';
 import { buildCollectorConfig } from '../../cloud/config.js';
 import { topicFor } from '../../gateway/schema/index.js';
-import { eventually, GATEWAY, TS, telemetry } from './fixtures.js';
+import { eventually, waitUntil } from '../helpers/wait.js';
+import { GATEWAY, numberedBatch } from './fixtures.js';
 
 const OUTAGE_MS = 60_000;
 const POINTS_PER_BATCH = 50;
 /** About 50 batches a second (2,500 points/s): the outage leaves some 3,000 messages waiting in the broker. */
 const PUBLISH_PAUSE_MS = 20;
+const WATCH_PERIOD_MS = 200;
 
 /** A gauge or counter's value in Prometheus text; 0 when absent. */
 const metric = (text: string, name: string) =>
@@ -79,17 +82,7 @@ describe('store down under load', () => {
     let publishing = true;
     const publishLoop = (async () => {
       while (publishing) {
-        const batch = telemetry({
-          gateway: { id: GATEWAY, boot: 1, seq },
-          points: Array.from({ length: POINTS_PER_BATCH }, (_, i) => ({
-            line: 'machining',
-            equipment: 'cnc-01',
-            point: `p-${i}`,
-            value: seq,
-            ts: TS + seq * 1000,
-            quality: 'good' as const,
-          })),
-        });
+        const batch = numberedBatch(seq, POINTS_PER_BATCH);
         seq++;
         await publisher.publishAsync(topic, JSON.stringify(batch), { qos: 1 });
         await new Promise((resolve) => setTimeout(resolve, PUBLISH_PAUSE_MS));
@@ -98,10 +91,12 @@ describe('store down under load', () => {
 
     let highestQueue = 0;
     let failures = 0;
+    let stored = 0;
     const watch = async () => {
       const text = await (await fetch(`${collector.httpUrl}/metrics`)).text();
       highestQueue = Math.max(highestQueue, metric(text, 'jjj_collector_queue_depth'));
       failures = metric(text, 'jjj_collector_store_write_failures_total');
+      stored = metric(text, 'jjj_collector_points_stored_total');
     };
 
     await eventually(async () => {
@@ -109,13 +104,24 @@ describe('store down under load', () => {
       expect(seq).toBeGreaterThan(20);
     });
     await victoria.stop();
+    // The outage's length is the scenario; the queue depth is sampled all along it.
     const outageEnds = Date.now() + OUTAGE_MS;
     while (Date.now() < outageEnds) {
       await watch();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, WATCH_PERIOD_MS));
     }
+    await watch();
+    const storedBeforeRestart = stored;
     victoria = await startVictoriaMetrics({ dir: victoria.dir, port: victoria.port });
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The gateway keeps publishing until the collector stores again.
+    await waitUntil(
+      'the collector stores again',
+      async () => {
+        await watch();
+        return stored > storedBeforeRestart;
+      },
+      60_000,
+    );
     publishing = false;
     await publishLoop;
     await publisher.endAsync();

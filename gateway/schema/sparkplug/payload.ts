@@ -4,6 +4,7 @@
  * milliseconds; signed 8/16/32/64-bit values use two's complement in the unsigned wire fields, as
  * Sparkplug 3.0 requires.
  */
+import { integerRanges } from '../index.js';
 import { PayloadType } from './proto.js';
 
 export const sparkplugDataTypes = {
@@ -31,6 +32,19 @@ export const sparkplugDataTypes = {
   PropertySetList: 21,
 } as const;
 export type SparkplugDataType = keyof typeof sparkplugDataTypes;
+
+/**
+ * The values each Sparkplug integer type of at most 32 bits holds: jjj's ranges, and the 8-bit
+ * types jjj has no data type for. (64-bit values travel as decimal strings and are checked as such.)
+ */
+export const sparkplugIntegerRanges: Partial<Record<SparkplugDataType, readonly [number, number]>> = {
+  Int8: [-(2 ** 7), 2 ** 7 - 1],
+  UInt8: [0, 2 ** 8 - 1],
+  Int16: integerRanges.int16,
+  UInt16: integerRanges.uint16,
+  Int32: integerRanges.int32,
+  UInt32: integerRanges.uint32,
+};
 
 const dataTypeNames = new Map<number, SparkplugDataType>(
   Object.entries(sparkplugDataTypes).map(([name, code]) => [code, name as SparkplugDataType]),
@@ -79,7 +93,8 @@ type WireValue = Record<string, unknown>;
 
 /** The protobuf value field for a typed scalar (shared by metrics and properties). */
 function encodeValue(type: SparkplugDataType, value: Exclude<SparkplugValue, null>, what: string): WireValue {
-  const integer = (min: number, max: number) => {
+  const integer = () => {
+    const [min, max] = sparkplugIntegerRanges[type] as readonly [number, number];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       throw new SparkplugCodecError('SPARKPLUG_VALUE', `${what}: ${String(value)} is not a ${type}`);
     }
@@ -95,18 +110,14 @@ function encodeValue(type: SparkplugDataType, value: Exclude<SparkplugValue, nul
   };
   switch (type) {
     case 'Int8':
-      return { intValue: integer(-128, 127) };
     case 'Int16':
-      return { intValue: integer(-32768, 32767) };
     case 'Int32':
-      return { intValue: integer(-2147483648, 2147483647) };
     case 'UInt8':
-      return { intValue: integer(0, 255) };
     case 'UInt16':
-      return { intValue: integer(0, 65535) };
+      return { intValue: integer() };
     case 'UInt32':
       // As Eclipse Tahu (the reference implementation) writes it, so Tahu-based hosts read it.
-      return { longValue: String(integer(0, 4294967295)) };
+      return { longValue: String(integer()) };
     case 'Int64':
       return { longValue: long(true) };
     case 'UInt64':

@@ -3,6 +3,7 @@
  * real servers: InfluxDB 1.6.7 (`/write` + InfluxQL, series and the compare API) and
  * VictoriaMetrics for the v2 write API (read back exactly through its export API).
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,11 +25,12 @@ import {
   type InfluxStoreConfig,
 } from '../../../cloud/config.js';
 import { kpis } from '../../../cloud/kpi.js';
-import { isTransientStoreError } from '../../../cloud/store/influx-store.js';
 import { LineWriter } from '../../../cloud/store/influx-write.js';
 import type { Series } from '../../../cloud/store/store.js';
+import { StoreRefusedError } from '../../../cloud/store/store.js';
 import { type TelemetryBatch, topicFor } from '../../../gateway/schema/index.js';
-import { eventually, GATEWAY, metadata, SITE, TS, telemetry } from '../fixtures.js';
+import { eventually } from '../../helpers/wait.js';
+import { GATEWAY, metadata, SITE, TS, telemetry } from '../fixtures.js';
 import {
   expectKpi,
   KPI_FROM,
@@ -40,6 +42,8 @@ import {
 } from '../kpi-fixture.js';
 
 const silent = pino({ level: 'silent' });
+/** The tags of every sample: bounded by the plants' point lists. */
+const POINT_TAGS = ['equipment', 'line', 'point', 'project', 'region', 'site'];
 
 interface Harness {
   collector: RunningCollector;
@@ -150,14 +154,7 @@ describe('InfluxDB 1.x store (influxd 1.6.7)', () => {
     const tagKeys = await getJson<{ results: { series: { values: string[][] }[] }[] }>(
       `${influx.url}/query?db=jjj&q=${encodeURIComponent('SHOW TAG KEYS FROM jjj')}`,
     );
-    expect(tagKeys.results[0]?.series[0]?.values.flat().sort()).toEqual([
-      'equipment',
-      'line',
-      'point',
-      'project',
-      'region',
-      'site',
-    ]);
+    expect(tagKeys.results[0]?.series[0]?.values.flat().sort()).toEqual(POINT_TAGS);
   });
 
   it("turns InfluxDB's refusal into an error with its status and reason, not one to retry", async () => {
@@ -165,12 +162,13 @@ describe('InfluxDB 1.x store (influxd 1.6.7)', () => {
       store: { type: 'influxdb', apiVersion: 1, url: influx.url, database: 'missing' },
     }).store as InfluxStoreConfig;
     const refused = await new LineWriter(config).write(telemetry()).catch((error: unknown) => error);
-    expect(refused).toBeInstanceOf(HttpError);
+    expect(refused).toBeInstanceOf(StoreRefusedError);
     expect(refused).toMatchObject({
-      statusCode: 404,
+      code: 'STORE_REFUSED',
       message: expect.stringContaining('database not found'),
+      cause: expect.any(HttpError),
     });
-    expect(isTransientStoreError(refused)).toBe(false);
+    expect((refused as StoreRefusedError).cause).toMatchObject({ statusCode: 404 });
   });
 
   it('lets a replayed sample overwrite itself', async () => {
@@ -259,14 +257,6 @@ describe('InfluxDB v2 write API (VictoriaMetrics)', () => {
       .sort();
     expect(got).toEqual(want);
     // Bounded tags only: no gateway, boot, seq or quality label.
-    expect(Object.keys(series[0]?.metric ?? {}).sort()).toEqual([
-      '__name__',
-      'equipment',
-      'line',
-      'point',
-      'project',
-      'region',
-      'site',
-    ]);
+    expect(Object.keys(series[0]?.metric ?? {}).sort()).toEqual(['__name__', ...POINT_TAGS]);
   });
 });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../../cloud/store/sqlite-store.js';
-import { eventually, GATEWAY, metadata, SITE, status, TS, telemetry } from '../fixtures.js';
+import { eventually } from '../../helpers/wait.js';
+import { GATEWAY, metadata, SITE, status, storedSite, TS, telemetry } from '../fixtures.js';
 
 const SPINDLE = `${SITE}/machining/cnc-01/spindle-speed`;
 
@@ -171,18 +172,7 @@ describe('SqliteStore (:memory:)', () => {
 
     const sites = await store.listSites();
     expect(sites.map((s) => s.id)).toEqual([SITE, 'tj-auto-body', 'he-steel-rolling']);
-    expect(sites[0]).toEqual({
-      id: SITE,
-      name: 'E-Town CNC Workshop',
-      nameZh: '亦庄数控车间',
-      region: 'BJ',
-      project: 'etown-smart-factory',
-      gateway: GATEWAY,
-      online: true,
-      points: 5,
-      lastTs: TS,
-      protocols: ['modbus', 'opcua'],
-    });
+    expect(sites[0]).toEqual(storedSite);
     expect(sites[1]).toMatchObject({
       name: 'tj-auto-body',
       nameZh: null,

@@ -4,6 +4,8 @@ import {
   decodePayload,
   encodePayload,
   parseSparkplugTopic,
+  qualityCodes,
+  qualityOfCode,
   SparkplugCodecError,
   type SparkplugMetric,
   sparkplugTopic,
@@ -144,6 +146,24 @@ describe('Sparkplug B payload codec', () => {
       encodePayload({ metrics: [{ name: 'x', datatype: 'Int64', value: '9223372036854775808' }] }),
     ).toThrow(/not a Int64/);
     expect(() => decodePayload(Buffer.from([0x0a, 0xff, 0xff, 0xff]))).toThrow(SparkplugCodecError);
+  });
+});
+
+describe('Sparkplug B quality codes', () => {
+  it('reads quality codes of the OPC-classic and Ignition 8 conventions', () => {
+    expect([192, 216, 64, 100, 0, 24].map(qualityOfCode)).toEqual([
+      'good',
+      'good',
+      'uncertain',
+      'uncertain',
+      'bad',
+      'bad',
+    ]);
+    expect([1073742080, -2147483136].map(qualityOfCode)).toEqual(['uncertain', 'bad']);
+  });
+
+  it('reads back the code the edge node writes for each quality', () => {
+    for (const [quality, code] of Object.entries(qualityCodes)) expect(qualityOfCode(code)).toBe(quality);
   });
 });
 

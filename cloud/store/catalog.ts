@@ -1,0 +1,274 @@
+/**
+ * The catalog every store keeps in SQLite: the registry (sites, gateways, points), batch dedupe and
+ * gaps, latest values and dead letters. A store is this catalog plus a place for samples: the
+ * embedded store's `samples` table (written in the catalog's own transaction), or InfluxDB.
+ */
+import type Database from 'better-sqlite3';
+import { type MetadataMessage, pointId, type StatusMessage } from '../../gateway/schema/index.js';
+import { DeadLetterTable } from './dead-letters.js';
+import { LatestCache } from './latest-cache.js';
+import { RegistryQueries } from './registry-queries.js';
+import { registryStatements, siteRowOf } from './registry-writes.js';
+import type {
+  Completeness,
+  DeadLetter,
+  DeadLetterQuery,
+  GatewaySummary,
+  IncomingBatch,
+  LatestPoint,
+  PointInfo,
+  RejectedMessage,
+  SequenceGap,
+  Series,
+  SeriesQuery,
+  SeriesSample,
+  SiteSummary,
+  TelemetryStore,
+  TelemetryWrite,
+} from './store.js';
+
+type Sample = IncomingBatch['points'][number];
+
+/** Where a store keeps samples written in the catalog's telemetry transaction. */
+export interface SampleSink {
+  insert(pointId: string, sample: Sample): void;
+}
+
+interface QueuedTelemetry {
+  batch: IncomingBatch;
+  receivedAt: number;
+  resolve: (written: TelemetryWrite) => void;
+  reject: (error: unknown) => void;
+}
+
+export abstract class SqliteCatalog implements TelemetryStore {
+  private readonly statements: ReturnType<typeof registryStatements>;
+  private readonly queries: RegistryQueries;
+  private readonly latestValues: LatestCache;
+  private readonly rejected: DeadLetterTable;
+  // Written with `.immediate` so instances sharing the file queue on the write lock instead of failing.
+  private readonly writeTelemetryTx: Database.Transaction<
+    (group: readonly QueuedTelemetry[]) => TelemetryWrite[]
+  >;
+  private readonly writeMetadataTx: Database.Transaction<(message: MetadataMessage) => void>;
+  private readonly writeStatusTx: Database.Transaction<(message: StatusMessage) => void>;
+  /** Batches waiting for the next group commit (at the next turn of the event loop). */
+  private queuedTelemetry: QueuedTelemetry[] = [];
+  /** Point ids this instance knows are in `points`, so a batch skips re-inserting them. */
+  private readonly knownPoints = new Set<string>();
+  /** Point ids the transaction in progress inserted: known once it commits. */
+  private knownAfterCommit: string[] = [];
+
+  /** `samples`: where the store keeps samples in the same transaction; none when they live elsewhere. */
+  constructor(
+    private readonly db: Database.Database,
+    samples?: SampleSink,
+  ) {
+    const s = registryStatements(db);
+    this.statements = s;
+    this.queries = new RegistryQueries(db);
+    this.latestValues = new LatestCache(db);
+    this.rejected = new DeadLetterTable(db);
+
+    // One transaction for every batch of a group: each batch is deduped and its gap counted in
+    // order; each point's newest sample waits for the next `latest` update.
+    this.writeTelemetryTx = db.transaction((group: readonly QueuedTelemetry[]): TelemetryWrite[] =>
+      group.map(({ batch, receivedAt }): TelemetryWrite => {
+        const { id: gateway, boot, seq } = batch.gateway;
+        let missingBefore = 0;
+        if (seq !== undefined) {
+          const isNew = s.insertBatch.run({
+            gateway,
+            boot,
+            seq,
+            receivedAt,
+            points: batch.points.length,
+            historical: batch.historical ? 1 : 0,
+            sentTs: batch.sentTs,
+          });
+          if (isNew.changes === 0) return { outcome: 'duplicate' };
+          const held = s.gatewayPosition.get(gateway);
+          const newestSeq =
+            held === undefined || held.boot < boot ? -1 : held.boot > boot ? seq : (held.last_seq ?? -1);
+          missingBefore = Math.max(0, seq - newestSeq - 1);
+        }
+        s.upsertSite.run(siteRowOf(batch));
+        if (seq !== undefined) s.gatewaySeen.run({ gateway, site: batch.site, boot, seq, receivedAt });
+        else s.gatewayTouched.run({ gateway, site: batch.site, boot, receivedAt });
+        for (const sample of batch.points) {
+          const id = pointId(batch.site, sample);
+          if (!this.knownPoints.has(id)) {
+            s.ensurePoint.run({
+              pointId: id,
+              site: batch.site,
+              line: sample.line,
+              equipment: sample.equipment,
+              point: sample.point,
+            });
+            this.knownAfterCommit.push(id);
+          }
+          samples?.insert(id, sample);
+          this.latestValues.stage(id, batch.site, sample);
+        }
+        return { outcome: 'stored', points: batch.points.length, missingBefore };
+      }),
+    );
+
+    this.writeMetadataTx = db.transaction((message: MetadataMessage) => {
+      s.upsertSite.run(siteRowOf(message));
+      s.nameSite.run({ site: message.site, en: message.siteName.en, zh: message.siteName.zh });
+      for (const point of message.points) {
+        s.upsertPoint.run({
+          pointId: pointId(message.site, point),
+          site: message.site,
+          line: point.line,
+          equipment: point.equipment,
+          point: point.point,
+          protocol: point.protocol,
+          address: point.address,
+          dataType: point.dataType ?? null,
+          unit: point.unit ?? null,
+          description: point.description ?? null,
+        });
+      }
+    });
+
+    this.writeStatusTx = db.transaction((message: StatusMessage) => {
+      s.upsertSite.run(siteRowOf(message));
+      s.gatewayState.run({
+        gateway: message.gateway.id,
+        site: message.site,
+        state: message.state,
+        ts: message.ts,
+        boot: message.gateway.boot,
+      });
+    });
+  }
+
+  abstract series(query: SeriesQuery): Promise<Series | undefined>;
+  abstract samplesOf(pointIds: string[], from: number, to: number): Promise<Map<string, SeriesSample[]>>;
+
+  /**
+   * Batches written concurrently (several MQTT connections, one InfluxDB request's worth) are
+   * committed together at the next turn of the event loop: one transaction, and `latest` updated
+   * once per point instead of once per batch. Each caller still learns its own outcome.
+   */
+  writeTelemetry(batch: IncomingBatch, receivedAt: number): Promise<TelemetryWrite> {
+    return new Promise((resolve, reject) => {
+      this.queuedTelemetry.push({ batch, receivedAt, resolve, reject });
+      if (this.queuedTelemetry.length === 1) setImmediate(() => this.commitQueuedTelemetry());
+    });
+  }
+
+  private commitQueuedTelemetry(): void {
+    const group = this.queuedTelemetry;
+    if (group.length === 0) return;
+    this.queuedTelemetry = [];
+    try {
+      const results = this.commitGroup(group);
+      for (const [index, queued] of group.entries()) queued.resolve(results[index] as TelemetryWrite);
+    } catch (error) {
+      if (group.length === 1) {
+        group[0]?.reject(error);
+        return;
+      }
+      // One batch must not fail the others: alone, each succeeds or fails on its own account.
+      for (const queued of group) {
+        try {
+          queued.resolve(this.commitGroup([queued])[0] as TelemetryWrite);
+        } catch (alone) {
+          queued.reject(alone);
+        }
+      }
+    }
+  }
+
+  /** Ids and newest samples only count once their transaction committed. */
+  private commitGroup(group: readonly QueuedTelemetry[]): TelemetryWrite[] {
+    try {
+      const written = this.writeTelemetryTx.immediate(group);
+      for (const id of this.knownAfterCommit) this.knownPoints.add(id);
+      this.latestValues.committed();
+      return written;
+    } catch (error) {
+      this.latestValues.rolledBack();
+      throw error;
+    } finally {
+      this.knownAfterCommit = [];
+    }
+  }
+
+  async writeMetadata(message: MetadataMessage): Promise<void> {
+    this.writeMetadataTx.immediate(message);
+  }
+
+  async writeStatus(message: StatusMessage): Promise<void> {
+    this.writeStatusTx.immediate(message);
+  }
+
+  async writeRejected(message: RejectedMessage): Promise<void> {
+    this.rejected.write(message);
+  }
+
+  /** True when the batch was stored before (by this or another instance sharing the file). */
+  hasBatch(gateway: string, boot: number, seq: number): boolean {
+    return this.statements.hasBatch.get(gateway, boot, seq) !== undefined;
+  }
+
+  async listSites(): Promise<SiteSummary[]> {
+    this.latestValues.flush();
+    return this.queries.sites();
+  }
+
+  async latest(site: string): Promise<LatestPoint[] | undefined> {
+    return this.queries.siteExists(site) ? this.latestValues.of(site) : undefined;
+  }
+
+  async points(site: string): Promise<PointInfo[] | undefined> {
+    return this.queries.points(site);
+  }
+
+  async gateways(): Promise<GatewaySummary[]> {
+    return this.queries.gateways();
+  }
+
+  async gaps(gateway: string): Promise<SequenceGap[]> {
+    return this.queries.gaps(gateway);
+  }
+
+  async completeness(site: string, from: number, to: number): Promise<Completeness | undefined> {
+    return this.queries.completeness(site, from, to);
+  }
+
+  async deadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
+    return this.rejected.newest(query);
+  }
+
+  async ping(): Promise<void> {
+    this.statements.ping.get();
+  }
+
+  async close(): Promise<void> {
+    // Writes already queued are committed, not dropped, before the file closes.
+    if (this.db.open) this.commitQueuedTelemetry();
+    if (this.db.open) this.latestValues.flush();
+    if (this.db.open) this.db.close();
+  }
+
+  /** A series of a known point from samples `read` gives (asked for one more than the limit, to tell truncation). */
+  protected async seriesFrom(
+    query: SeriesQuery,
+    read: (limit: number) => SeriesSample[] | Promise<SeriesSample[]>,
+  ): Promise<Series | undefined> {
+    const unit = this.queries.pointUnit(query.pointId);
+    if (unit === undefined) return undefined;
+    const samples = await read(query.limit + 1);
+    const series: Series = {
+      point: query.pointId,
+      samples: samples.slice(0, query.limit),
+      truncated: samples.length > query.limit,
+    };
+    if (unit !== null) series.unit = unit;
+    return series;
+  }
+}

@@ -1,0 +1,77 @@
+/** The SQL the catalog writes the registry with: sites, gateways (position and state), batches, points. */
+import type Database from 'better-sqlite3';
+import type { IncomingBatch } from './store.js';
+
+/** The `sites` row every kind of message keeps up to date: where it comes from and through which gateway. */
+export function siteRowOf(
+  message: Pick<IncomingBatch, 'site' | 'region' | 'project'> & { gateway: { id: string } },
+) {
+  return {
+    site: message.site,
+    region: message.region,
+    project: message.project,
+    gateway: message.gateway.id,
+  };
+}
+
+export function registryStatements(db: Database.Database) {
+  return {
+    insertBatch: db.prepare(
+      `INSERT OR IGNORE INTO batches (gateway, boot, seq, received_at, points, historical, sent_ts)
+       VALUES (@gateway, @boot, @seq, @receivedAt, @points, @historical, @sentTs)`,
+    ),
+    hasBatch: db.prepare<[string, number, number], { found: number }>(
+      'SELECT 1 AS found FROM batches WHERE gateway = ? AND boot = ? AND seq = ?',
+    ),
+    gatewayPosition: db.prepare<[string], { boot: number; last_seq: number | null }>(
+      'SELECT boot, last_seq FROM gateways WHERE id = ?',
+    ),
+    upsertSite: db.prepare(
+      `INSERT INTO sites (id, region, project, gateway) VALUES (@site, @region, @project, @gateway)
+       ON CONFLICT (id) DO UPDATE SET region = excluded.region, project = excluded.project, gateway = excluded.gateway`,
+    ),
+    nameSite: db.prepare('UPDATE sites SET name_en = @en, name_zh = @zh WHERE id = @site'),
+    // SET expressions all see the old row, so `boot` below is the stored boot.
+    gatewaySeen: db.prepare(
+      `INSERT INTO gateways (id, site, boot, last_seq, last_seen) VALUES (@gateway, @site, @boot, @seq, @receivedAt)
+       ON CONFLICT (id) DO UPDATE SET
+         site = excluded.site,
+         last_seen = max(coalesce(last_seen, 0), excluded.last_seen),
+         last_seq = CASE
+           WHEN excluded.boot > boot THEN excluded.last_seq
+           WHEN excluded.boot = boot THEN max(coalesce(last_seq, -1), excluded.last_seq)
+           ELSE last_seq END,
+         boot = max(boot, excluded.boot)`,
+    ),
+    gatewayTouched: db.prepare(
+      `INSERT INTO gateways (id, site, boot, last_seen) VALUES (@gateway, @site, @boot, @receivedAt)
+       ON CONFLICT (id) DO UPDATE SET
+         site = excluded.site,
+         last_seen = max(coalesce(last_seen, 0), excluded.last_seen),
+         boot = max(boot, excluded.boot)`,
+    ),
+    // A state from an older boot, or older than the one held, is stale (e.g. a late Last Will).
+    gatewayState: db.prepare(
+      `INSERT INTO gateways (id, site, state, state_ts, boot) VALUES (@gateway, @site, @state, @ts, @boot)
+       ON CONFLICT (id) DO UPDATE SET
+         site = excluded.site,
+         state = CASE WHEN excluded.boot > boot OR (excluded.boot = boot AND excluded.state_ts >= coalesce(state_ts, 0))
+           THEN excluded.state ELSE state END,
+         state_ts = CASE WHEN excluded.boot > boot OR (excluded.boot = boot AND excluded.state_ts >= coalesce(state_ts, 0))
+           THEN excluded.state_ts ELSE state_ts END,
+         last_seq = CASE WHEN excluded.boot > boot THEN NULL ELSE last_seq END,
+         boot = max(boot, excluded.boot)`,
+    ),
+    ensurePoint: db.prepare(
+      `INSERT OR IGNORE INTO points (point_id, site, line, equipment, point)
+       VALUES (@pointId, @site, @line, @equipment, @point)`,
+    ),
+    upsertPoint: db.prepare(
+      `INSERT INTO points (point_id, site, line, equipment, point, protocol, address, data_type, unit, description)
+       VALUES (@pointId, @site, @line, @equipment, @point, @protocol, @address, @dataType, @unit, @description)
+       ON CONFLICT (point_id) DO UPDATE SET protocol = excluded.protocol, address = excluded.address,
+         data_type = excluded.data_type, unit = excluded.unit, description = excluded.description`,
+    ),
+    ping: db.prepare('SELECT 1'),
+  };
+}

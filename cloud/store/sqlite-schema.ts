@@ -1,0 +1,150 @@
+/**
+ * The SQLite file: opening it (WAL, shared by several collector instances) and its schema as an
+ * ordered list of migrations. `PRAGMA user_version` counts the migrations a file has had; opening
+ * runs the ones it lacks, in one transaction. A schema change is a new migration at the end of the
+ * list, never an edit of one that has shipped.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { IN_MEMORY } from '../config.js';
+import { CollectorError } from '../errors.js';
+
+interface Migration {
+  /** What the migration brings, for a reader of this list. */
+  what: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    what: 'sites, gateways, batches, points, samples, latest values, dead letters',
+    sql: `
+CREATE TABLE sites (
+  id      TEXT PRIMARY KEY,
+  name_en TEXT,
+  name_zh TEXT,
+  region  TEXT NOT NULL,
+  project TEXT NOT NULL,
+  gateway TEXT NOT NULL
+);
+CREATE TABLE gateways (
+  id        TEXT PRIMARY KEY,
+  site      TEXT NOT NULL,
+  state     TEXT CHECK (state IN ('online', 'offline')),
+  state_ts  INTEGER,
+  boot      INTEGER NOT NULL,
+  last_seq  INTEGER,
+  last_seen INTEGER
+);
+CREATE TABLE batches (
+  gateway     TEXT NOT NULL,
+  boot        INTEGER NOT NULL,
+  seq         INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  points      INTEGER NOT NULL,
+  historical  INTEGER NOT NULL,
+  PRIMARY KEY (gateway, boot, seq)
+) WITHOUT ROWID;
+CREATE TABLE points (
+  point_id    TEXT PRIMARY KEY,
+  site        TEXT NOT NULL,
+  line        TEXT NOT NULL,
+  equipment   TEXT NOT NULL,
+  point       TEXT NOT NULL,
+  protocol    TEXT,
+  address     TEXT,
+  data_type   TEXT,
+  unit        TEXT,
+  description TEXT
+);
+CREATE INDEX points_by_site ON points (site);
+CREATE TABLE samples (
+  point_id    TEXT NOT NULL,
+  ts          INTEGER NOT NULL,
+  value,
+  value_type  TEXT NOT NULL,
+  quality     TEXT NOT NULL,
+  status_code INTEGER,
+  server_ts   INTEGER,
+  PRIMARY KEY (ts, point_id)
+) WITHOUT ROWID;
+CREATE TABLE latest (
+  point_id   TEXT PRIMARY KEY,
+  site       TEXT NOT NULL,
+  value,
+  value_type TEXT NOT NULL,
+  quality    TEXT NOT NULL,
+  status     TEXT,
+  ts         INTEGER NOT NULL
+);
+CREATE INDEX latest_by_site ON latest (site);
+CREATE TABLE rejected (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_at  INTEGER NOT NULL,
+  topic        TEXT NOT NULL,
+  reason       TEXT NOT NULL,
+  detail       TEXT NOT NULL,
+  payload      BLOB NOT NULL,
+  payload_size INTEGER NOT NULL
+);`,
+  },
+  {
+    what: 'when each batch was sent, for completeness over a time window',
+    sql: `
+ALTER TABLE batches ADD COLUMN sent_ts INTEGER;
+CREATE INDEX batches_by_sent ON batches (sent_ts);`,
+  },
+];
+
+/**
+ * The migrations a file has had. Files written before the schema was versioned have user_version 0:
+ * they are placed once by their shape (with or without `batches.sent_ts`).
+ */
+function versionOf(db: Database.Database): number {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > 0) return version;
+  const batchColumns = db.prepare<[], { name: string }>('PRAGMA table_info(batches)').all();
+  if (batchColumns.length === 0) return 0;
+  return batchColumns.some((column) => column.name === 'sent_ts') ? 2 : 1;
+}
+
+function migrate(db: Database.Database): void {
+  // Immediate: of several instances opening one file together, one migrates and the others find it done.
+  db.transaction(() => {
+    const version = versionOf(db);
+    if (version > migrations.length) {
+      throw new Error(
+        `its schema version ${version} is newer than this collector's (${migrations.length}): run a newer collector`,
+      );
+    }
+    for (const migration of migrations.slice(version)) db.exec(migration.sql);
+    db.pragma(`user_version = ${migrations.length}`);
+  }).immediate();
+}
+
+/** Opens (or creates) the file and brings its schema up to date. */
+export function openSqliteDatabase(path: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    if (path !== IN_MEMORY) mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    // Samples are clustered by time, so a batch appends at the end of the tree instead of touching
+    // one page per point; a larger cache and fewer checkpoints keep that append cheap.
+    db.pragma('cache_size = -65536');
+    db.pragma('wal_autocheckpoint = 10000');
+    // Several collector instances may share one file: wait for each other's transactions.
+    db.pragma('busy_timeout = 10000');
+    migrate(db);
+    return db;
+  } catch (error) {
+    db?.close();
+    throw new CollectorError(
+      'STORE_OPEN_FAILED',
+      `cannot open SQLite store ${path}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
