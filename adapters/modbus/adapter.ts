@@ -4,6 +4,8 @@
  * its own timer. A unit that stops answering costs the others at most one timeout: it is then left
  * alone on a backoff schedule (its points read bad) and picked up again as soon as it answers.
  */
+
+import { PublishFilter } from '../common/publish-filter.js';
 import {
   type AdapterContext,
   type DeviceAdapter,
@@ -26,7 +28,6 @@ import {
   type ReconnectBackoff,
 } from './link.js';
 import { defaultPlanOptions, planReads, type ReadRequest } from './planner.js';
-import { PublishFilter } from './publish-filter.js';
 import { statusOfError } from './status.js';
 
 export { defaultReconnectBackoff, type ReconnectBackoff };
