@@ -2,7 +2,7 @@
  * The one place a device's connection state is de-duplicated and logged: an adapter tells the
  * reporter whatever it sees (every failed request, every restored session), and the gateway hears of
  * each change once, with one log line on the device's logger ("device connected" at info, "device
- * disconnected" at warn with the reason).
+ * unreachable; retrying in background" at warn with the reason).
  */
 import type { AdapterContext, DeviceState } from '../contract.js';
 
@@ -29,7 +29,7 @@ export class DeviceStateReporter {
     this.current = state;
     const { logger, sink } = this.context;
     if (state === 'connected') logger.info(this.where, 'device connected');
-    else logger.warn({ ...this.where, reason: detail }, 'device disconnected; retrying in background');
+    else logger.warn({ ...this.where, reason: detail }, 'device unreachable; retrying in background');
     sink.deviceState(this.deviceId, state, detail);
     return true;
   }
