@@ -4,10 +4,10 @@
  * from which they are delivered over MQTT.
  */
 import type { DeviceAdapter, DeviceState, Reading, SouthboundSink } from '../adapters/contract.js';
+import { createDeviceAdapter, deviceStateDir } from './adapter-modules.js';
 import { nextBootCounter } from './boot-counter.js';
 import { CommandExecutor } from './commands.js';
 import type { LoadedGatewayConfig } from './config.js';
-import { createDeviceAdapter, deviceStateDir } from './devices.js';
 import { jsonEncoder } from './json-encoder.js';
 import type { Logger } from './logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';

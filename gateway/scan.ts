@@ -1,7 +1,7 @@
 /** `jjj-gateway test`: one scan of every configured point, normalised into the schema's point records. */
 import { gatewayStatus, type SouthboundSink } from '../adapters/contract.js';
+import { createDeviceAdapter, deviceStateDir } from './adapter-modules.js';
 import type { LoadedGatewayConfig } from './config.js';
-import { createDeviceAdapter, deviceStateDir } from './devices.js';
 import type { Logger } from './logger.js';
 import { buildPointDirectory, toSample } from './normalise.js';
 import { POINT_SCHEMA, type PointRecord } from './schema/index.js';
