@@ -6,19 +6,13 @@
  * disconnect.
  */
 import { AttributeIds, resolveNodeId, StatusCodes } from 'node-opcua-client';
-import type {
-  AdapterContext,
-  DeviceAdapter,
-  DeviceState,
-  Reading,
-  ReadingScalar,
-  WriteResult,
-} from '../contract.js';
+import { DeviceStateReporter } from '../common/device-state.js';
+import type { AdapterContext, DeviceAdapter, Reading, ReadingScalar, WriteResult } from '../contract.js';
 import type { OpcuaDevice } from './config.js';
 import { ConnectionKeeper, type DeviceStatus, type OpcuaAdapterOptions } from './connection.js';
 import { notConnectedReading, readingFromDataValue, statusOf, variantForWrite } from './decode.js';
 import { errorMessage, explain } from './identity.js';
-import { connectedGauge, outagesCounter } from './metrics.js';
+import { type OpcuaMetrics, opcuaMetrics } from './metrics.js';
 import { DevicePoints } from './points.js';
 import { ReadLoop, readValues } from './polling.js';
 import { Subscriber } from './subscription.js';
@@ -27,9 +21,10 @@ export type { OpcuaAdapterOptions } from './connection.js';
 
 export class OpcuaAdapter implements DeviceAdapter {
   private readonly labels: { device: string; endpoint: string };
+  private readonly metrics: OpcuaMetrics;
   private readonly points: DevicePoints;
   private readonly link: ConnectionKeeper;
-  private state: DeviceState | undefined;
+  private readonly state: DeviceStateReporter;
 
   constructor(
     private readonly device: OpcuaDevice,
@@ -37,9 +32,11 @@ export class OpcuaAdapter implements DeviceAdapter {
     options: OpcuaAdapterOptions,
   ) {
     this.labels = { device: device.id, endpoint: device.endpoint };
-    this.points = new DevicePoints(device, context.sink, this.labels);
+    this.metrics = opcuaMetrics(context.metrics);
+    this.points = new DevicePoints(device, context.sink, this.metrics.readings.labels(this.labels));
+    this.state = new DeviceStateReporter(device.id, context, { endpoint: device.endpoint });
     const status: DeviceStatus = {
-      connected: () => this.setState('connected'),
+      connected: () => this.connected(),
       disconnected: (reason) => this.disconnected(reason),
     };
     this.link = new ConnectionKeeper(device, options, context.logger, status, (connection, session) =>
@@ -47,13 +44,11 @@ export class OpcuaAdapter implements DeviceAdapter {
     );
     const acquisition =
       device.mode === 'polling'
-        ? new ReadLoop(device, this.points, this.link, status)
+        ? new ReadLoop(device, this.points, this.link, status, context.logger)
         : new Subscriber(device, this.points, this.link, status, context.logger);
   }
 
   async start(): Promise<void> {
-    if (this.link.running) return;
-    connectedGauge.set(this.labels, 0);
     await this.link.start();
   }
 
@@ -90,7 +85,7 @@ export class OpcuaAdapter implements DeviceAdapter {
     const point = this.device.points.find((candidate) => candidate.name === pointName);
     if (!point) return { ok: false, reason: `no point ${pointName} on device ${this.device.id}` };
     const { session } = this.link;
-    if (!session || this.state !== 'connected') {
+    if (!session || this.state.state !== 'connected') {
       return { ok: false, reason: `not connected to ${this.device.endpoint}` };
     }
     try {
@@ -118,27 +113,19 @@ export class OpcuaAdapter implements DeviceAdapter {
   async stop(): Promise<void> {
     if (!this.link.running) return;
     await this.link.stop();
-    connectedGauge.set(this.labels, 0);
+    this.state.stopped();
+  }
+
+  private connected(): void {
+    if (this.link.running) this.state.report('connected');
   }
 
   /** Going disconnected also marks every point bad, once, so no stale good value stands. */
   private disconnected(reason: string): void {
-    if (!this.setState('disconnected', reason)) return;
+    if (!this.link.running) return;
+    const wasConnected = this.state.state === 'connected';
+    if (!this.state.report('disconnected', reason)) return;
+    if (wasConnected) this.metrics.outages.inc(this.labels);
     this.points.deliver(this.points.notConnected(Date.now()));
-  }
-
-  /** Reports a state change (once) and tells whether it was one. */
-  private setState(state: DeviceState, detail?: string): boolean {
-    if (this.state === state || !this.link.running) return false;
-    const wasConnected = this.state === 'connected';
-    this.state = state;
-    connectedGauge.set(this.labels, state === 'connected' ? 1 : 0);
-    if (state === 'connected') this.context.logger.info({ endpoint: this.device.endpoint }, 'connected');
-    else {
-      if (wasConnected) outagesCounter.inc(this.labels);
-      this.context.logger.warn({ endpoint: this.device.endpoint, reason: detail }, 'disconnected');
-    }
-    this.context.sink.deviceState(this.device.id, state, detail);
-    return true;
   }
 }

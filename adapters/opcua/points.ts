@@ -7,7 +7,6 @@ import type { ProtocolStatus, Reading, SouthboundSink } from '../contract.js';
 import type { OpcuaDevice } from './config.js';
 import { notConnectedReading, readingFromDataValue } from './decode.js';
 import { LastSamples } from './last-samples.js';
-import { readingsCounter } from './metrics.js';
 
 export class DevicePoints {
   /**
@@ -20,7 +19,8 @@ export class DevicePoints {
   constructor(
     private readonly device: OpcuaDevice,
     private readonly sink: SouthboundSink,
-    private readonly labels: { device: string; endpoint: string },
+    /** The device's count of readings handed on. */
+    private readonly handedOn: { inc(count: number): void },
   ) {
     device.points.forEach((point, index) => {
       const nodeId = normaliseNodeId(point.nodeId);
@@ -51,7 +51,7 @@ export class DevicePoints {
 
   deliver(readings: Reading[]): void {
     if (readings.length === 0) return;
-    readingsCounter.inc(this.labels, readings.length);
+    this.handedOn.inc(readings.length);
     this.sink.readings(this.device.id, readings);
   }
 

@@ -1,5 +1,7 @@
 /** Polling mode: a Read of every node each `pollIntervalMs`, for servers that limit subscriptions. */
 import { AttributeIds, type ClientSession, type DataValue, type ReadValueIdOptions } from 'node-opcua-client';
+import type { Logger } from 'pino';
+import { PollScheduler } from '../common/poll-scheduler.js';
 import type { Reading } from '../contract.js';
 import type { OpcuaDevice } from './config.js';
 import { type Connection, type ConnectionKeeper, chunks, type DeviceStatus } from './connection.js';
@@ -16,39 +18,41 @@ export class ReadLoop {
     private readonly points: DevicePoints,
     private readonly link: ConnectionKeeper,
     private readonly status: DeviceStatus,
+    private readonly logger: Logger,
   ) {
     this.nodeIds = [...points.byNodeId.keys()];
     this.pointsOfNode = [...points.byNodeId.values()];
   }
 
+  /** Reads now and then on the kit's fixed grid until the connection closes. */
   async start(connection: Connection, session: ClientSession): Promise<void> {
     session.on('session_restored', () => this.status.connected());
-    this.loop(connection, session);
+    const scheduler = new PollScheduler({
+      intervalMs: this.device.pollIntervalMs,
+      poll: () => this.poll(connection, session),
+      logger: this.logger,
+    });
+    // Not awaited: a Read stuck on a lost connection must not hold up the teardown.
+    connection.cleanups.push(() => void scheduler.stop());
+    scheduler.start();
   }
 
-  /** The next Read is scheduled once this one ended. */
-  private loop(connection: Connection, session: ClientSession): void {
-    let timer: NodeJS.Timeout | undefined;
-    connection.cleanups.push(() => clearTimeout(timer));
-    const poll = async () => {
-      if (!this.link.isCurrent(connection)) return;
-      try {
-        const readings: Reading[] = [];
-        const dataValues = await readValues(connection, session, this.nodeIds);
-        const receivedAt = Date.now();
-        this.pointsOfNode.forEach((points, index) => {
-          const dataValue = dataValues[index];
-          if (!dataValue) return;
-          for (const point of points) this.points.collect(readings, point, dataValue, receivedAt);
-        });
-        this.status.connected();
-        this.points.deliver(readings);
-      } catch (error) {
-        this.status.disconnected(`reading from ${this.device.endpoint} failed: ${errorMessage(error)}`);
-      }
-      if (this.link.isCurrent(connection)) timer = setTimeout(() => void poll(), this.device.pollIntervalMs);
-    };
-    void poll();
+  private async poll(connection: Connection, session: ClientSession): Promise<void> {
+    if (!this.link.isCurrent(connection)) return;
+    try {
+      const readings: Reading[] = [];
+      const dataValues = await readValues(connection, session, this.nodeIds);
+      const receivedAt = Date.now();
+      this.pointsOfNode.forEach((points, index) => {
+        const dataValue = dataValues[index];
+        if (!dataValue) return;
+        for (const point of points) this.points.collect(readings, point, dataValue, receivedAt);
+      });
+      this.status.connected();
+      this.points.deliver(readings);
+    } catch (error) {
+      this.status.disconnected(`reading from ${this.device.endpoint} failed: ${errorMessage(error)}`);
+    }
   }
 }
 
