@@ -187,6 +187,8 @@ export interface AdapterCommand {
   summary: string;
   /** Options of its own, declared as node:util `parseArgs` takes them. */
   options?: ParseArgsConfig['options'];
+  /** One line per option for the Options section of `jjj-gateway --help`, e.g. `--depth N        levels to browse`. */
+  optionsHelp?: readonly string[];
   /** Whether it reads the gateway config (`--config FILE`); it then gets the gateway's state folder. */
   needsConfig: boolean;
   run(input: AdapterCommandInput): Promise<string>;
