@@ -15,7 +15,7 @@ import { MqttLink } from '../gateway/mqtt-link.js';
 import { Delivery } from '../gateway/outbox/delivery.js';
 import { DiskOutbox, type FsyncPolicy } from '../gateway/outbox/disk-outbox.js';
 import { MemoryOutbox } from '../gateway/outbox/memory-outbox.js';
-import type { Outbox } from '../gateway/outbox/outbox.js';
+import { type Outbox, serialiseBatch } from '../gateway/outbox/outbox.js';
 import type { TelemetryBatch } from '../gateway/schema/index.js';
 import { startMosquittoBroker } from './collector-peers.js';
 
@@ -52,7 +52,7 @@ function measureOutbox(label: string, open: () => Outbox, batches: number): { by
   const outbox = open();
   const prepared = Array.from({ length: batches }, (_, seq) => siteBatch(seq));
   let started = performance.now();
-  for (const batch of prepared) outbox.append(batch);
+  for (const batch of prepared) outbox.append(serialiseBatch(batch));
   const appendMs = performance.now() - started;
   const bytesPerPoint = outbox.stats.bytes / outbox.stats.points;
   started = performance.now();
@@ -85,7 +85,7 @@ async function liveLatency(
   backlog: number,
 ): Promise<{ p99: number; replayed: number }> {
   const outbox = new DiskOutbox({ dir, maxBytes: DEFAULT_OUTBOX_BYTES, fsync: 'every-batch' });
-  for (let seq = 0; seq < backlog; seq++) outbox.append(siteBatch(seq, 200));
+  for (let seq = 0; seq < backlog; seq++) outbox.append(serialiseBatch(siteBatch(seq, 200)));
   const topics = {
     telemetry: 'bench/telemetry',
     status: 'bench/status',

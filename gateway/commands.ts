@@ -7,14 +7,7 @@ import type { DeviceAdapter, ReadingScalar } from '../adapters/contract.js';
 import type { Logger } from './logger.js';
 import type { PointDirectory } from './normalise.js';
 import type { WriteOutcome, WriteRequest } from './schema/commands.js';
-import type { DataType, PointMetadata } from './schema/index.js';
-
-const integerRanges: Partial<Record<DataType, [number, number]>> = {
-  int16: [-32768, 32767],
-  uint16: [0, 65535],
-  int32: [-2147483648, 2147483647],
-  uint32: [0, 4294967295],
-};
+import { integerRanges, isIntegerType, type PointMetadata, pointKey } from './schema/index.js';
 
 /** Why a value cannot be written to a point, or `undefined` when it can. */
 export function valueProblem(metadata: PointMetadata, value: unknown): string | undefined {
@@ -26,8 +19,8 @@ export function valueProblem(metadata: PointMetadata, value: unknown): string | 
     if (typeof text !== 'string' || !/^-?\d+$/.test(text))
       return 'expected an integer (a decimal string for 64 bits)';
     const big = BigInt(text);
-    const fits = dataType === 'int64' ? BigInt.asIntN(64, big) === big : BigInt.asUintN(64, big) === big;
-    return fits ? undefined : `out of the ${dataType} range`;
+    const [low, high] = integerRanges[dataType];
+    return big < low || big > high ? `out of the ${dataType} range` : undefined;
   }
   if (dataType === 'datetime') {
     return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
@@ -39,9 +32,11 @@ export function valueProblem(metadata: PointMetadata, value: unknown): string | 
       ? undefined
       : 'expected a number';
   }
-  const range = dataType ? integerRanges[dataType] : undefined;
-  if (range && !Number.isInteger(value)) return `expected an integer (${dataType})`;
-  if (range && (value < range[0] || value > range[1])) return `out of the ${dataType} range`;
+  if (dataType !== undefined && isIntegerType(dataType)) {
+    if (!Number.isInteger(value)) return `expected an integer (${dataType})`;
+    const [low, high] = integerRanges[dataType];
+    if (value < low || value > high) return `out of the ${dataType} range`;
+  }
   if (min !== undefined && value < min) return `below the point's minimum ${min}`;
   if (max !== undefined && value > max) return `above the point's maximum ${max}`;
   return undefined;
@@ -64,8 +59,7 @@ export class CommandExecutor {
   ) {
     for (const [deviceId, points] of directory) {
       for (const [point, configured] of points) {
-        const { line, equipment } = configured.identity;
-        this.targets.set(`${line}/${equipment}/${configured.identity.point}`, {
+        this.targets.set(pointKey(configured.identity), {
           deviceId,
           point,
           metadata: configured.metadata,
@@ -85,7 +79,7 @@ export class CommandExecutor {
           command: origin.id,
           by: origin.by,
           via: origin.via,
-          point: `${write.line}/${write.equipment}/${write.point}`,
+          point: pointKey(write),
           value: write.value,
           ok: outcome.ok,
           reason: outcome.reason,
@@ -105,7 +99,7 @@ export class CommandExecutor {
       reason,
       ...(status && { status }),
     });
-    const target = this.targets.get(`${write.line}/${write.equipment}/${write.point}`);
+    const target = this.targets.get(pointKey(identity));
     if (!target) return refuse('no such point on this gateway');
     if (!target.metadata.writable)
       return refuse('the point is not writable (set `writable: true` in the config)');

@@ -1,11 +1,21 @@
 /** The jjj JSON contract on the wire (`gateway/schema/`): retained status and metadata, QoS 1 telemetry. */
 import type { OutgoingMessage, WireEncoder } from './mqtt-link.js';
+import type { SerialisedBatch } from './outbox/outbox.js';
 import type { MetadataMessage, StatusMessage } from './schema/index.js';
 
 export interface JsonEncoderOptions {
   topics: { telemetry: string; status: string; metadata: string; command: string };
   status: (state: StatusMessage['state']) => StatusMessage;
   metadata: () => MetadataMessage;
+}
+
+/**
+ * The batch's JSON with `historical: true`: the same bytes as `JSON.stringify({ ...batch, historical:
+ * true })`, made from the text the batch was serialised to once (the flag is its last member).
+ */
+function historicalJson({ batch, json }: SerialisedBatch): string {
+  if ('historical' in batch) return JSON.stringify({ ...batch, historical: true });
+  return `${json.slice(0, -1)},"historical":true}`;
 }
 
 export function jsonEncoder({ topics, status, metadata }: JsonEncoderOptions): WireEncoder {
@@ -19,11 +29,11 @@ export function jsonEncoder({ topics, status, metadata }: JsonEncoderOptions): W
     will: () => retained(topics.status, status('offline')),
     birth: () => [retained(topics.status, status('online')), retained(topics.metadata, metadata())],
     death: () => retained(topics.status, status('offline')),
-    batch: (batch, historical) => [
+    batch: (serialised, historical) => [
       {
         topic: topics.telemetry,
         // The flag is set only on replay, so a live batch is byte for byte what the adapters produced.
-        payload: JSON.stringify(historical ? { ...batch, historical: true } : batch),
+        payload: historical ? historicalJson(serialised) : serialised.json,
         qos: 1,
         retain: false,
       },

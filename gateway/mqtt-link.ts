@@ -1,12 +1,13 @@
 /**
  * The gateway's MQTT connection: TLS (CA, client certificate), username/password, MQTT 3.1.1 or 5,
- * keepalive, reconnect with exponential backoff and jitter, the Last Will, and a birth at every
- * connect. What goes on the wire comes from a `WireEncoder` (the JSON contract here; Sparkplug B
- * plugs in beside it): the link itself only moves opaque messages.
+ * keepalive, reconnect with exponential backoff and jitter, the Last Will, and the birth when the
+ * connection state machine (`connection-state.ts`) says to announce. What goes on the wire comes
+ * from a `WireEncoder` (the JSON contract, or Sparkplug B): the link itself only moves opaque
+ * messages.
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { TelemetryBatch } from './schema/index.js';
+import type { SerialisedBatch } from './outbox/outbox.js';
 
 export interface OutgoingMessage {
   topic: string;
@@ -24,7 +25,7 @@ export interface WireEncoder {
   /** Sent at a clean shutdown, in place of the Will. */
   death(): OutgoingMessage;
   /** One batch may take several messages (Sparkplug: a DDATA per equipment). */
-  batch(batch: TelemetryBatch, historical: boolean): OutgoingMessage[];
+  batch(serialised: SerialisedBatch, historical: boolean): OutgoingMessage[];
   /** Topics to subscribe to at every connect: commands, and a Sparkplug primary host's STATE. */
   subscriptions(): string[];
 }
@@ -49,8 +50,8 @@ export interface MqttLinkOptions {
   encoder: WireEncoder;
   logger: Logger;
   /**
-   * Called once connected and subscribed (true) and when the connection is lost (false). The
-   * gateway sends the birth, since a Sparkplug node may have to wait for its primary host first.
+   * Called once connected and subscribed (true) and when the connection is lost (false). The birth
+   * is not sent here: a Sparkplug node may have to wait for its primary host first (`announce`).
    */
   onConnectionChange?: (connected: boolean) => void;
   /** A message on one of the encoder's subscriptions (commands, host state). */
@@ -182,7 +183,10 @@ export class MqttLink {
     return this.connected;
   }
 
-  /** Resolves at the broker's acknowledgement (QoS 1); a lost connection resends it when back. */
+  /**
+   * Resolves at the broker's acknowledgement (QoS 1); rejects if the connection ends first (the
+   * client is not reused, so it resends nothing: the delivery resends from the outbox).
+   */
   async publish(message: OutgoingMessage): Promise<void> {
     const client = this.client;
     if (!client) throw new Error('the MQTT link is not started');

@@ -15,14 +15,16 @@ export function sharedCounter<Label extends string>(
   registry: Registry,
   configuration: Omit<CounterConfiguration<Label>, 'registers'>,
 ): Counter<Label> {
-  const existing = registry.getSingleMetric(configuration.name);
-  return (existing as Counter<Label> | undefined) ?? new Counter({ ...configuration, registers: [registry] });
+  return shared(registry, configuration.name, () => new Counter({ ...configuration, registers: [registry] }));
 }
 
 export function sharedGauge<Label extends string>(
   registry: Registry,
   configuration: Omit<GaugeConfiguration<Label>, 'registers'>,
 ): Gauge<Label> {
-  const existing = registry.getSingleMetric(configuration.name);
-  return (existing as Gauge<Label> | undefined) ?? new Gauge({ ...configuration, registers: [registry] });
+  return shared(registry, configuration.name, () => new Gauge({ ...configuration, registers: [registry] }));
+}
+
+function shared<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make();
 }

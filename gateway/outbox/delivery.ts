@@ -6,15 +6,15 @@
  * marked historical, paced at one batch per `replayIntervalMs`. A replayed batch keeps its original
  * gateway id, boot counter and sequence number, so the collector drops it if it already has it.
  *
- * Nothing unacknowledged is left to the MQTT client's own resend: when a connection ends, whatever
- * was in flight on it is sent again from the outbox (the client may resend it too; the collector
- * drops the duplicate), and a publish the client abandons is replayed.
+ * Nothing unacknowledged is left to the MQTT client's own resend (the link makes a fresh client for
+ * every connection): when a connection ends, whatever was in flight on it is sent again from the
+ * outbox, and a publish the client abandons is replayed. The collector drops what arrives twice.
  */
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
-import type { MqttLink, WireEncoder } from '../mqtt-link.js';
+import type { OutgoingMessage, WireEncoder } from '../mqtt-link.js';
 import type { TelemetryBatch } from '../schema/index.js';
-import type { Outbox, OutboxEntry } from './outbox.js';
+import { type Outbox, type OutboxEntry, serialiseBatch } from './outbox.js';
 
 /** Live batches waiting beyond this many mean the broker is not keeping up: they become backlog. */
 const MAX_LIVE_QUEUE = 64;
@@ -23,9 +23,15 @@ const READ_AHEAD = 16;
 
 export type Stream = 'live' | 'history';
 
+/** What delivery needs of the MQTT link. */
+export interface BatchLink {
+  /** Resolves once the broker acknowledged every message; rejects when the connection ends first. */
+  publishAll(messages: readonly OutgoingMessage[]): Promise<void>;
+}
+
 export interface DeliveryOptions {
   outbox: Outbox;
-  link: Pick<MqttLink, 'publishAll'>;
+  link: BatchLink;
   /** Whether data may go on the wire now (connected, birth sent). */
   isOnline: () => boolean;
   encoder: WireEncoder;
@@ -71,10 +77,12 @@ export class Delivery {
   /** Takes a batch from the adapters: durable in the outbox when this returns. */
   submit(batch: TelemetryBatch): void {
     const { outbox, isOnline } = this.options;
-    const id = outbox.append(batch);
+    // Serialised once: the outbox keeps this text and the JSON encoder sends it.
+    const serialised = serialiseBatch(batch);
+    const id = outbox.append(serialised);
     this.enforceCap();
     if (isOnline()) {
-      this.liveQueue.push({ id, batch });
+      this.liveQueue.push({ id, ...serialised });
       if (this.liveQueue.length > MAX_LIVE_QUEUE) this.demoteLiveQueue();
       this.pumpLive();
     }
@@ -181,7 +189,7 @@ export class Delivery {
     const generation = this.generation;
     this.inFlight.set(entry.id, stream);
     this.inFlightCount[stream]++;
-    link.publishAll(encoder.batch(entry.batch, stream === 'history')).then(
+    link.publishAll(encoder.batch(entry, stream === 'history')).then(
       () => this.onAcked(entry, stream, generation),
       (error: Error) => {
         if (this.closed) return;

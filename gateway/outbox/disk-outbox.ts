@@ -14,6 +14,7 @@ import {
   type OutboxEntry,
   OutboxError,
   type OutboxStats,
+  type SerialisedBatch,
 } from './outbox.js';
 
 /**
@@ -89,12 +90,13 @@ export class DiskOutbox implements Outbox {
     return this.newestId;
   }
 
-  append(batch: Parameters<Outbox['append']>[0]): number {
-    const record = encodeBatch(batch);
-    const { lastInsertRowid } = this.statements.insert.run(batch.points.length, record);
+  append(serialised: SerialisedBatch): number {
+    const record = encodeBatch(serialised);
+    const points = serialised.batch.points.length;
+    const { lastInsertRowid } = this.statements.insert.run(points, record);
     this.newestId = Number(lastInsertRowid);
     this.stats.batches++;
-    this.stats.points += batch.points.length;
+    this.stats.points += points;
     this.stats.bytes += record.length;
     return this.newestId;
   }
@@ -102,7 +104,7 @@ export class DiskOutbox implements Outbox {
   read(afterId: number, upToId: number, limit: number): OutboxEntry[] {
     return this.statements.read
       .all(afterId, upToId, limit)
-      .map((row) => ({ id: row.id, batch: decodeBatch(row.record) }));
+      .map((row) => ({ id: row.id, ...decodeBatch(row.record) }));
   }
 
   remove(ids: readonly number[]): void {

@@ -6,6 +6,7 @@ import {
   type Outbox,
   type OutboxEntry,
   type OutboxStats,
+  type SerialisedBatch,
 } from './outbox.js';
 
 interface HeldRecord {
@@ -27,9 +28,13 @@ export class MemoryOutbox implements Outbox {
     return this.nextId - 1;
   }
 
-  append(batch: Parameters<Outbox['append']>[0]): number {
+  append(serialised: SerialisedBatch): number {
     // Encoded like the disk outbox, so both count the same bytes against their cap.
-    const held: HeldRecord = { id: this.nextId++, points: batch.points.length, record: encodeBatch(batch) };
+    const held: HeldRecord = {
+      id: this.nextId++,
+      points: serialised.batch.points.length,
+      record: encodeBatch(serialised),
+    };
     this.index.set(held.id, this.records.length);
     this.records.push(held);
     this.stats.batches++;
@@ -44,7 +49,7 @@ export class MemoryOutbox implements Outbox {
       if (entries.length >= limit) break;
       if (!held || held.id <= afterId) continue;
       if (held.id > upToId) break;
-      entries.push({ id: held.id, batch: decodeBatch(held.record) });
+      entries.push({ id: held.id, ...decodeBatch(held.record) });
     }
     return entries;
   }

@@ -7,10 +7,22 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { GatewayError } from '../errors.js';
 import type { TelemetryBatch } from '../schema/index.js';
 
-export interface OutboxEntry {
+/**
+ * A batch with its JSON text, serialised once: the outbox stores the text (deflated), and the JSON
+ * encoder sends it as it is.
+ */
+export interface SerialisedBatch {
+  batch: TelemetryBatch;
+  json: string;
+}
+
+export function serialiseBatch(batch: TelemetryBatch): SerialisedBatch {
+  return { batch, json: JSON.stringify(batch) };
+}
+
+export interface OutboxEntry extends SerialisedBatch {
   /** Increasing in append order, never reused by the same outbox. */
   id: number;
-  batch: TelemetryBatch;
 }
 
 export interface OutboxStats {
@@ -27,7 +39,7 @@ export interface Dropped {
 
 export interface Outbox {
   /** Stores the batch; it is durable (per the fsync policy) when this returns. Returns its id. */
-  append(batch: TelemetryBatch): number;
+  append(serialised: SerialisedBatch): number;
   /** Up to `limit` entries with `afterId < id <= upToId`, oldest first. */
   read(afterId: number, upToId: number, limit: number): OutboxEntry[];
   /** Forgets acknowledged entries; unknown ids are ignored. */
@@ -51,10 +63,11 @@ export class OutboxError extends GatewayError {
  * Compact record encoding: the batch's JSON, raw-deflated. Samples of one batch repeat their line,
  * equipment and point names, so this is 5–10× smaller than the JSON (see `npm run bench:outbox`).
  */
-export function encodeBatch(batch: TelemetryBatch): Buffer {
-  return deflateRawSync(JSON.stringify(batch), { level: 1 });
+export function encodeBatch({ json }: SerialisedBatch): Buffer {
+  return deflateRawSync(json, { level: 1 });
 }
 
-export function decodeBatch(record: Uint8Array): TelemetryBatch {
-  return JSON.parse(inflateRawSync(record).toString('utf8')) as TelemetryBatch;
+export function decodeBatch(record: Uint8Array): SerialisedBatch {
+  const json = inflateRawSync(record).toString('utf8');
+  return { batch: JSON.parse(json) as TelemetryBatch, json };
 }

@@ -8,7 +8,7 @@ export function sparkplugEncoder(node: SparkplugEdgeNode): WireEncoder {
     birth: () => node.births(),
     death: () => node.death(),
     // Sparkplug has no replay of its own: replayed values go out as DDATA marked is_historical.
-    batch: (batch, historical) => node.data(historical ? { ...batch, historical: true } : batch),
+    batch: ({ batch }, historical) => node.data(historical ? { ...batch, historical: true } : batch),
     subscriptions: () => node.subscriptions(),
   };
 }

@@ -10,6 +10,7 @@ import { jsonSchemaValidator } from '../helpers/json-schema.js';
 import { recordMqtt } from '../helpers/mqtt-recorder.js';
 import { freePort } from '../helpers/ports.js';
 import { type Spawned, spawnNode } from '../helpers/spawn.js';
+import { waitUntil } from '../helpers/wait.js';
 
 interface SiteSummary {
   id: string;
@@ -88,14 +89,14 @@ describe('npm start: the Jing-Jin-Ji demo end to end', () => {
   it('keeps a counter series in time order and never decreasing', async () => {
     const point = 'bj-etown-cnc/utilities/meter-main/energy-total';
     let samples: Array<{ ts: number; value: number }> = [];
-    for (let attempt = 0; attempt < 100 && samples.length < 3; attempt++) {
+    await waitUntil('the counter has three samples', async () => {
       const response = await fetch(
         `${api}/api/v1/series?point=${encodeURIComponent(point)}&from=0&to=${Date.now() + 60_000}`,
       );
       expect(response.status).toBe(200);
       samples = ((await response.json()) as { samples: typeof samples }).samples;
-      if (samples.length < 3) await new Promise((r) => setTimeout(r, 200));
-    }
+      return samples.length >= 3;
+    });
     expect(samples.length).toBeGreaterThanOrEqual(3);
     for (let i = 1; i < samples.length; i++) {
       expect(samples[i]?.ts).toBeGreaterThan(samples[i - 1]?.ts as number);

@@ -16,7 +16,8 @@ import { startTestServer } from '../adapters/opcua/opcua-test-server.js';
 import { startModbusServer } from '../helpers/modbus-server.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
-import { tempDir, waitUntil } from './delivery-fixtures.js';
+import { waitUntil } from '../helpers/wait.js';
+import { tempDir } from './delivery-fixtures.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -101,7 +102,7 @@ describe('commands (write-back)', () => {
     const acks: CommandAck[] = [];
     cloud.on('message', (_topic, payload) => acks.push(JSON.parse(payload.toString()) as CommandAck));
     await cloud.subscribeAsync('jjj/v1/HE/he-cmd/gw-cmd/command-ack', { qos: 1 });
-    await waitUntil(() => gateway.stats.delivered.live.batches > 0, 'the gateway online');
+    await waitUntil('the gateway online', () => gateway.stats.delivered.live.batches > 0);
 
     const command: CommandMessage = {
       schema: 'jjj.command/1',
@@ -115,7 +116,7 @@ describe('commands (write-back)', () => {
       ],
     };
     await cloud.publishAsync('jjj/v1/HE/he-cmd/gw-cmd/command', JSON.stringify(command), { qos: 1 });
-    await waitUntil(() => acks.length === 1, 'the acknowledgement');
+    await waitUntil('the acknowledgement', () => acks.length === 1);
     expect(acks[0]).toMatchObject({
       schema: 'jjj.command-ack/1',
       id: 'cmd-42',
@@ -133,7 +134,7 @@ describe('commands (write-back)', () => {
     await cloud.publishAsync('jjj/v1/HE/he-cmd/gw-cmd/command', '{"schema":"jjj.command/1","id":"broken"}', {
       qos: 1,
     });
-    await waitUntil(() => acks.length === 2, 'the refusal of a malformed command');
+    await waitUntil('the refusal of a malformed command', () => acks.length === 2);
     expect(acks[1]).toMatchObject({ id: 'broken', results: [] });
     expect(acks[1]?.error).toMatch(/writes/);
   });
@@ -175,7 +176,7 @@ describe('commands (write-back)', () => {
     await cloud.subscribeAsync(['jjj/v1/HE/he-cmd/gw-cmd/command-ack', 'jjj/v1/HE/he-cmd/gw-cmd/telemetry'], {
       qos: 1,
     });
-    await waitUntil(() => speeds.includes(1200.5), 'the current spindle speed');
+    await waitUntil('the current spindle speed', () => speeds.includes(1200.5));
     const command: CommandMessage = {
       schema: 'jjj.command/1',
       id: 'cmd-opcua',
@@ -183,16 +184,16 @@ describe('commands (write-back)', () => {
       writes: [{ line: 'machining', equipment: 'cnc-01', point: 'spindle-speed', value: 1800.25 }],
     };
     await cloud.publishAsync('jjj/v1/HE/he-cmd/gw-cmd/command', JSON.stringify(command), { qos: 1 });
-    await waitUntil(() => acks.length === 1, 'the acknowledgement');
+    await waitUntil('the acknowledgement', () => acks.length === 1);
     expect(acks[0]?.results).toEqual([
       { line: 'machining', equipment: 'cnc-01', point: 'spindle-speed', ok: true },
     ]);
-    await waitUntil(() => speeds.includes(1800.25), 'the written value read back from the server');
+    await waitUntil('the written value read back from the server', () => speeds.includes(1800.25));
   });
 
   it('writes a Modbus register on a Sparkplug DCMD', async () => {
     const { plc, cloud, gateway } = await startGateway('sparkplug');
-    await waitUntil(() => gateway.stats.delivered.live.batches > 0, 'the gateway online');
+    await waitUntil('the gateway online', () => gateway.stats.delivered.live.batches > 0);
     await cloud.publishAsync(
       'spBv1.0/he-cmd/DCMD/gw-cmd/plc',
       encodePayload({
@@ -200,6 +201,6 @@ describe('commands (write-back)', () => {
         metrics: [{ name: 'speed-setpoint', datatype: 'UInt16', value: 640 }],
       }),
     );
-    await waitUntil(() => plc.registers[0] === 640, 'the register written');
+    await waitUntil('the register written', () => plc.registers[0] === 640);
   });
 });

@@ -17,6 +17,8 @@ export const COUNTER_POINTS = ['count-a', 'count-b'] as const;
 
 export interface CounterDevice {
   port: number;
+  /** Reads of register 0 answered so far. */
+  reads(): number;
   /** While frozen every read fails (exception 6, device busy) and no counter moves. */
   freeze(frozen: boolean): void;
   close(): Promise<void>;
@@ -37,6 +39,7 @@ export async function startCounterDevice(): Promise<CounterDevice> {
   });
   return {
     port,
+    reads: () => counters[0] as number,
     freeze: (value) => {
       frozen = value;
     },
@@ -106,30 +109,26 @@ export async function startTestCollector(brokerUrl: string, dir: string): Promis
   );
 }
 
-export async function storedSeries(collector: RunningCollector, point: string): Promise<number[]> {
+/** The stored values of a counter point, a failed read (bad quality) as `null`. */
+export async function storedSamples(
+  collector: RunningCollector,
+  point: string,
+): Promise<Array<number | null>> {
   const id = `${SITE}/test-line/counter/${point}`;
   const response = await fetch(
     `${collector.httpUrl}/api/v1/series?point=${encodeURIComponent(id)}&from=0&to=${Date.now() + 60_000}`,
   );
   if (response.status === 404) return [];
   const body = (await response.json()) as { samples: Array<{ ts: number; value: number | null }> };
-  // Reads that failed (device frozen) are stored as bad quality without a value.
-  return body.samples.flatMap((s) => (s.value === null ? [] : [s.value]));
+  return body.samples.map((s) => s.value);
+}
+
+/** The stored values of a counter point, without the failed reads (device frozen). */
+export async function storedSeries(collector: RunningCollector, point: string): Promise<number[]> {
+  return (await storedSamples(collector, point)).flatMap((value) => (value === null ? [] : [value]));
 }
 
 /** Every stored series is 1, 2, 3, … n: nothing lost, nothing twice, in order of time. */
 export function expectCounting(values: number[]): boolean {
   return values.length > 0 && values.every((value, i) => value === i + 1);
-}
-
-export async function waitUntil(
-  predicate: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 30_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

@@ -9,15 +9,16 @@ import { stringify } from 'yaml';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { type Spawned, spawnNode } from '../helpers/spawn.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { waitUntil } from '../helpers/wait.js';
 import {
   COUNTER_POINTS,
   counterGatewayConfig,
   expectCounting,
   startCounterDevice,
   startTestCollector,
+  storedSamples,
   storedSeries,
   tempDir,
-  waitUntil,
 } from './delivery-fixtures.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -62,38 +63,56 @@ describe('gateway kill -9 during a backlog replay', () => {
     writeFileSync(configFile, stringify(config));
 
     const first = runGateway(configFile);
-    await waitUntil(() => /device connected/.test(first.stderr()), 'the gateway reading the device');
-    // About 30 batches of backlog while the broker is unreachable.
-    await new Promise((r) => setTimeout(r, 3000));
+    await waitUntil('the gateway reading the device', () => device.reads() > 0);
+    // About 30 batches of backlog while the broker is unreachable (two reads per publish interval).
+    await waitUntil('about 30 batches of backlog', () => device.reads() >= 60);
     proxy.restore();
     await waitUntil(
-      async () => (await storedSeries(collector, 'count-a')).length >= 10,
       'part of the replay stored',
+      async () => (await storedSeries(collector, 'count-a')).length >= 10,
     );
-    // No new readings from here, so every reading taken is in the outbox or the store.
+    // No new readings from here. Once a failed read is stored, every good reading taken before it
+    // left the gateway's memory for the outbox (batches are made in order): it is there or stored.
     device.freeze(true);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitUntil('a failed read stored', async () =>
+      (await Promise.all(COUNTER_POINTS.map((point) => storedSamples(collector, point)))).every((samples) =>
+        samples.includes(null),
+      ),
+    );
     first.child.kill('SIGKILL');
     await first.exited;
     const storedAtKill = (await storedSeries(collector, 'count-a')).length;
 
     const second = runGateway(configFile);
-    await waitUntil(
-      () => /outbox holds a backlog from before/.test(second.stderr()),
-      'the backlog found again',
+    await waitUntil('the backlog found again', () =>
+      /outbox holds a backlog from before/.test(second.stderr()),
     );
-    await waitUntil(() => /backlog replayed/.test(second.stderr()), 'the backlog replayed', 30_000);
+    await waitUntil('the backlog replayed', () => /backlog replayed/.test(second.stderr()), 30_000);
     device.freeze(false);
     await waitUntil(
-      async () => (await storedSeries(collector, 'count-a')).length >= storedAtKill + 40,
       'live readings after the restart',
+      async () => (await storedSeries(collector, 'count-a')).length >= storedAtKill + 40,
     );
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     expect(second.stderr()).toMatch(/"outbox":\{"batches":0,/);
+    // The second run's last batch (seq one below the count it reports at stop) is stored last.
+    const stopped = second
+      .stderr()
+      .split('\n')
+      .find((line) => line.includes('"gateway stopped"'));
+    const { seq: batches } = JSON.parse(stopped ?? '{}') as { seq: number };
+    await waitUntil('the last batch stored', async () => {
+      const gateways = (await (await fetch(`${collector.httpUrl}/api/v1/gateways`)).json()) as Array<{
+        id: string;
+        boot: number;
+        lastSeq: number | null;
+      }>;
+      const summary = gateways.find((g) => g.id === 'gw-kill');
+      return summary?.boot === 2 && summary.lastSeq === batches - 1;
+    });
 
     const all = async () => Promise.all(COUNTER_POINTS.map((point) => storedSeries(collector, point)));
-    await new Promise((r) => setTimeout(r, 300));
     for (const values of await all()) {
       expect(expectCounting(values), values.join(',')).toBe(true);
     }

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseGatewayConfig } from '../../gateway/config.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
-import { counterGatewayConfig, startCounterDevice, tempDir, waitUntil } from './delivery-fixtures.js';
+import { waitUntil } from '../helpers/wait.js';
+import { counterGatewayConfig, startCounterDevice, tempDir } from './delivery-fixtures.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -36,7 +37,7 @@ describe('the gateway metrics endpoint', () => {
     await gateway.start();
     const url = gateway.metricsUrl as string;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
-    await waitUntil(() => gateway.stats.delivered.live.batches >= 3, 'a few batches delivered');
+    await waitUntil('a few batches delivered', () => gateway.stats.delivered.live.batches >= 3);
 
     const text = await (await fetch(url)).text();
     const value = (pattern: RegExp) => Number(text.match(pattern)?.[1]);

@@ -10,11 +10,12 @@ import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { jsonEncoder } from '../../gateway/json-encoder.js';
 import { MqttLink, type MqttLinkOptions, type MqttTls } from '../../gateway/mqtt-link.js';
+import { serialiseBatch } from '../../gateway/outbox/outbox.js';
 import type { MetadataMessage, StatusMessage, TelemetryBatch } from '../../gateway/schema/index.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { recordMqtt } from '../helpers/mqtt-recorder.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
-import { waitUntil } from './delivery-fixtures.js';
+import { waitUntil } from '../helpers/wait.js';
 import { telemetryBatch } from './outbox/outbox-suite.js';
 
 const site = { region: 'HE', project: 'jjj-dp-03', site: 'he-test' } as const;
@@ -51,13 +52,21 @@ afterEach(async () => {
 
 function startLink(url: string, extra: Partial<MqttLinkOptions> = {}) {
   const lines: string[] = [];
+  // The link asks for the Will before every connection attempt: that counts the attempts.
+  let attempts = 0;
   const link = new MqttLink({
     url,
     clientId: `link-test-${Math.random().toString(16).slice(2)}`,
     protocolVersion: 4,
     keepaliveSeconds: 10,
     reconnect: { minMs: 100, maxMs: 400 },
-    encoder,
+    encoder: {
+      ...encoder,
+      will: () => {
+        attempts++;
+        return encoder.will();
+      },
+    },
     logger: pino({ level: 'info' }, { write: (line: string) => lines.push(line) }),
     onConnectionChange: (connected) => {
       if (connected) link.announce();
@@ -66,7 +75,12 @@ function startLink(url: string, extra: Partial<MqttLinkOptions> = {}) {
   });
   link.start();
   cleanups.push(() => link.close());
-  return { link, lines, failures: () => lines.filter((l) => l.includes('cannot connect')) };
+  return {
+    link,
+    lines,
+    attempts: () => attempts,
+    failures: () => lines.filter((l) => l.includes('cannot connect')),
+  };
 }
 
 describe('MqttLink against Mosquitto', () => {
@@ -78,9 +92,9 @@ describe('MqttLink against Mosquitto', () => {
       const recorder = await recordMqtt(broker.url, 'jjj/v1/#');
       cleanups.push(() => recorder.close());
       const { link } = startLink(broker.url, { protocolVersion: version });
-      await waitUntil(() => link.isConnected, 'connected');
+      await waitUntil('connected', () => link.isConnected);
       for (let seq = 0; seq < 5; seq++)
-        await link.publishAll(encoder.batch(telemetryBatch(seq, 2), seq === 0));
+        await link.publishAll(encoder.batch(serialiseBatch(telemetryBatch(seq, 2)), seq === 0));
       await recorder.waitFor(
         (m) => m.filter((x) => x.topic === topics.telemetry).length === 5,
         'five batches',
@@ -106,7 +120,7 @@ describe('MqttLink against Mosquitto', () => {
     const proxy = await startTcpProxy(broker.port);
     cleanups.push(() => proxy.close());
     const { link } = startLink(proxy.url(), { keepaliveSeconds: 5 });
-    await waitUntil(() => link.isConnected, 'connected');
+    await waitUntil('connected', () => link.isConnected);
     proxy.cut();
     const late = await recordMqtt(broker.url, topics.status);
     cleanups.push(() => late.close());
@@ -125,10 +139,10 @@ describe('MqttLink against Mosquitto', () => {
     cleanups.push(() => broker.stop());
 
     const good = startLink(broker.url, { username: 'gw', password: 's3cret' });
-    await waitUntil(() => good.link.isConnected, 'connected with the right password');
+    await waitUntil('connected with the right password', () => good.link.isConnected);
     const bad = startLink(broker.url, { username: 'gw', password: 'wrong', protocolVersion: 5 });
     // Several attempts (100–400 ms apart), one log line.
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitUntil('four attempts', () => bad.attempts() >= 4);
     expect(bad.link.isConnected).toBe(false);
     expect(bad.failures()).toHaveLength(1);
     expect(bad.failures()[0]).toMatch(/bad username or password|not authorized/);
@@ -217,14 +231,14 @@ describe('MqttLink over TLS', () => {
   it('connects to a broker whose certificate the configured CA signed', async () => {
     const url = await tlsBroker(false);
     const { link } = startLink(url, { tls: tls({}) });
-    await waitUntil(() => link.isConnected, 'connected over TLS');
-    await link.publishAll(encoder.batch(telemetryBatch(0, 1), false));
+    await waitUntil('connected over TLS', () => link.isConnected);
+    await link.publishAll(encoder.batch(serialiseBatch(telemetryBatch(0, 1)), false));
   });
 
   it('refuses a broker certificate from another CA and says so', async () => {
     const url = await tlsBroker(false);
     const { link, failures } = startLink(url, { tls: tls({ ca: read('rogue-ca.pem') }) });
-    await waitUntil(() => failures().length > 0, 'the failure logged');
+    await waitUntil('the failure logged', () => failures().length > 0);
     expect(link.isConnected).toBe(false);
     expect(failures()[0]).toMatch(/broker's certificate is not trusted/);
   });
@@ -232,10 +246,11 @@ describe('MqttLink over TLS', () => {
   it('mutual TLS: the right client certificate is accepted, a wrong one refused with the reason', async () => {
     const url = await tlsBroker(true);
     const good = startLink(url, { tls: tls({ cert: read('gateway.pem'), key: read('gateway.key') }) });
-    await waitUntil(() => good.link.isConnected, 'connected with the client certificate');
+    await waitUntil('connected with the client certificate', () => good.link.isConnected);
     const bad = startLink(url, { tls: tls({ cert: read('intruder.pem'), key: read('intruder.key') }) });
-    await waitUntil(() => bad.failures().length > 0, 'the refusal logged');
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitUntil('the refusal logged', () => bad.failures().length > 0);
+    const refusedAt = bad.attempts();
+    await waitUntil('three more attempts', () => bad.attempts() >= refusedAt + 3);
     expect(bad.link.isConnected).toBe(false);
     expect(bad.failures()).toHaveLength(1);
     expect(bad.failures()[0]).toMatch(/broker refused the client certificate/);

@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { waitUntil } from './wait.js';
 
 export interface Mosquitto {
   port: number;
@@ -47,24 +48,21 @@ export async function startMosquitto(extraConfig: string[] = [], port?: number):
 }
 
 /** Resolves when something accepts TCP connections on the port; rejects after 10 s or when `failed` says why. */
-export async function waitForPort(
-  port: number,
-  failed: () => string | undefined = () => undefined,
-): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const reason = failed();
-    if (reason) throw new Error(reason);
-    const open = await new Promise<boolean>((answer) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        answer(true);
+export function waitForPort(port: number, failed: () => string | undefined = () => undefined): Promise<void> {
+  return waitUntil(
+    `something listens on 127.0.0.1:${port}`,
+    async () => {
+      const reason = failed();
+      if (reason) throw new Error(reason);
+      return new Promise<boolean>((answer) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.once('connect', () => {
+          socket.destroy();
+          answer(true);
+        });
+        socket.once('error', () => answer(false));
       });
-      socket.once('error', () => answer(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after 10 s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    },
+    10_000,
+  );
 }

@@ -1,5 +1,6 @@
 /** Subscribes a real MQTT client and records every message, for assertions. */
 import { connectAsync } from 'mqtt';
+import { waitUntil } from './wait.js';
 
 export interface RecordedMessage {
   topic: string;
@@ -16,13 +17,12 @@ export async function recordMqtt(url: string, filter: string) {
   await client.subscribeAsync(filter, { qos: 1 });
   return {
     messages,
-    async waitFor(predicate: (all: RecordedMessage[]) => boolean, what: string, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate(messages)) {
-        if (Date.now() > deadline)
-          throw new Error(`timed out waiting for ${what}; got ${messages.length} messages`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
+    waitFor(predicate: (all: RecordedMessage[]) => boolean, what: string, timeoutMs = 15_000) {
+      return waitUntil(
+        () => `${what}; got ${messages.length} messages`,
+        () => predicate(messages),
+        timeoutMs,
+      );
     },
     close: () => client.endAsync(),
   };

@@ -1,6 +1,7 @@
 /** Runs the built CLIs (`dist/`, made by `npm test`'s build step) as child processes. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { waitUntil } from './wait.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -38,16 +39,19 @@ export function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv
     stderr: () => err,
     exited,
     async waitForStdout(pattern, timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const match = out.match(pattern);
-        if (match) return match;
-        if (hasExited)
-          throw new Error(`process exited before printing ${pattern}\nstdout:\n${out}\nstderr:\n${err}`);
-        if (Date.now() > deadline)
-          throw new Error(`no ${pattern} after ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitUntil(
+        () => `${pattern} after ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`,
+        () => {
+          if (pattern.test(out)) return true;
+          if (hasExited) {
+            throw new Error(`process exited before printing ${pattern}\nstdout:\n${out}\nstderr:\n${err}`);
+          }
+          return false;
+        },
+        timeoutMs,
+      );
+      // Output only grows, so the first match found is still there.
+      return out.match(pattern) as RegExpMatchArray;
     },
   };
 }

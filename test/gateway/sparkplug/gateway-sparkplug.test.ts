@@ -13,6 +13,7 @@ import { encodePayload, stateTopic } from '../../../gateway/schema/sparkplug/ind
 import { REBIRTH_METRIC } from '../../../gateway/sparkplug/edge-node.js';
 import { startMosquitto } from '../../helpers/mosquitto.js';
 import { startTcpProxy } from '../../helpers/tcp-proxy.js';
+import { waitUntil } from '../../helpers/wait.js';
 import {
   COUNTER_POINTS,
   counterGatewayConfig,
@@ -22,7 +23,6 @@ import {
   startTestCollector,
   storedSeries,
   tempDir,
-  waitUntil,
 } from '../delivery-fixtures.js';
 
 const tahu = createRequire(import.meta.url)('sparkplug-payload').get('spBv1.0') as {
@@ -91,7 +91,7 @@ describe('a gateway in Sparkplug B mode', () => {
     const { proxy, collector, recorder, gateway } = await setup();
     const { seen } = recorder;
     await gateway.start();
-    await waitUntil(() => seen.filter((m) => m.type === 'DDATA').length >= 5, 'five DDATA');
+    await waitUntil('five DDATA', () => seen.filter((m) => m.type === 'DDATA').length >= 5);
 
     expect(seen.slice(0, 2).map((m) => m.type)).toEqual(['NBIRTH', 'DBIRTH']);
     expect(seen[1]?.device).toBe('counter');
@@ -101,19 +101,19 @@ describe('a gateway in Sparkplug B mode', () => {
 
     // The link drops: the broker publishes the Will (NDEATH, this session's bdSeq); readings wait.
     proxy.cut();
-    await waitUntil(() => seen.some((m) => m.type === 'NDEATH'), 'the NDEATH Will');
+    await waitUntil('the NDEATH Will', () => seen.some((m) => m.type === 'NDEATH'));
     expect(seen.find((m) => m.type === 'NDEATH')?.bdSeq).toBe(firstBdSeq);
-    await new Promise((r) => setTimeout(r, 800));
+    const heldAtCut = gateway.stats.outbox.batches;
+    await waitUntil('readings held in the outbox', () => gateway.stats.outbox.batches >= heldAtCut + 5);
     proxy.restore();
-    await waitUntil(() => seen.filter((m) => m.type === 'NBIRTH').length === 2, 'the second NBIRTH');
+    await waitUntil('the second NBIRTH', () => seen.filter((m) => m.type === 'NBIRTH').length === 2);
     const births = seen.filter((m) => m.type === 'NBIRTH');
     // bdSeq goes up with every CONNECT, the failed attempts during the outage included.
     const secondBdSeq = births[1]?.bdSeq as number;
     expect(secondBdSeq).toBeGreaterThan(firstBdSeq);
     expect(births[1]?.seq).toBe(0);
-    await waitUntil(
-      () => seen.some((m) => m.type === 'DDATA' && m.historical),
-      'replayed DDATA marked historical',
+    await waitUntil('replayed DDATA marked historical', () =>
+      seen.some((m) => m.type === 'DDATA' && m.historical),
     );
 
     // A host asks for a rebirth: NBIRTH (same bdSeq, seq 0) and DBIRTH again.
@@ -126,18 +126,18 @@ describe('a gateway in Sparkplug B mode', () => {
         metrics: [{ name: REBIRTH_METRIC, datatype: 'Boolean', value: true }],
       }),
     );
-    await waitUntil(() => seen.filter((m) => m.type === 'NBIRTH').length === 3, 'the rebirth');
+    await waitUntil('the rebirth', () => seen.filter((m) => m.type === 'NBIRTH').length === 3);
     const rebirth = seen.filter((m) => m.type === 'NBIRTH')[2];
     expect(rebirth).toMatchObject({ bdSeq: secondBdSeq, seq: 0 });
 
     // Everything the device counted is in the store once, in order, whatever the outage did.
     await waitUntil(
-      async () => (await storedSeries(collector, COUNTER_POINTS[0])).length >= 20,
       'stored readings',
+      async () => (await storedSeries(collector, COUNTER_POINTS[0])).length >= 20,
     );
-    await waitUntil(() => !gateway.stats.replaying, 'the backlog replayed');
+    await waitUntil('the backlog replayed', () => !gateway.stats.replaying);
     await gateway.stop();
-    await waitUntil(() => seen.filter((m) => m.type === 'NDEATH').length === 2, 'the NDEATH of a clean stop');
+    await waitUntil('the NDEATH of a clean stop', () => seen.filter((m) => m.type === 'NDEATH').length === 2);
     expect(seen.filter((m) => m.type === 'NDEATH')[1]?.bdSeq).toBe(secondBdSeq);
     for (const point of COUNTER_POINTS) {
       const values = await storedSeries(collector, point);
@@ -154,7 +154,7 @@ describe('a gateway in Sparkplug B mode', () => {
   it('publishes nothing until its primary host says it is online', async () => {
     const { broker, recorder, gateway } = await setup({ primaryHostId: 'scada-1' });
     await gateway.start();
-    await waitUntil(() => gateway.stats.seq >= 5, 'a few batches taken into the outbox');
+    await waitUntil('a few batches taken into the outbox', () => gateway.stats.seq >= 5);
     expect(recorder.seen.filter((m) => m.type !== 'NDEATH')).toEqual([]);
     const host = await connectAsync(broker.url);
     cleanups.push(() => host.endAsync());
@@ -162,7 +162,7 @@ describe('a gateway in Sparkplug B mode', () => {
       qos: 1,
       retain: true,
     });
-    await waitUntil(() => recorder.seen.some((m) => m.type === 'DDATA'), 'data once the host is online');
+    await waitUntil('data once the host is online', () => recorder.seen.some((m) => m.type === 'DDATA'));
     expect(recorder.seen[0]?.type).toBe('NBIRTH');
   });
 });
