@@ -1,10 +1,18 @@
 /**
  * The southbound contract: all an adapter sees of the gateway. An adapter turns one configured
  * device into readings handed to a sink; it knows nothing of MQTT, the outbox or storage.
- * Adding a protocol = one folder implementing `AdapterModule` and one line in `registry.ts`.
+ *
+ * Adding a protocol: one folder `adapters/<protocol>/` whose index exports an `AdapterModule` (built
+ * on the kit in `adapters/common/`: poll scheduler, publish filter, device-state reporter), one line
+ * in `adapters/registry.ts`, and the protocol's name in `protocols` of `gateway/schema`, the wire
+ * contract (its metadata and status codes name it; a test checks the registry and that list agree).
+ * Nothing in `gateway/` changes. See adapters/common/README.md.
  */
+import type { ParseArgsConfig } from 'node:util';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { z } from 'zod';
+import { JjjError } from '../gateway/common/errors.js';
 import {
   DataType,
   Identifier,
@@ -66,6 +74,11 @@ export interface AdapterContext {
   logger: Logger;
   /** A folder private to this device for state that must survive restarts (e.g. certificates); made on demand. */
   stateDir: string;
+  /**
+   * The gateway's metrics registry, served at its `/metrics`: adapters register their metrics here
+   * (see `sharedCounter`/`sharedGauge` in adapters/common/metrics.ts), never in prom-client's global one.
+   */
+  metrics: Registry;
 }
 
 export interface DeviceAdapter {
@@ -151,4 +164,48 @@ export interface AdapterModule<
   create(device: Device, context: AdapterContext): DeviceAdapter;
   /** The source address (and data type, when known) of a point, for metadata. */
   addressOf(device: Device, point: Device['points'][number]): PointAddress;
+  /** Commands of this protocol's own that `jjj-gateway` offers (e.g. OPC UA's `discover opcua`). */
+  cli?: AdapterCli;
+}
+
+export interface AdapterCli {
+  commands: readonly AdapterCommand[];
+}
+
+/**
+ * One `jjj-gateway` command an adapter adds. The CLI chooses it by its leading words, parses the
+ * options it declares together with its own, and prints what `run` resolves with. `run` should import
+ * what it needs on first use: the registry loads every module's index, and a CLI hook must not make
+ * `jjj-gateway validate` load a protocol stack.
+ */
+export interface AdapterCommand {
+  /** The words after `jjj-gateway` that choose the command, e.g. `['discover', 'opcua']` or `['certificates']`. */
+  words: readonly string[];
+  /** Its usage line without the program name, e.g. `discover opcua opc.tcp://HOST:PORT [--depth N]`. */
+  usage: string;
+  /** What it does, for `jjj-gateway --help` (one short paragraph). */
+  summary: string;
+  /** Options of its own, declared as node:util `parseArgs` takes them. */
+  options?: ParseArgsConfig['options'];
+  /** One line per option for the Options section of `jjj-gateway --help`, e.g. `--depth N        levels to browse`. */
+  optionsHelp?: readonly string[];
+  /** Whether it reads the gateway config (`--config FILE`); it then gets the gateway's state folder. */
+  needsConfig: boolean;
+  run(input: AdapterCommandInput): Promise<string>;
+}
+
+export interface AdapterCommandInput {
+  /** The positional arguments after the command's words. */
+  args: readonly string[];
+  /** The values of the options the command declared (absent when not given). */
+  options: Readonly<Record<string, string | boolean | undefined>>;
+  /** The gateway's state folder, when the command `needsConfig`. */
+  stateDir?: string;
+}
+
+/** A command given arguments it cannot take; the CLI prints the message with the usage and exits 2. */
+export class AdapterUsageError extends JjjError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
 }

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import type { Reading, SouthboundSink } from '../adapters/contract.js';
 import { ModbusDeviceAdapter } from '../adapters/modbus/adapter.js';
 import { deviceSchema, type ModbusDevice } from '../adapters/modbus/config.js';
@@ -128,7 +129,7 @@ async function pollingCase(simulators: Simulators): Promise<void> {
   const sink = new CountingSink();
   const devices = simulators.ports.map((port, index) => deviceOf(index, port));
   const adapters = devices.map(
-    (device) => new ModbusDeviceAdapter(device, { sink, logger, stateDir: '/tmp' }),
+    (device) => new ModbusDeviceAdapter(device, { sink, logger, stateDir: '/tmp', metrics: new Registry() }),
   );
   const planned = devices.reduce((sum, device) => sum + planFor(device), 0);
   const bound = devices.reduce((sum, device) => sum + lowerBound(device), 0);
@@ -193,7 +194,7 @@ async function exceptionCase(simulators: Simulators): Promise<void> {
   }));
   const adapters = simulators.ports.slice(0, 10).map((port, index) => {
     const device = deviceOf(index, port, { id: `rejecting-${index}`, pollIntervalMs: 10, maxGap: 0, points });
-    return new ModbusDeviceAdapter(device, { sink, logger, stateDir: '/tmp' });
+    return new ModbusDeviceAdapter(device, { sink, logger, stateDir: '/tmp', metrics: new Registry() });
   });
   await Promise.all(adapters.map((adapter) => adapter.start()));
   const heapAfter = async (exceptions: number) => {

@@ -23,6 +23,7 @@ import {
   TimestampsToReturn,
 } from 'node-opcua-client';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import type { Reading, SouthboundSink } from '../adapters/contract.js';
 import { OpcuaAdapter } from '../adapters/opcua/adapter.js';
 import { deviceSchema } from '../adapters/opcua/config.js';
@@ -174,7 +175,7 @@ async function adapterRun(endpoint: string, stateDir: string): Promise<Figures> 
   });
   const adapter = new OpcuaAdapter(
     device,
-    { sink, logger: pino({ level: 'warn' }), stateDir },
+    { sink, logger: pino({ level: 'warn' }), stateDir, metrics: new Registry() },
     { pkiDir: join(stateDir, 'opcua-pki') },
   );
   await adapter.start();

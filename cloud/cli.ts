@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 /** `jjj-collector`: run the cloud collector, or check its config file. */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { type CliIo, isEntryPoint, processIo } from '../gateway/common/cli-io.js';
 import { ConfigError } from '../gateway/common/errors.js';
 import { startCollector } from './collector.js';
 import { loadCollectorConfig } from './config.js';
@@ -22,14 +21,6 @@ Environment:
 
 Exit codes: 0 ok, 1 runtime failure, 2 invalid usage or configuration.
 `;
-
-export interface CliIo {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-  env: NodeJS.ProcessEnv;
-  /** Resolves with the signal name when the collector should stop. */
-  waitForStop: () => Promise<string>;
-}
 
 /** Runs the CLI and resolves with the process exit code. */
 export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
@@ -94,35 +85,7 @@ function parse(argv: string[]) {
   });
 }
 
-function processIo(): CliIo {
-  return {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    waitForStop: () =>
-      new Promise((resolveStop) => {
-        const stop = (signal: string) => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolveStop(signal);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      }),
-  };
-}
-
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   runCli(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

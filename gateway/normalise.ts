@@ -1,7 +1,7 @@
 /** Turns adapter readings into the shared schema's samples, with the identity the config gives each point. */
 import type { Reading } from '../adapters/contract.js';
+import { addressOf } from './adapter-modules.js';
 import { type GatewayConfig, resolvePointIdentity } from './config.js';
-import { addressOf } from './devices.js';
 import type { PointIdentity, PointMetadata, PointSample } from './schema/index.js';
 
 export interface ConfiguredPoint {

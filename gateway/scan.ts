@@ -1,7 +1,8 @@
 /** `jjj-gateway test`: one scan of every configured point, normalised into the schema's point records. */
+import { Registry } from 'prom-client';
 import { gatewayStatus, type SouthboundSink } from '../adapters/contract.js';
+import { createDeviceAdapter, deviceStateDir } from './adapter-modules.js';
 import type { LoadedGatewayConfig } from './config.js';
-import { createDeviceAdapter, deviceStateDir } from './devices.js';
 import type { Logger } from './logger.js';
 import { buildPointDirectory, toSample } from './normalise.js';
 import { POINT_SCHEMA, type PointRecord } from './schema/index.js';
@@ -14,12 +15,15 @@ export async function scanOnce(config: LoadedGatewayConfig, logger: Logger): Pro
     deviceState: (deviceId, state, detail) =>
       logger.info({ device: deviceId, state, detail }, `device ${state}`),
   };
+  // A scan serves no /metrics: what the adapters count goes nowhere.
+  const metrics = new Registry();
   const perDevice = await Promise.all(
     config.devices.map(async (device) => {
       const adapter = createDeviceAdapter(device, {
         sink,
         logger: logger.child({ device: device.id }),
         stateDir: deviceStateDir(config.stateDir, device.id),
+        metrics,
       });
       try {
         return await adapter.scanOnce();

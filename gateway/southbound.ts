@@ -4,8 +4,8 @@
  * device state sets the `jjj_gateway_device_connected` gauge (the adapter logs each change itself).
  */
 import type { DeviceAdapter, DeviceState, Reading, SouthboundSink } from '../adapters/contract.js';
+import { createDeviceAdapter, deviceStateDir } from './adapter-modules.js';
 import type { LoadedGatewayConfig } from './config.js';
-import { createDeviceAdapter, deviceStateDir } from './devices.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import { type PointDirectory, toSample } from './normalise.js';
@@ -38,7 +38,6 @@ export class Southbound {
       deviceState: (deviceId, state) => this.onDeviceState(deviceId, state),
     };
     for (const device of config.devices) {
-      // `metrics`: the adapter kit (helper A1's branch) adds it to AdapterContext; an extra field until then.
       const context = {
         sink,
         logger: logger.child({ device: device.id, protocol: device.protocol }),

@@ -1,13 +1,16 @@
 /**
  * The Modbus device adapter: one unit id on a shared link (TCP, RTU over TCP or a serial line).
  * Points are grouped by poll interval; each group is read with its planned (coalesced) requests on
- * its own timer. A unit that stops answering costs the others at most one timeout: it is then left
+ * its own poll schedule (adapters/common: scheduler, publish filter and state reporting). A unit that stops answering costs the others at most one timeout: it is then left
  * alone on a backoff schedule (its points read bad) and picked up again as soon as it answers.
  */
+
+import { DeviceStateReporter } from '../common/device-state.js';
+import { PollScheduler } from '../common/poll-scheduler.js';
+import { PublishFilter } from '../common/publish-filter.js';
 import {
   type AdapterContext,
   type DeviceAdapter,
-  type DeviceState,
   gatewayStatus,
   type ProtocolStatus,
   type Reading,
@@ -26,7 +29,6 @@ import {
   type ReconnectBackoff,
 } from './link.js';
 import { defaultPlanOptions, planReads, type ReadRequest } from './planner.js';
-import { PublishFilter } from './publish-filter.js';
 import { statusOfError } from './status.js';
 
 export { defaultReconnectBackoff, type ReconnectBackoff };
@@ -36,33 +38,22 @@ type RequestOutcome =
   | { ts: number; bits: boolean[] }
   | { ts: number; status: ProtocolStatus };
 
-/** Consecutive late polls after which overrunning is logged. */
-const overrunStreakToReport = 3;
-
 /** The points that share one poll interval, and the requests that read them. */
 interface PollGroup {
   intervalMs: number;
   requests: ReadRequest[];
-  timer?: NodeJS.Timeout;
-  /** When the next poll is due, ms since the epoch. */
-  nextAt: number;
-  active?: Promise<void>;
-  /** Ticks that found the previous poll still running; polls are skipped, never queued. */
-  skippedTicks: number;
-  /** Consecutive polls that each started late (ticks skipped before them). */
-  overrunStreak: number;
-  overrunning: boolean;
 }
 
 export class ModbusDeviceAdapter implements DeviceAdapter {
   private readonly formats: PointFormat[];
   private readonly groups: PollGroup[];
+  private readonly schedulers: PollScheduler[];
   private readonly pointIndex: Map<string, number>;
   private readonly filter: PublishFilter;
   private readonly user: LinkUser;
   private link: ModbusLink | undefined;
   private running = false;
-  private reportedState: DeviceState | undefined;
+  private readonly state: DeviceStateReporter;
   /** While the unit is silent on a live link, its requests are not sent before this time. */
   private silentUntil = 0;
   private silenceBackoffMs: number;
@@ -84,6 +75,20 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
     }));
     this.pointIndex = new Map(device.points.map((point, index) => [point.name, index]));
     this.groups = planGroups(device);
+    this.schedulers = this.groups.map(
+      (group) =>
+        new PollScheduler({
+          intervalMs: group.intervalMs,
+          poll: () => this.poll(group),
+          logger: context.logger,
+        }),
+    );
+    const { transport, host, port, serialPort, unitId } = device;
+    this.state = new DeviceStateReporter(
+      device.id,
+      context,
+      transport === 'rtu' ? { transport, serialPort, unitId } : { transport, host, port, unitId },
+    );
     this.filter = new PublishFilter(
       device.points.map((point) => ({
         deadband: point.deadband,
@@ -96,9 +101,9 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
       linkUp: () => {
         this.silentUntil = 0;
         this.silenceBackoffMs = this.backoff.initialMs;
-        this.report('connected');
+        this.state.report('connected');
       },
-      linkDown: (reason) => this.report('disconnected', reason),
+      linkDown: (reason) => this.state.report('disconnected', reason),
     };
   }
 
@@ -110,13 +115,9 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
     this.link = link;
     await link.join(this.user);
     if (!this.running) return;
-    if (link.isOpen) this.report('connected');
-    else this.report('disconnected', link.reason);
-    for (const group of this.groups) {
-      group.nextAt = Date.now();
-      this.tick(group);
-      this.schedule(group);
-    }
+    if (link.isOpen) this.state.report('connected');
+    else this.state.report('disconnected', link.reason);
+    for (const scheduler of this.schedulers) scheduler.start();
   }
 
   async scanOnce(): Promise<Reading[]> {
@@ -156,17 +157,12 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    for (const group of this.groups) {
-      clearTimeout(group.timer);
-      group.timer = undefined;
-    }
     // In-flight polls stop at their next request boundary, within one timeoutMs.
-    await Promise.all(this.groups.map((group) => group.active));
+    await Promise.all(this.schedulers.map((scheduler) => scheduler.stop()));
     const link = this.link;
     this.link = undefined;
     if (link) await link.leave(this.user);
-    if (this.reportedState === 'connected') this.context.logger.info('disconnected (stopped)');
-    this.reportedState = undefined;
+    this.state.stopped();
     this.silentUntil = 0;
     this.silenceBackoffMs = this.backoff.initialMs;
     this.filter.reset();
@@ -205,49 +201,6 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
       return (client) => client.writeRegister(address, single);
     }
     return (client) => client.writeRegisters(address, registers);
-  }
-
-  /**
-   * Polls on a fixed grid (start + k × interval) rather than with setInterval, whose lateness adds
-   * up; intervals missed altogether (a paused process) are skipped, not caught up.
-   */
-  private schedule(group: PollGroup): void {
-    const now = Date.now();
-    group.nextAt += group.intervalMs;
-    if (group.nextAt <= now)
-      group.nextAt += Math.ceil((now - group.nextAt + 1) / group.intervalMs) * group.intervalMs;
-    group.timer = setTimeout(() => {
-      if (!this.running) return;
-      this.tick(group);
-      this.schedule(group);
-    }, group.nextAt - now);
-  }
-
-  private tick(group: PollGroup): void {
-    if (group.active) {
-      group.skippedTicks++;
-      return;
-    }
-    group.overrunStreak = group.skippedTicks > 0 ? group.overrunStreak + 1 : 0;
-    group.skippedTicks = 0;
-    // A poll held up once (say behind a dead neighbour's timeout on a shared line) is not worth a
-    // line; polls that keep overrunning are.
-    const overran = group.overrunStreak >= overrunStreakToReport;
-    if (overran !== group.overrunning && (overran || group.overrunStreak === 0)) {
-      group.overrunning = overran;
-      const where = { pollIntervalMs: group.intervalMs };
-      if (overran) {
-        this.context.logger.warn(
-          where,
-          'a poll took longer than pollIntervalMs; skipping polls while it runs',
-        );
-      } else this.context.logger.info(where, 'polls back on schedule');
-    }
-    group.active = this.poll(group)
-      .catch((error: unknown) => this.context.logger.error({ err: error }, 'poll failed'))
-      .finally(() => {
-        group.active = undefined;
-      });
   }
 
   private async poll(group: PollGroup): Promise<void> {
@@ -315,13 +268,13 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
     if (this.silentUntil === 0) return;
     this.silentUntil = 0;
     this.silenceBackoffMs = this.backoff.initialMs;
-    if (this.running) this.report('connected');
+    if (this.running) this.state.report('connected');
   }
 
   private unitSilent(): void {
     this.silentUntil = Date.now() + this.silenceBackoffMs;
     this.silenceBackoffMs = Math.min(this.silenceBackoffMs * 2, this.backoff.maxMs);
-    if (this.running) this.report('disconnected', `no response within ${this.device.timeoutMs} ms`);
+    if (this.running) this.state.report('disconnected', `no response within ${this.device.timeoutMs} ms`);
   }
 
   private readingOf(pointIndex: number, offset: number, outcome: RequestOutcome): Reading {
@@ -361,16 +314,6 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
     if (isException) this.context.logger.warn({ ...where, status: outcome.status }, 'device rejected a read');
     else this.context.logger.info(where, 'read accepted again');
   }
-
-  private report(state: DeviceState, detail?: string): void {
-    if (this.reportedState === state) return;
-    this.reportedState = state;
-    const { transport, host, port, serialPort, unitId } = this.device;
-    const where = transport === 'rtu' ? { transport, serialPort, unitId } : { transport, host, port, unitId };
-    if (state === 'connected') this.context.logger.info(where, 'connected');
-    else this.context.logger.warn({ ...where, reason: detail }, 'device unreachable; retrying in background');
-    this.context.sink.deviceState(this.device.id, state, detail);
-  }
 }
 
 /** Groups the points by poll interval (in order of first appearance) and plans each group's reads. */
@@ -392,7 +335,7 @@ function planGroups(device: ModbusDevice): PollGroup[] {
       ...request,
       items: request.items.map((item) => ({ ...item, index: indexes[item.index] as number })),
     }));
-    return { intervalMs, requests, nextAt: 0, skippedTicks: 0, overrunStreak: 0, overrunning: false };
+    return { intervalMs, requests };
   });
 }
 

@@ -2,7 +2,9 @@
  * Pure conversion between Modbus registers and point values. A response's bytes arrive big-endian
  * (ABCD); a point's byte order is applied by reordering its bytes into a scratch buffer, then a
  * per-type codec reads (or, for writes, writes) the value. New types add one entry to `codecs`.
+ * Integer bounds come from the wire contract's `integerRanges`, the one list of them.
  */
+import { integerRanges } from '../../gateway/schema/index.js';
 
 /** Types stored in 16-bit registers (holding and input tables). */
 export const registerTypes = [
@@ -44,10 +46,10 @@ interface Codec {
   write(bytes: Buffer, raw: number | bigint): void;
 }
 
-function integerCodec(registers: 1 | 2, signed: boolean): Codec {
-  const bits = registers * 16;
-  const min = signed ? -(2 ** (bits - 1)) : 0;
-  const max = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+function integerCodec(type: 'int16' | 'uint16' | 'int32' | 'uint32'): Codec {
+  const [min, max] = integerRanges[type];
+  const registers = type.endsWith('16') ? 1 : 2;
+  const signed = min < 0;
   return {
     registers,
     integer: true,
@@ -62,7 +64,7 @@ function integerCodec(registers: 1 | 2, signed: boolean): Codec {
     write: (b, raw) => {
       const value = Number(raw);
       if (!Number.isInteger(value) || value < min || value > max) {
-        throw new RangeError(`${raw} does not fit ${signed ? 'int' : 'uint'}${bits} (${min}…${max})`);
+        throw new RangeError(`${raw} does not fit ${type} (${min}…${max})`);
       }
       if (registers === 1) b.writeUInt16BE(value & 0xffff, 0);
       else b.writeUInt32BE(value >>> 0, 0);
@@ -70,30 +72,28 @@ function integerCodec(registers: 1 | 2, signed: boolean): Codec {
   };
 }
 
-function bigIntegerCodec(signed: boolean): Codec {
-  const min = signed ? -(2n ** 63n) : 0n;
-  const max = signed ? 2n ** 63n - 1n : 2n ** 64n - 1n;
+function bigIntegerCodec(type: 'int64' | 'uint64'): Codec {
+  const [min, max] = integerRanges[type];
+  const signed = min < 0n;
   return {
     registers: 4,
     integer: true,
     read: (b, at) => (signed ? b.readBigInt64BE(at) : b.readBigUInt64BE(at)).toString(),
     write: (b, raw) => {
       const value = BigInt(raw);
-      if (value < min || value > max) {
-        throw new RangeError(`${raw} does not fit ${signed ? 'int' : 'uint'}64`);
-      }
+      if (value < min || value > max) throw new RangeError(`${raw} does not fit ${type}`);
       b.writeBigUInt64BE(BigInt.asUintN(64, value), 0);
     },
   };
 }
 
 const codecs: Record<Exclude<RegisterType, 'string'>, Codec> = {
-  int16: integerCodec(1, true),
-  uint16: integerCodec(1, false),
-  int32: integerCodec(2, true),
-  uint32: integerCodec(2, false),
-  int64: bigIntegerCodec(true),
-  uint64: bigIntegerCodec(false),
+  int16: integerCodec('int16'),
+  uint16: integerCodec('uint16'),
+  int32: integerCodec('int32'),
+  uint32: integerCodec('uint32'),
+  int64: bigIntegerCodec('int64'),
+  uint64: bigIntegerCodec('uint64'),
   float32: {
     registers: 2,
     integer: false,

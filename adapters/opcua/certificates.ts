@@ -1,4 +1,5 @@
 /** `jjj-gateway certificates --config FILE [list | trust FINGERPRINT]`: the gateway's OPC UA trust list. */
+import { AdapterUsageError } from '../contract.js';
 import {
   acquireCertificateManager,
   type CertificateEntry,
@@ -7,10 +8,6 @@ import {
   releaseCertificateManager,
   trustCertificate,
 } from './pki.js';
-
-export class CertificatesUsageError extends Error {
-  readonly code = 'USAGE';
-}
 
 /** Runs the sub-command against the PKI of the gateway whose state folder is given; returns the lines to print. */
 export async function certificatesCommand(
@@ -23,7 +20,7 @@ export async function certificatesCommand(
     (action === 'list' && rest.length > 0) ||
     (action === 'trust' && rest.length !== 1)
   ) {
-    throw new CertificatesUsageError('expected "list" or "trust FINGERPRINT"');
+    throw new AdapterUsageError('certificates: expected "list" or "trust FINGERPRINT"');
   }
   const pkiDir = gatewayPkiDir(gatewayStateDir);
   const manager = await acquireCertificateManager(pkiDir, false);

@@ -1,5 +1,6 @@
 /** The OPC UA adapter module, as listed in `adapters/registry.ts`. node-opcua loads on first use. */
 import { type AdapterModule, lazyDeviceAdapter } from '../contract.js';
+import { opcuaCli } from './cli.js';
 import { deviceSchema, type OpcuaDevice } from './config.js';
 
 export { deviceSchema, type OpcuaDevice, type OpcuaPoint } from './config.js';
@@ -19,4 +20,5 @@ export const opcuaAdapter: AdapterModule<OpcuaDevice> = {
     address: point.nodeId,
     ...(point.dataType && { dataType: point.dataType }),
   }),
+  cli: opcuaCli,
 };

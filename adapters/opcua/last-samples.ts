@@ -7,41 +7,41 @@ import type { Reading, ReadingValue } from '../contract.js';
 
 export class LastSamples {
   /** Series time of the last sample per point; NaN when none was handed on since the last reset. */
-  readonly #ts: Float64Array;
-  readonly #statusCode: Uint32Array;
-  readonly #value: ReadingValue[];
+  private readonly ts: Float64Array;
+  private readonly statusCode: Uint32Array;
+  private readonly value: ReadingValue[];
 
   constructor(points: number) {
-    this.#ts = new Float64Array(points).fill(Number.NaN);
-    this.#statusCode = new Uint32Array(points);
-    this.#value = new Array<ReadingValue>(points).fill(null);
+    this.ts = new Float64Array(points).fill(Number.NaN);
+    this.statusCode = new Uint32Array(points);
+    this.value = new Array<ReadingValue>(points).fill(null);
   }
 
   /** Remembers `reading` as point `index`'s last sample; false when it is that very sample again. */
   record(index: number, reading: Reading): boolean {
     const statusCode = reading.status?.code ?? 0;
     if (
-      this.#ts[index] === reading.ts &&
-      this.#statusCode[index] === statusCode &&
-      sameValue(this.#value[index] ?? null, reading.value)
+      this.ts[index] === reading.ts &&
+      this.statusCode[index] === statusCode &&
+      sameValue(this.value[index] ?? null, reading.value)
     ) {
       return false;
     }
-    this.#ts[index] = reading.ts;
-    this.#statusCode[index] = statusCode;
-    this.#value[index] = reading.value;
+    this.ts[index] = reading.ts;
+    this.statusCode[index] = statusCode;
+    this.value[index] = reading.value;
     return true;
   }
 
   /** The next sample of point `index` is passed on whatever it is. */
   forget(index: number): void {
-    this.#ts[index] = Number.NaN;
-    this.#value[index] = null;
+    this.ts[index] = Number.NaN;
+    this.value[index] = null;
   }
 
   forgetAll(): void {
-    this.#ts.fill(Number.NaN);
-    this.#value.fill(null);
+    this.ts.fill(Number.NaN);
+    this.value.fill(null);
   }
 }
 

@@ -1,36 +1,25 @@
-/** Prometheus figures of the OPC UA adapter, in prom-client's default registry. */
-import { Counter, Gauge, register } from 'prom-client';
+/**
+ * Prometheus figures of the OPC UA adapter, in the registry the gateway hands it. Whether a device is
+ * connected is the gateway's `jjj_gateway_device_connected`, from the state the adapter reports.
+ */
+import type { Registry } from 'prom-client';
+import { sharedCounter } from '../common/metrics.js';
 
-function once<T>(name: string, make: () => T): T {
-  return (register.getSingleMetric(name) as T | undefined) ?? make();
-}
+const labelNames = ['device', 'endpoint'] as const;
 
-export const connectedGauge = once(
-  'jjj_opcua_device_connected',
-  () =>
-    new Gauge({
-      name: 'jjj_opcua_device_connected',
-      help: '1 while the OPC UA device has a live session (and subscription), 0 during an outage',
-      labelNames: ['device', 'endpoint'],
-    }),
-);
-
-export const outagesCounter = once(
-  'jjj_opcua_device_outages_total',
-  () =>
-    new Counter({
+export function opcuaMetrics(registry: Registry) {
+  return {
+    outages: sharedCounter(registry, {
       name: 'jjj_opcua_device_outages_total',
       help: 'times the OPC UA device went from connected to disconnected',
-      labelNames: ['device', 'endpoint'],
+      labelNames,
     }),
-);
-
-export const readingsCounter = once(
-  'jjj_opcua_readings_total',
-  () =>
-    new Counter({
+    readings: sharedCounter(registry, {
       name: 'jjj_opcua_readings_total',
       help: 'readings handed to the gateway (notifications or polled values)',
-      labelNames: ['device', 'endpoint'],
+      labelNames,
     }),
-);
+  };
+}
+
+export type OpcuaMetrics = ReturnType<typeof opcuaMetrics>;

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliIo, runCli } from '../../cloud/cli.js';
+import { runCli } from '../../cloud/cli.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../cloud/embedded-broker.js';
+import type { CliIo } from '../../gateway/common/cli-io.js';
 import { spawnNode } from '../helpers/spawn.js';
 import { eventually } from '../helpers/wait.js';
 

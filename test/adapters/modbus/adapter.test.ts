@@ -1,6 +1,7 @@
 /** The adapter against a real Modbus TCP peer (modbus-serial ServerTCP) on loopback. */
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AdapterContext, DeviceAdapter, Reading } from '../../../adapters/contract.js';
 import { gatewayStatus } from '../../../adapters/contract.js';
@@ -8,15 +9,9 @@ import { ModbusDeviceAdapter } from '../../../adapters/modbus/adapter.js';
 import { deviceSchema, type ModbusDevice } from '../../../adapters/modbus/config.js';
 import { modbusAdapter } from '../../../adapters/modbus/index.js';
 import { freePort } from '../../helpers/ports.js';
-import {
-  capturingLogger,
-  encode,
-  lastBatch,
-  put,
-  recordingSink,
-  startServer,
-  type UnitData,
-} from './helpers.js';
+import { RecordingSink } from '../../helpers/recording-sink.js';
+import { waitUntil } from '../../helpers/wait.js';
+import { capturingLogger, encode, put, startServer, type UnitData } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -38,9 +33,9 @@ function device(port: number, overrides: Record<string, unknown> = {}): ModbusDe
 }
 
 function adapterFor(config: ModbusDevice, backoffMs = 50) {
-  const sink = recordingSink(config.id);
+  const sink = new RecordingSink(config.id);
   const log = capturingLogger();
-  const context: AdapterContext = { sink, logger: log.logger, stateDir: tmpdir() };
+  const context: AdapterContext = { sink, logger: log.logger, stateDir: tmpdir(), metrics: new Registry() };
   const adapter = new ModbusDeviceAdapter(config, context, { initialMs: backoffMs, maxMs: backoffMs * 4 });
   cleanups.push(() => adapter.stop());
   return { adapter, sink, log };
@@ -147,7 +142,7 @@ describe('ModbusDeviceAdapter against modbus-serial ServerTCP', () => {
     expect(valuesOf(readings)).toEqual(expected);
     expectAllGood(readings, before);
     expect(sink.batches).toEqual([]);
-    await waitUntil(() => server.connections() === 0, 'the scan connection to close');
+    await waitUntil('the scan connection to close', () => server.connections() === 0);
   });
 
   it('start() polls every type into the sink, and follows changes on the device', async () => {
@@ -157,19 +152,19 @@ describe('ModbusDeviceAdapter against modbus-serial ServerTCP', () => {
     const { adapter, sink } = adapterFor(device(port, { unitId: 3, points }));
     const before = Date.now();
     await adapter.start();
-    await sink.until(() => sink.batches.length > 0, 'a first poll');
+    await sink.until('a first poll', () => sink.batches.length > 0);
     expect(sink.states).toEqual([{ state: 'connected', detail: undefined }]);
-    expect(valuesOf(lastBatch(sink))).toEqual(expected);
-    expectAllGood(lastBatch(sink), before);
+    expect(valuesOf(sink.lastBatch())).toEqual(expected);
+    expectAllGood(sink.lastBatch(), before);
 
     put(units.get(3)?.holding ?? new Map(), 4, encode('uint16', 2288));
-    await sink.until(() => valuesOf(lastBatch(sink)).voltage === 228.8, 'the new voltage');
-    expect(valuesOf(lastBatch(sink))).toEqual({ ...expected, voltage: 228.8 });
+    await sink.until('the new voltage', () => valuesOf(sink.lastBatch()).voltage === 228.8);
+    expect(valuesOf(sink.lastBatch())).toEqual({ ...expected, voltage: 228.8 });
 
     // scanOnce() while running shares the connection and leaves polling running.
     expect(valuesOf(await adapter.scanOnce())).toEqual({ ...expected, voltage: 228.8 });
     const seen = sink.batches.length;
-    await sink.until(() => sink.batches.length > seen, 'polls after scanOnce');
+    await sink.until('polls after scanOnce', () => sink.batches.length > seen);
   });
 
   it('an address the device rejects reads bad with the exception code; other requests stay good', async () => {
@@ -192,7 +187,7 @@ describe('ModbusDeviceAdapter against modbus-serial ServerTCP', () => {
     ]);
 
     await adapter.start();
-    await sink.until(() => sink.batches.length >= 3, 'three polls');
+    await sink.until('three polls', () => sink.batches.length >= 3);
     expect(sink.batches.at(-1)?.map((r) => [r.point, r.quality, r.status?.code])).toEqual([
       ['present', 'good', undefined],
       ['missing', 'bad', 2],
@@ -210,11 +205,11 @@ describe('ModbusDeviceAdapter against modbus-serial ServerTCP', () => {
     const resourcesBefore = countResources();
     const { adapter, sink } = adapterFor(device(port, { unitId: 3, points }));
     await adapter.start();
-    await sink.until(() => sink.batches.length >= 2, 'two polls');
+    await sink.until('two polls', () => sink.batches.length >= 2);
     expect(server.connections()).toBe(1);
     await adapter.stop();
     await adapter.stop();
-    await waitUntil(() => server.connections() === 0, 'the server to see the socket close');
+    await waitUntil('the server to see the socket close', () => server.connections() === 0);
     const polls = sink.batches.length;
     await new Promise((resolve) => setImmediate(resolve));
     const resourcesAfter = countResources();
@@ -239,7 +234,7 @@ describe('ModbusDeviceAdapter against modbus-serial ServerTCP', () => {
     );
     await adapter.start();
     // Overrunning is logged once it persists (three late polls in a row), then not again.
-    await sink.until(() => sink.batches.length >= 5, 'five slow polls');
+    await sink.until('five slow polls', () => sink.batches.length >= 5);
     expect(server.maxInFlight()).toBe(1);
     expect(sink.batches.every((batch) => batch.every((r) => r.quality === 'good'))).toBe(true);
     expect(log.lines.filter((l) => l.msg.startsWith('a poll took longer'))).toHaveLength(1);
@@ -252,7 +247,7 @@ describe('ModbusDeviceAdapter when the device is down or silent', () => {
     const { adapter, sink, log } = adapterFor(device(port));
     await adapter.start();
     expect(sink.states).toEqual([{ state: 'disconnected', detail: expect.stringContaining('ECONNREFUSED') }]);
-    await sink.until(() => sink.batches.length >= 3, 'polls while down');
+    await sink.until('polls while down', () => sink.batches.length >= 3);
     for (const batch of sink.batches) {
       expect(batch).toEqual([
         {
@@ -265,27 +260,27 @@ describe('ModbusDeviceAdapter when the device is down or silent', () => {
       ]);
     }
     // Several reconnect attempts have failed by now; each is silent.
-    await sink.until(() => sink.batches.length >= 12, 'more polls, spanning several reconnect attempts');
+    await sink.until('more polls, spanning several reconnect attempts', () => sink.batches.length >= 12);
     expect(sink.states).toHaveLength(1);
     expect(log.lines.filter((l) => l.msg.startsWith('device unreachable'))).toHaveLength(1);
 
     const holding = new Map<number, number>();
     put(holding, 4, encode('uint16', 2301));
     const server = await serve(port, new Map([[1, { holding }]]));
-    await sink.until(() => lastBatch(sink)[0]?.quality === 'good', 'good readings after the device came up');
+    await sink.until('good readings after the device came up', () => sink.lastBatch()[0]?.quality === 'good');
     expect(sink.states.map((s) => s.state)).toEqual(['disconnected', 'connected']);
-    expect(lastBatch(sink)[0]?.value).toBe(230.1);
+    expect(sink.lastBatch()[0]?.value).toBe(230.1);
 
     // The device goes away again, then comes back: same story, without a restart.
     await server.close();
-    await sink.until(() => sink.states.length === 3, 'the loss to be reported');
+    await sink.until('the loss to be reported', () => sink.states.length === 3);
     expect(sink.states[2]?.state).toBe('disconnected');
     await sink.until(
-      () => lastBatch(sink)[0]?.status?.code === gatewayStatus.notConnected.code,
       'bad readings',
+      () => sink.lastBatch()[0]?.status?.code === gatewayStatus.notConnected.code,
     );
     await serve(port, new Map([[1, { holding }]]));
-    await sink.until(() => lastBatch(sink)[0]?.quality === 'good', 'good readings again');
+    await sink.until('good readings again', () => sink.lastBatch()[0]?.quality === 'good');
     expect(sink.states.map((s) => s.state)).toEqual([
       'disconnected',
       'connected',
@@ -308,7 +303,7 @@ describe('ModbusDeviceAdapter when the device is down or silent', () => {
     });
     const { adapter, sink } = adapterFor(device(port, { timeoutMs: 100 }));
     await adapter.start();
-    await sink.until(() => sink.batches.length >= 1, 'a poll');
+    await sink.until('a poll', () => sink.batches.length >= 1);
     expect(sink.batches[0]).toEqual([
       {
         point: 'voltage',
@@ -318,10 +313,10 @@ describe('ModbusDeviceAdapter when the device is down or silent', () => {
         status: gatewayStatus.timeout,
       },
     ]);
-    await sink.until(() => sink.states.length >= 2, 'the silent connection to be dropped');
+    await sink.until('the silent connection to be dropped', () => sink.states.length >= 2);
     expect(sink.states[0]?.state).toBe('connected');
     expect(sink.states[1]).toEqual({ state: 'disconnected', detail: 'no response within 100 ms' });
-    await sink.until(() => sink.states.length >= 3, 'a reconnect');
+    await sink.until('a reconnect', () => sink.states.length >= 3);
   });
 
   it('stop() while reconnecting cancels the retry and leaves nothing behind', async () => {
@@ -329,7 +324,7 @@ describe('ModbusDeviceAdapter when the device is down or silent', () => {
     const resourcesBefore = countResources();
     const { adapter, sink } = adapterFor(device(port), 10_000);
     await adapter.start();
-    await sink.until(() => sink.batches.length >= 2, 'polls while down');
+    await sink.until('polls while down', () => sink.batches.length >= 2);
     await adapter.stop();
     const polls = sink.batches.length;
     await new Promise((resolve) => setImmediate(resolve));
@@ -359,11 +354,12 @@ describe('ModbusDeviceAdapter when the device is down or silent', () => {
     const holding = new Map<number, number>();
     put(holding, 4, encode('uint16', 2299));
     await serve(port, new Map([[1, { holding }]]));
-    const sink = recordingSink('meter-main');
+    const sink = new RecordingSink('meter-main');
     const adapter: DeviceAdapter = modbusAdapter.create(device(port), {
       sink,
       stateDir: tmpdir(),
       logger: capturingLogger().logger,
+      metrics: new Registry(),
     });
     cleanups.push(() => adapter.stop());
     expect(valuesOf(await adapter.scanOnce())).toEqual({ voltage: 229.9 });
@@ -375,11 +371,6 @@ function countResources(): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
   return counts;
-}
-
-async function waitUntil(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (!condition()) throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('ModbusDeviceAdapter poll groups and deadband', () => {
@@ -399,7 +390,7 @@ describe('ModbusDeviceAdapter poll groups and deadband', () => {
     const { adapter, sink } = adapterFor(device(port, { points }));
     await adapter.start();
     const containing = (name: string) => sink.batches.filter((b) => b.some((r) => r.point === name)).length;
-    await sink.until(() => containing('slow') >= 2, 'two polls of the slow point');
+    await sink.until('two polls of the slow point', () => containing('slow') >= 2);
     // Points of one interval come together (one request, adjacent registers bridged); others apart.
     expect(new Set(sink.batches.map((b) => b.map((r) => r.point).join(',')))).toEqual(
       new Set(['fast,fast-too', 'slow']),
@@ -423,20 +414,20 @@ describe('ModbusDeviceAdapter poll groups and deadband', () => {
     const published = () => sink.batches.flatMap((b) => b.filter((r) => r.point === 'temperature'));
     const polls = () => sink.batches.length;
     await adapter.start();
-    await sink.until(() => polls() >= 5, 'five polls');
+    await sink.until('five polls', () => polls() >= 5);
     expect(published().map((r) => r.value)).toEqual([100]);
 
     holding.set(0, 1004); // +0.4: inside the deadband
     const seen = polls();
-    await sink.until(() => polls() >= seen + 5, 'five more polls');
+    await sink.until('five more polls', () => polls() >= seen + 5);
     expect(published().map((r) => r.value)).toEqual([100]);
 
     holding.set(0, 1006); // +0.6 from the last published value
-    await sink.until(() => published().length === 2, 'the change beyond the deadband');
+    await sink.until('the change beyond the deadband', () => published().length === 2);
     expect(published().map((r) => r.value)).toEqual([100, 100.6]);
 
     // Unchanged from here: republished once the maximum silence has passed, not every poll.
-    await sink.until(() => published().length === 3, 'a republication after the maximum silence');
+    await sink.until('a republication after the maximum silence', () => published().length === 3);
     expect(published().map((r) => r.value)).toEqual([100, 100.6, 100.6]);
     expect(polls()).toBeGreaterThan(published().length * 3);
   });

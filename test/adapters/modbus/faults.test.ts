@@ -3,12 +3,14 @@
  * ServerTCP), one of them dead (never answers) and one answering every read with an exception.
  */
 import { tmpdir } from 'node:os';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gatewayStatus } from '../../../adapters/contract.js';
 import { ModbusDeviceAdapter } from '../../../adapters/modbus/adapter.js';
 import { deviceSchema } from '../../../adapters/modbus/config.js';
 import { freePort } from '../../helpers/ports.js';
-import { capturingLogger, recordingSink, startServer, type UnitData } from './helpers.js';
+import { RecordingSink } from '../../helpers/recording-sink.js';
+import { capturingLogger, startServer, type UnitData } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -40,11 +42,11 @@ describe('one dead and one rejecting unit among 50 on one link', () => {
         timeoutMs: 150,
         points: [{ name: 'id', table: 'holding', address: 0, type: 'uint16' }],
       });
-      const sink = recordingSink(device.id);
+      const sink = new RecordingSink(device.id);
       const log = capturingLogger();
       const adapter = new ModbusDeviceAdapter(
         device,
-        { sink, logger: log.logger, stateDir: tmpdir() },
+        { sink, logger: log.logger, stateDir: tmpdir(), metrics: new Registry() },
         { initialMs: 300, maxMs: 1200 },
       );
       cleanups.push(() => adapter.stop());
@@ -56,7 +58,7 @@ describe('one dead and one rejecting unit among 50 on one link', () => {
     const deadDevice = byUnit(dead);
 
     // Run until the dead unit has been asked three times (first try plus two backoff retries).
-    await deadDevice.sink.until(() => server.lookups(dead) >= 3, 'three attempts at the dead unit');
+    await deadDevice.sink.until('three attempts at the dead unit', () => server.lookups(dead) >= 3);
     const counts = healthy.map((d) => d.sink.batches.length);
     const deadPolls = deadDevice.sink.batches.length;
 
@@ -100,8 +102,8 @@ describe('one dead and one rejecting unit among 50 on one link', () => {
     // The dead unit comes back (restarted behind the gateway): it resumes without a restart here.
     silentUnits.delete(dead);
     await deadDevice.sink.until(
-      () => deadDevice.sink.batches.at(-1)?.[0]?.value === dead,
       'the dead unit to resume',
+      () => deadDevice.sink.batches.at(-1)?.[0]?.value === dead,
     );
     expect(deadDevice.sink.states.map((s) => s.state)).toEqual(['connected', 'disconnected', 'connected']);
     expect(server.connections()).toBe(1);
@@ -124,15 +126,15 @@ describe('retries', () => {
       retries: 2,
       points: [{ name: 'id', table: 'holding', address: 0, type: 'uint16' }],
     });
-    const sink = recordingSink(device.id);
+    const sink = new RecordingSink(device.id);
     const adapter = new ModbusDeviceAdapter(
       device,
-      { sink, logger: capturingLogger().logger, stateDir: tmpdir() },
+      { sink, logger: capturingLogger().logger, stateDir: tmpdir(), metrics: new Registry() },
       { initialMs: 10_000, maxMs: 10_000 },
     );
     cleanups.push(() => adapter.stop());
     await adapter.start();
-    await sink.until(() => sink.batches.length >= 1, 'a poll');
+    await sink.until('a poll', () => sink.batches.length >= 1);
     expect(sink.batches[0]?.[0]?.status).toEqual(gatewayStatus.timeout);
     expect(server.lookups(1)).toBe(3);
     expect(sink.states.map((s) => s.state)).toEqual(['connected', 'disconnected']);

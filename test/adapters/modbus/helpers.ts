@@ -1,8 +1,6 @@
-/** Test peers and probes for the Modbus adapter: a modbus-serial ServerTCP, a recording sink, a log capture. */
-
+/** Test peers and probes for the Modbus adapter: a modbus-serial ServerTCP and a log capture. */
 import { Writable } from 'node:stream';
 import { type Logger, pino } from 'pino';
-import type { DeviceState, Reading, SouthboundSink } from '../../../adapters/contract.js';
 import { startModbusServer } from '../../helpers/modbus-server.js';
 
 export interface UnitData {
@@ -136,54 +134,6 @@ export function put(table: Map<number, number>, address: number, registers: numb
   });
 }
 
-export interface RecordingSink extends SouthboundSink {
-  batches: Reading[][];
-  states: { state: DeviceState; detail?: string }[];
-  /** Resolves once `condition` holds after a sink call; rejects after 15 s with what was seen. */
-  until(condition: () => boolean, what: string): Promise<void>;
-}
-
-export function recordingSink(deviceId: string): RecordingSink {
-  const waiters = new Set<() => void>();
-  const notify = () => {
-    for (const check of waiters) check();
-  };
-  const sink: RecordingSink = {
-    batches: [],
-    states: [],
-    readings(id, readings) {
-      if (id !== deviceId) throw new Error(`readings for unknown device ${id}`);
-      sink.batches.push([...readings]);
-      notify();
-    },
-    deviceState(id, state, detail) {
-      if (id !== deviceId) throw new Error(`state for unknown device ${id}`);
-      sink.states.push({ state, detail });
-      notify();
-    },
-    until(condition, what) {
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (!condition()) return;
-          cleanup();
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`timed out waiting for ${what}; states ${JSON.stringify(sink.states)}`));
-        }, 15_000);
-        const cleanup = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-  return sink;
-}
-
 /** A pino logger whose lines are kept as parsed objects. */
 export function capturingLogger(): { logger: Logger; lines: { level: number; msg: string }[] } {
   const lines: { level: number; msg: string }[] = [];
@@ -195,5 +145,3 @@ export function capturingLogger(): { logger: Logger; lines: { level: number; msg
   });
   return { logger: pino({ level: 'debug' }, stream), lines };
 }
-
-export const lastBatch = (sink: RecordingSink): Reading[] => sink.batches.at(-1) ?? [];

@@ -8,12 +8,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../../../adapters/contract.js';
 import { ModbusDeviceAdapter } from '../../../adapters/modbus/adapter.js';
 import { deviceSchema, type ModbusDevice } from '../../../adapters/modbus/config.js';
 import { freePort } from '../../helpers/ports.js';
-import { capturingLogger, recordingSink } from './helpers.js';
+import { RecordingSink } from '../../helpers/recording-sink.js';
+import { capturingLogger } from './helpers.js';
 
 const PYTHON = '/usr/bin/python3';
 const script = join(dirname(fileURLToPath(import.meta.url)), 'pymodbus-server.py');
@@ -107,11 +109,12 @@ function expectWrittenValues(written: readonly PythonPoint[], readings: readonly
 }
 
 function adapterOf(device: ModbusDevice) {
-  const sink = recordingSink(device.id);
+  const sink = new RecordingSink(device.id);
   const adapter = new ModbusDeviceAdapter(device, {
     sink,
     logger: capturingLogger().logger,
     stateDir: tmpdir(),
+    metrics: new Registry(),
   });
   return { adapter, sink };
 }
@@ -167,7 +170,7 @@ describe.each(transports)('ModbusDeviceAdapter against pymodbus over $name', ({ 
     try {
       await Promise.all(units.map(({ adapter }) => adapter.start()));
       for (const [index, { sink }] of units.entries()) {
-        await sink.until(() => sink.batches.length >= 2, `two polls of unit ${index + 1}`);
+        await sink.until(`two polls of unit ${index + 1}`, () => sink.batches.length >= 2);
         expect(sink.states.map((s) => s.state)).toEqual(['connected']);
         expectWrittenValues(written, sink.batches.at(-1) ?? [], index + 1);
       }

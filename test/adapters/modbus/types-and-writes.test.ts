@@ -1,17 +1,19 @@
 /** Every type and byte order, writes (functions 5, 6, 15, 16) and a shared link, against modbus-serial's ServerTCP. */
 import { tmpdir } from 'node:os';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Reading } from '../../../adapters/contract.js';
 import { ModbusDeviceAdapter } from '../../../adapters/modbus/adapter.js';
 import { deviceSchema, type ModbusDevice } from '../../../adapters/modbus/config.js';
 import { byteOrders } from '../../../adapters/modbus/decode.js';
 import { freePort } from '../../helpers/ports.js';
+import { RecordingSink } from '../../helpers/recording-sink.js';
+import { waitUntil } from '../../helpers/wait.js';
 import {
   capturingLogger,
   type EncodableType,
   encode,
   put,
-  recordingSink,
   startServer,
   type TestServer,
   type UnitData,
@@ -39,11 +41,12 @@ function adapterOf(port: number, config: Record<string, unknown>) {
     timeoutMs: 500,
     ...config,
   });
-  const sink = recordingSink(device.id);
+  const sink = new RecordingSink(device.id);
   const adapter = new ModbusDeviceAdapter(device, {
     sink,
     logger: capturingLogger().logger,
     stateDir: tmpdir(),
+    metrics: new Registry(),
   });
   cleanups.push(() => adapter.stop());
   return { adapter, sink };
@@ -198,7 +201,7 @@ describe('one connection per endpoint', () => {
     );
     for (const { adapter } of devices) await adapter.start();
     for (const [index, { sink }] of devices.entries()) {
-      await sink.until(() => sink.batches.length >= 2, `polls of unit ${index + 1}`);
+      await sink.until(`polls of unit ${index + 1}`, () => sink.batches.length >= 2);
       expect(sink.batches.at(-1)?.[0]?.value).toBe((index + 1) * 100);
     }
     expect(server.connections()).toBe(1);
@@ -208,7 +211,6 @@ describe('one connection per endpoint', () => {
     await devices[1]?.adapter.stop();
     expect(server.connections()).toBe(1);
     await devices[2]?.adapter.stop();
-    for (let i = 0; i < 200 && server.connections() > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(server.connections()).toBe(0);
+    await waitUntil('the server to see the link close', () => server.connections() === 0);
   });
 });

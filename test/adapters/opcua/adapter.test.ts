@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { SouthboundSink } from '../../../adapters/contract.js';
@@ -10,8 +11,9 @@ import { OpcuaAdapter } from '../../../adapters/opcua/adapter.js';
 import { deviceSchema, type OpcuaDevice } from '../../../adapters/opcua/config.js';
 import { discover } from '../../../adapters/opcua/discover.js';
 import { freePort } from '../../helpers/ports.js';
+import { RecordingSink } from '../../helpers/recording-sink.js';
+import { waitUntil } from '../../helpers/wait.js';
 import { SOURCE_TIME, startTestServer, type TestServer } from './opcua-test-server.js';
-import { RecordingSink, waitUntil } from './test-sink.js';
 
 function device(endpoint: string): OpcuaDevice {
   return deviceSchema.parse({
@@ -49,7 +51,7 @@ function newAdapter(
 ): OpcuaAdapter {
   const adapter = new OpcuaAdapter(
     { ...device(endpoint), ...overrides },
-    { sink, logger, stateDir: join(pkiDir, 'client') },
+    { sink, logger, stateDir: join(pkiDir, 'client'), metrics: new Registry() },
     { pkiDir: join(pkiDir, 'client') },
   );
   adapters.push(adapter);
@@ -185,6 +187,8 @@ describe('monitored-item options', () => {
           deadband: { type: 'percent', value: 10 },
           queueSize: 1,
         },
+        // Without a deadband: its changes show when publishes have come.
+        { name: 'spindle-speed', nodeId: 'ns=1;s=cnc-01.spindle-speed' },
       ],
     });
     await adapter.start();
@@ -192,8 +196,14 @@ describe('monitored-item options', () => {
     expect(sink.of('coolant-temp')).toEqual([expect.objectContaining({ value: 21.5, quality: 'good' })]);
     // 10 % of the 0–100 range: 25 is inside the deadband around 21.5, 40 is outside.
     server.setValue('cnc-01.coolant-temp', 25);
-    // Several sampling and publishing intervals, so 25 would have been reported without the deadband.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Two changes of another point reported one after the other: 25 was sampled and published by then,
+    // so it would have been reported without the deadband.
+    for (const speed of [1301.5, 1302.5]) {
+      server.setValue('cnc-01.spindle-speed', speed);
+      await sink.until(`spindle-speed ${speed} arrives`, () =>
+        sink.of('spindle-speed').some((r) => r.value === speed),
+      );
+    }
     server.setValue('cnc-01.coolant-temp', 40);
     await waitUntil('the large change arrives', () => sink.of('coolant-temp').some((r) => r.value === 40));
     expect(sink.of('coolant-temp').map((r) => r.value)).toEqual([21.5, 40]);

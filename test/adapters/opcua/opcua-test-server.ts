@@ -4,6 +4,7 @@ import {
   AnonymousIdentityToken,
   coerceInt64,
   DataType,
+  DataValue,
   MessageSecurityMode,
   OPCUACertificateManager,
   OPCUAServer,
@@ -49,6 +50,10 @@ export const variables = {
 } as const;
 
 export type VariableName = keyof typeof variables;
+
+/** A read-only variable that always holds LIVE_VALUE, with the time of each read as its source timestamp. */
+export const LIVE_VARIABLE = 'cnc-01.cycle-time';
+export const LIVE_VALUE = 42.5;
 
 export interface TestServer {
   endpoint: string;
@@ -164,6 +169,22 @@ export async function startTestServer(
   });
   coolant.setValueFromSource({ dataType: DataType.Double, value: 21.5 }, StatusCodes.Good, SOURCE_TIME);
   nodes.set('cnc-01.coolant-temp', coolant);
+  // A live measurement, as a device serves one: every read or sample is fresh (source timestamp now).
+  namespace.addVariable({
+    componentOf: machine,
+    browseName: 'cycle-time',
+    nodeId: `s=${LIVE_VARIABLE}`,
+    dataType: 'Double',
+    // Stamped here from Date.now(): node-opcua's own clock may run a few ms apart from it.
+    value: {
+      timestamped_get: () =>
+        new DataValue({
+          value: { dataType: DataType.Double, value: LIVE_VALUE },
+          sourceTimestamp: new Date(),
+          serverTimestamp: new Date(),
+        }),
+    },
+  });
   const counters = { sessionsCreated: 0, subscriptionsCreated: 0, keepAlives: 0 };
   server.on('create_session', (session) => {
     counters.sessionsCreated++;

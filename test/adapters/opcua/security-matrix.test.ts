@@ -10,14 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageSecurityMode, OPCUACertificateManager, SecurityPolicy } from 'node-opcua';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpcuaAdapter } from '../../../adapters/opcua/adapter.js';
 import { certificatesCommand } from '../../../adapters/opcua/certificates.js';
 import { deviceSchema, type Security } from '../../../adapters/opcua/config.js';
 import { gatewayPkiDir } from '../../../adapters/opcua/pki.js';
 import { freePort } from '../../helpers/ports.js';
+import { RecordingSink } from '../../helpers/recording-sink.js';
+import { waitUntil } from '../../helpers/wait.js';
 import { startTestServer, TEST_USER, type TestServer } from './opcua-test-server.js';
-import { RecordingSink, waitUntil } from './test-sink.js';
 
 type Policy = Exclude<Security['policy'], 'None'>;
 type Mode = Exclude<Security['mode'], 'None'>;
@@ -44,7 +46,7 @@ function adapterFor(sink: RecordingSink, policy: Policy, mode: Mode, user: Secur
   });
   const adapter = new OpcuaAdapter(
     device,
-    { sink, logger, stateDir: gatewayDir },
+    { sink, logger, stateDir: gatewayDir, metrics: new Registry() },
     { pkiDir: gatewayPkiDir(gatewayDir), reconnectDelayMs: { initial: 200, max: 1000 }, rebuildDelayMs: 500 },
   );
   adapters.push(adapter);

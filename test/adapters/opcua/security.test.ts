@@ -2,14 +2,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpcuaAdapter } from '../../../adapters/opcua/adapter.js';
 import { certificatesCommand } from '../../../adapters/opcua/certificates.js';
 import { deviceSchema } from '../../../adapters/opcua/config.js';
 import { gatewayPkiDir } from '../../../adapters/opcua/pki.js';
 import { freePort } from '../../helpers/ports.js';
+import { RecordingSink } from '../../helpers/recording-sink.js';
+import { waitUntil } from '../../helpers/wait.js';
 import { startTestServer, TEST_USER, type TestServer } from './opcua-test-server.js';
-import { RecordingSink, waitUntil } from './test-sink.js';
 
 const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
 let dir: string;
@@ -39,7 +41,11 @@ function secureAdapter(sink: RecordingSink, password: string): OpcuaAdapter {
     points: [{ name: 'spindle-speed', nodeId: 'ns=1;s=cnc-01.spindle-speed' }],
   });
   const stateDir = join(dir, 'gateway');
-  return new OpcuaAdapter(device, { sink, logger, stateDir }, { pkiDir: gatewayPkiDir(stateDir) });
+  return new OpcuaAdapter(
+    device,
+    { sink, logger, stateDir, metrics: new Registry() },
+    { pkiDir: gatewayPkiDir(stateDir) },
+  );
 }
 
 describe('Basic256Sha256 SignAndEncrypt with a username', () => {

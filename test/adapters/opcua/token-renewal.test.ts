@@ -9,14 +9,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpcuaAdapter } from '../../../adapters/opcua/adapter.js';
 import { certificatesCommand } from '../../../adapters/opcua/certificates.js';
 import { deviceSchema } from '../../../adapters/opcua/config.js';
 import { gatewayPkiDir } from '../../../adapters/opcua/pki.js';
 import { freePort } from '../../helpers/ports.js';
+import { RecordingSink } from '../../helpers/recording-sink.js';
+import { waitUntil } from '../../helpers/wait.js';
 import { startTestServer, TEST_USER, type TestServer } from './opcua-test-server.js';
-import { RecordingSink, waitUntil } from './test-sink.js';
 
 const TOKEN_LIFETIME_MS = 5000;
 const RENEWALS = 4;
@@ -44,7 +46,7 @@ function secureAdapter(sink: RecordingSink): OpcuaAdapter {
   });
   const adapter = new OpcuaAdapter(
     device,
-    { sink, logger, stateDir: gatewayDir },
+    { sink, logger, stateDir: gatewayDir, metrics: new Registry() },
     { pkiDir: gatewayPkiDir(gatewayDir) },
   );
   adapters.push(adapter);

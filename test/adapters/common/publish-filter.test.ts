@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { PublishFilter } from '../../../adapters/common/publish-filter.js';
 import { gatewayStatus, type Reading } from '../../../adapters/contract.js';
-import { PublishFilter } from '../../../adapters/modbus/publish-filter.js';
 
 const good = (value: Reading['value'], ts: number): Reading => ({ point: 'p', value, ts, quality: 'good' });
 const bad = (ts: number): Reading => ({
