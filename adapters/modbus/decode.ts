@@ -4,20 +4,10 @@
  * per-type codec reads (or, for writes, writes) the value. New types add one entry to `codecs`.
  * Integer bounds come from the wire contract's `integerRanges`, the one list of them.
  */
-import { integerRanges } from '../../gateway/schema/index.js';
+import { DataType, integerRanges } from '../../gateway/schema/index.js';
 
-/** Types stored in 16-bit registers (holding and input tables). */
-export const registerTypes = [
-  'int16',
-  'uint16',
-  'int32',
-  'uint32',
-  'int64',
-  'uint64',
-  'float32',
-  'float64',
-  'string',
-] as const;
+/** Types stored in 16-bit registers (holding and input tables): the contract's data types but bool and datetime. */
+export const registerTypes = DataType.exclude(['bool', 'datetime']).options;
 export type RegisterType = (typeof registerTypes)[number];
 
 /** Every type a point may have; `bool` is a coil/discrete bit, a bit of a register, or a register that is non-zero. */
