@@ -1,15 +1,23 @@
 /**
- * Every protocol the gateway speaks: one line per adapter folder. The wire contract's `protocols`
- * (gateway/schema) names the same set; test/adapters/registry.test.ts checks that they agree.
+ * Every protocol the gateway speaks: one line per adapter folder. The keys must be exactly the wire
+ * contract's `protocols` (gateway/schema), each naming its own module: the compiler refuses a module
+ * missing from the list or a list entry without a module, and test/adapters/registry.test.ts checks
+ * the same at run time.
  */
 
 import type { z } from 'zod';
 import { JjjError } from '../gateway/common/errors.js';
+import type { Protocol } from '../gateway/schema/index.js';
 import type { AdapterModule, DeviceBase, PointBase } from './contract.js';
 import { modbusAdapter } from './modbus/index.js';
 import { opcuaAdapter } from './opcua/index.js';
 
-export const builtInAdapterModules = [modbusAdapter, opcuaAdapter] as const;
+const modulesByProtocol = {
+  modbus: modbusAdapter,
+  opcua: opcuaAdapter,
+} satisfies { [P in Protocol]: { protocol: P } };
+
+export const builtInAdapterModules = Object.values(modulesByProtocol);
 
 export type AnyAdapterModule = (typeof builtInAdapterModules)[number];
 
