@@ -220,7 +220,7 @@ export class Delivery {
       this.scheduleRemoval();
       return;
     }
-    const points = entry.batch.points.length;
+    const { points } = entry;
     const delivered = this.counters.delivered[stream];
     delivered.batches++;
     delivered.points += points;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   type Dropped,
-  decodeBatch,
+  decodeEntry,
   encodeBatch,
   type Outbox,
   type OutboxEntry,
@@ -64,8 +64,8 @@ export class DiskOutbox implements Outbox {
     const db = this.db;
     this.statements = {
       insert: db.prepare<[number, Buffer]>('INSERT INTO outbox (points, record) VALUES (?, ?)'),
-      read: db.prepare<[number, number, number], { id: number; record: Buffer }>(
-        'SELECT id, record FROM outbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?',
+      read: db.prepare<[number, number, number], { id: number; points: number; record: Buffer }>(
+        'SELECT id, points, record FROM outbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?',
       ),
       remove: db.prepare<[number], never>(
         'DELETE FROM outbox WHERE id = ? RETURNING points, length(record) AS bytes',
@@ -92,7 +92,7 @@ export class DiskOutbox implements Outbox {
 
   append(serialised: SerialisedBatch): number {
     const record = encodeBatch(serialised);
-    const points = serialised.batch.points.length;
+    const { points } = serialised;
     const { lastInsertRowid } = this.statements.insert.run(points, record);
     this.newestId = Number(lastInsertRowid);
     this.stats.batches++;
@@ -104,7 +104,7 @@ export class DiskOutbox implements Outbox {
   read(afterId: number, upToId: number, limit: number): OutboxEntry[] {
     return this.statements.read
       .all(afterId, upToId, limit)
-      .map((row) => ({ id: row.id, ...decodeBatch(row.record) }));
+      .map((row) => decodeEntry(row.id, row.record, row.points));
   }
 
   remove(ids: readonly number[]): void {

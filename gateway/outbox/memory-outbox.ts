@@ -1,7 +1,7 @@
 /** An outbox in RAM, for tests and for gateways that must not write to disk: lost on restart. */
 import {
   type Dropped,
-  decodeBatch,
+  decodeEntry,
   encodeBatch,
   type Outbox,
   type OutboxEntry,
@@ -32,7 +32,7 @@ export class MemoryOutbox implements Outbox {
     // Encoded like the disk outbox, so both count the same bytes against their cap.
     const held: HeldRecord = {
       id: this.nextId++,
-      points: serialised.batch.points.length,
+      points: serialised.points,
       record: encodeBatch(serialised),
     };
     this.index.set(held.id, this.records.length);
@@ -49,7 +49,7 @@ export class MemoryOutbox implements Outbox {
       if (entries.length >= limit) break;
       if (!held || held.id <= afterId) continue;
       if (held.id > upToId) break;
-      entries.push({ id: held.id, ...decodeBatch(held.record) });
+      entries.push(decodeEntry(held.id, held.record, held.points));
     }
     return entries;
   }

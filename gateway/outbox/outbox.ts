@@ -9,15 +9,17 @@ import type { TelemetryBatch } from '../schema/index.js';
 
 /**
  * A batch with its JSON text, serialised once: the outbox stores the text (deflated), and the JSON
- * encoder sends it as it is.
+ * encoder sends it as it is. A batch read back from the outbox is parsed only if something asks for
+ * `batch` (the Sparkplug encoder does; the JSON encoder needs only the text).
  */
 export interface SerialisedBatch {
-  batch: TelemetryBatch;
+  readonly batch: TelemetryBatch;
   json: string;
+  points: number;
 }
 
 export function serialiseBatch(batch: TelemetryBatch): SerialisedBatch {
-  return { batch, json: JSON.stringify(batch) };
+  return { batch, json: JSON.stringify(batch), points: batch.points.length };
 }
 
 export interface OutboxEntry extends SerialisedBatch {
@@ -67,7 +69,17 @@ export function encodeBatch({ json }: SerialisedBatch): Buffer {
   return deflateRawSync(json, { level: 1 });
 }
 
-export function decodeBatch(record: Uint8Array): SerialisedBatch {
+/** The entry of a stored record; `points` is kept beside the record, so reading needs no parse. */
+export function decodeEntry(id: number, record: Uint8Array, points: number): OutboxEntry {
   const json = inflateRawSync(record).toString('utf8');
-  return { batch: JSON.parse(json) as TelemetryBatch, json };
+  let batch: TelemetryBatch | undefined;
+  return {
+    id,
+    json,
+    points,
+    get batch() {
+      batch ??= JSON.parse(json) as TelemetryBatch;
+      return batch;
+    },
+  };
 }
