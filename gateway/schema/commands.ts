@@ -62,7 +62,14 @@ export const CommandAck = SiteRef.extend({
   id: z.string().min(1).max(64).describe("the command's id, or `unknown` when it could not be read"),
   gateway: GatewayRef,
   ts: EpochMillis,
+  signer: Identifier.optional().describe(
+    'the key id whose signature the gateway verified (`sparkplug-dcmd` for an unsigned DCMD); absent when refused before',
+  ),
+  by: z.string().min(1).max(120).optional().describe("the command's `by`, once its signature verified"),
   results: z.array(WriteOutcome),
-  error: z.string().optional().describe('why the whole command was refused (e.g. it did not validate)'),
+  error: z
+    .string()
+    .optional()
+    .describe('why the whole command was refused (e.g. it did not validate, expired, was replayed)'),
 });
 export type CommandAck = z.infer<typeof CommandAck>;
