@@ -1,7 +1,9 @@
 /**
  * Executes writes asked for by the cloud (JSON command or Sparkplug DCMD): only to points the
  * config marks `writable`, only values that fit the point's type and range, each through the
- * device's adapter, each with one audit log line.
+ * device's adapter, each with one `warn` log line (so even `--log-level warn` keeps a trace; the
+ * durable record is the write audit, see command-audit.ts). The command guard has admitted the
+ * command before it gets here.
  */
 import type { DeviceAdapter, ReadingScalar } from '../adapters/contract.js';
 import type { Logger } from './logger.js';
@@ -44,6 +46,8 @@ export function valueProblem(metadata: PointMetadata, value: unknown): string | 
 
 export interface CommandOrigin {
   id: string;
+  /** The verified key id, or `sparkplug-dcmd`. */
+  signer: string;
   by?: string;
   via: 'json' | 'sparkplug';
 }
@@ -73,10 +77,11 @@ export class CommandExecutor {
     const outcomes: WriteOutcome[] = [];
     for (const write of writes) {
       const outcome = await this.executeOne(write);
-      this.logger.info(
+      this.logger.warn(
         {
           audit: 'write',
           command: origin.id,
+          signer: origin.signer,
           by: origin.by,
           via: origin.via,
           point: pointKey(write),

@@ -1,4 +1,5 @@
 /** The gateway's YAML configuration: one file per gateway, validated before anything runs. */
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -6,6 +7,7 @@ import type { DeviceBase, PointBase } from '../adapters/contract.js';
 import { adapterModules } from '../adapters/registry.js';
 import { formatIssues, loadYamlConfig, MqttUrl } from './common/config-loading.js';
 import { ConfigError } from './common/errors.js';
+import { commandPublicKey } from './schema/command-signature.js';
 import { Identifier, LocalizedName, Region } from './schema/index.js';
 
 const protocols = adapterModules.map((m) => m.protocol);
@@ -172,6 +174,58 @@ export const GatewayConfig = z
       })
       .optional()
       .describe('serve Prometheus metrics on GET /metrics'),
+    // commands: who may write through this gateway, how fresh, how often (issue 11, write-back)
+    commands: z
+      .strictObject({
+        trustedKeys: z
+          .array(
+            z
+              .strictObject({
+                id: Identifier.describe("the key id a command's signature names"),
+                publicKey: z.string().min(1).optional().describe('Ed25519 public key, PEM (SPKI) text'),
+                publicKeyFile: z
+                  .string()
+                  .min(1)
+                  .optional()
+                  .describe('PEM file of the Ed25519 public key, relative to the config file'),
+              })
+              .refine((key) => (key.publicKey === undefined) !== (key.publicKeyFile === undefined), {
+                message: 'expected exactly one of publicKey and publicKeyFile',
+              }),
+          )
+          .default([])
+          .describe('public keys whose signed commands are executed; none: every command is refused'),
+        maxLifetimeMs: z
+          .number()
+          .int()
+          .min(1000)
+          .max(600_000)
+          .default(60_000)
+          .describe('longest accepted expiresTs − ts'),
+        clockSkewMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(300_000)
+          .default(30_000)
+          .describe('allowance for clocks out of step: ts may be this far ahead, expiresTs this far behind'),
+        ratePerMinute: z
+          .number()
+          .int()
+          .min(1)
+          .max(6000)
+          .default(60)
+          .describe('commands executed per minute (JSON and DCMD together); the excess is refused'),
+        maxWritesPerCommand: z.number().int().min(1).max(1000).default(100),
+        acceptSparkplugCommands: z
+          .boolean()
+          .default(false)
+          .describe('execute Sparkplug DCMD writes (unsigned: only the broker ACL protects them)'),
+        auditMaxBytes: ByteSize.default(16 * 2 ** 20).describe(
+          'the write audit (<stateDir>/audit.jsonl) rotates to audit.jsonl.1 beyond this size',
+        ),
+      })
+      .prefault({}),
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .default({ level: 'info' }),
@@ -214,6 +268,8 @@ export interface LoadedGatewayConfig extends GatewayConfig {
   outboxDir: string;
   /** The contents of the TLS files the config names. */
   tlsFiles: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** The public keys of `commands.trustedKeys`, by key id, parsed at load. */
+  commandKeys: ReadonlyMap<string, KeyObject>;
 }
 
 export function resolvePointIdentity(
@@ -244,8 +300,39 @@ function resolveLoaded(config: GatewayConfig, baseDir: string, source: string): 
       );
     }
   }
+  const commandKeys = loadCommandKeys(config.commands.trustedKeys, baseDir, problems);
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return { ...config, stateDir, outboxDir, tlsFiles };
+  return { ...config, stateDir, outboxDir, tlsFiles, commandKeys };
+}
+
+/** Parses each trusted key now, so a bad PEM stops the start naming the key and the reason. */
+function loadCommandKeys(
+  keys: GatewayConfig['commands']['trustedKeys'],
+  baseDir: string,
+  problems: string[],
+): Map<string, KeyObject> {
+  const parsed = new Map<string, KeyObject>();
+  keys.forEach((key, k) => {
+    const where = `commands.trustedKeys[${k}]`;
+    if (parsed.has(key.id)) {
+      problems.push(`${where}.id: duplicate key id "${key.id}"`);
+      return;
+    }
+    const file = key.publicKeyFile === undefined ? undefined : resolve(baseDir, key.publicKeyFile);
+    try {
+      parsed.set(
+        key.id,
+        commandPublicKey(file === undefined ? (key.publicKey as string) : readFileSync(file, 'utf8')),
+      );
+    } catch (error) {
+      const reason =
+        (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+      problems.push(
+        file === undefined ? `${where}.publicKey: ${reason}` : `${where}.publicKeyFile: ${file}: ${reason}`,
+      );
+    }
+  });
+  return parsed;
 }
 
 /** Loads and validates a gateway config; throws `ConfigError` listing every problem as `path: reason`. */

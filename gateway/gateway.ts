@@ -128,6 +128,7 @@ export class Gateway {
     this.batcher.stop();
     await this.delivery.drain(3000);
     await this.link.close();
+    await this.intake.close();
     this.delivery.close();
     this.outbox.close();
     await this.metricsServer?.close();

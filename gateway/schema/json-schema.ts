@@ -40,7 +40,7 @@ export const jsonSchemaDocuments: readonly JsonSchemaDocument[] = [
   document(
     'command.schema.json',
     'jjj-iiot command messages',
-    'The write-back path: jjj.command/1 (published by the cloud on a gateway’s `command` topic) and jjj.command-ack/1 (the gateway’s answer on `command-ack`, one outcome per write).',
+    'The write-back path: jjj.command/2 (signed by the cloud, for one gateway, expiring; published on that gateway’s `command` topic) and jjj.command-ack/1 (the gateway’s answer on `command-ack`: the verified signer, one outcome per write, or why the command was refused).',
     [CommandMessage.meta({ id: 'CommandMessage' }), CommandAck.meta({ id: 'CommandAck' })],
   ),
 ];

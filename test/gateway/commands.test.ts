@@ -94,7 +94,7 @@ describe('CommandExecutor', () => {
         { line: 'l', equipment: 'e', point: 'nope', value: 1 },
         { line: 'l', equipment: 'e', point: 'setpoint', value: 13 },
       ],
-      { id: 'cmd-1', by: 'operator', via: 'json' },
+      { id: 'cmd-1', signer: 'cloud-1', by: 'operator', via: 'json' },
     );
     expect(outcomes.map((o) => [o.point, o.ok, o.reason])).toEqual([
       ['setpoint', true, undefined],

@@ -172,23 +172,33 @@ describe('wire schema', () => {
   it('describes the command messages in the committed command.schema.json', () => {
     const validate = jsonSchemaValidator('command.schema.json');
     const command = {
-      schema: 'jjj.command/1',
+      schema: 'jjj.command/2',
       id: 'c-1',
+      target: { region: 'TJ', site: 'tj-binhai-smt', gateway: 'gw-tj-binhai-smt' },
       ts: 1_764_000_000_000,
+      expiresTs: 1_764_000_030_000,
+      by: 'operator@plant',
       writes: [{ line: 'machining', equipment: 'cnc-01', point: 'setpoint', value: 5 }],
+      signature: { alg: 'ed25519', keyId: 'cloud-1', value: `${'A'.repeat(86)}==` },
     };
     expect(validate(command)).toEqual([]);
     expect(validate({ ...command, writes: [] })).not.toEqual([]);
+    const { signature: _, ...unsigned } = command;
+    expect(validate(unsigned)).not.toEqual([]);
     const ack = {
       schema: 'jjj.command-ack/1',
       ...site,
       id: 'c-1',
       gateway: { id: 'gw-tj-binhai-smt', boot: 3 },
       ts: 1_764_000_000_000,
+      signer: 'cloud-1',
+      by: 'operator@plant',
       results: [
         { line: 'machining', equipment: 'cnc-01', point: 'setpoint', ok: false, reason: 'not writable' },
       ],
     };
     expect(validate(ack)).toEqual([]);
+    const { signer: _signer, by: _by, ...refused } = ack;
+    expect(validate({ ...refused, results: [], error: 'expired: …' })).toEqual([]);
   });
 });
