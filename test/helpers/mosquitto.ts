@@ -15,24 +15,32 @@ export interface Mosquitto {
 
 const MOSQUITTO = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
 
-/** `port` is for tests that must start the broker where a client already tries to connect. */
+/**
+ * `port` is for tests that must start the broker where a client already tries to connect. The broker
+ * lets anonymous clients in unless `extraConfig` has its own `allow_anonymous` line.
+ */
 export async function startMosquitto(extraConfig: string[] = [], port?: number): Promise<Mosquitto> {
   port ??= await freePort();
+  const anonymous = extraConfig.some((line) => line.startsWith('allow_anonymous'))
+    ? []
+    : ['allow_anonymous true'];
+  return startMosquittoWithConfig(
+    [`listener ${port} 127.0.0.1`, ...anonymous, 'persistence false', ...extraConfig],
+    port,
+  );
+}
+
+/** Starts Mosquitto with exactly these config lines; resolves once `port` (one of its listeners) accepts. */
+export async function startMosquittoWithConfig(config: string[], port: number): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'jjj-mosquitto-'));
   const configFile = join(dir, 'mosquitto.conf');
-  writeFileSync(
-    configFile,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', ...extraConfig, ''].join(
-      '\n',
-    ),
-  );
+  writeFileSync(configFile, [...config, ''].join('\n'));
   const child: ChildProcess = spawn(MOSQUITTO, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk) => {
     stderr += String(chunk);
   });
-  const listening = port;
-  await waitForPort(listening, () => (child.exitCode !== null ? `mosquitto exited: ${stderr}` : undefined));
+  await waitForPort(port, () => (child.exitCode !== null ? `mosquitto exited: ${stderr}` : undefined));
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
