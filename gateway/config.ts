@@ -89,7 +89,7 @@ export const GatewayConfig = z
         protocolVersion: z
           .union([z.literal(4), z.literal(5)], { error: 'expected 4 (MQTT 3.1.1) or 5 (MQTT 5)' })
           .default(4),
-        username: z.string().optional(),
+        username: z.string().optional().describe('default: the gateway id, when a password is set'),
         password: z.string().optional(),
         keepaliveSeconds: z.number().int().min(5).max(3600).default(30),
         tls: z

@@ -71,7 +71,9 @@ export class Gateway {
       onConnectionChange: (connected) => (connected ? this.connection.linkUp() : this.connection.linkDown()),
       onMessage: (topic, payload) => this.intake.receive(topic, payload),
     };
-    if (mqtt.username !== undefined) linkOptions.username = mqtt.username;
+    // A password without a username is the gateway id's, as `jjj-gateway broker-auth` writes it.
+    const username = mqtt.username ?? (mqtt.password !== undefined ? gateway.id : undefined);
+    if (username !== undefined) linkOptions.username = username;
     if (mqtt.password !== undefined) linkOptions.password = mqtt.password;
     if (mqtt.tls) linkOptions.tls = { ...config.tlsFiles, rejectUnauthorized: mqtt.tls.rejectUnauthorized };
     this.link = new MqttLink(linkOptions);
