@@ -305,6 +305,33 @@ describe('broker identities on a real Mosquitto', () => {
     }
   });
 
+  // Characterises the limit docs/security-broker.md states (and why `mqtt.shareGroup` must be
+  // unguessable): should a Mosquitto refuse the SUBSCRIBE one day, this fails and the docs change.
+  it("Mosquitto's acl_file limit: a gateway in the collector's own share group makes it lose messages", async () => {
+    const shared = await connectAs(COLLECTOR);
+    const gwA = await connectAs(GW_A);
+    try {
+      const seen: string[] = [];
+      const stolen: string[] = [];
+      shared.on('message', (_topic, payload) => seen.push(String(payload)));
+      gwA.on('message', (_topic, payload) => stolen.push(String(payload)));
+      await shared.subscribeAsync('$share/known/jjj/v1/+/+/+/+', { qos: 1 });
+      await gwA.subscribeAsync('$share/known/jjj/v1/+/+/+/+', { qos: 1 });
+      const sent = Array.from({ length: 20 }, (_, i) => `turn-${i}`);
+      for (const payload of sent) await gwA.publishAsync(`${A}/metadata`, payload, { qos: 1 });
+      await sentinel(gwA);
+      const reached = sent.filter((payload) => seen.includes(payload)).length;
+      expect(stolen.filter((payload) => payload.startsWith('turn-'))).toEqual([]);
+      expect(reached).toBeLessThan(20);
+      console.info(
+        `a gateway in the collector's share group: ${reached} of 20 messages reached the collector`,
+      );
+    } finally {
+      await gwA.endAsync();
+      await shared.endAsync();
+    }
+  });
+
   it("a client with the gateway's old client id, another credential or none, does not take its session", async () => {
     const disconnects = () => gatewayLog.filter((line) => line.includes('broker connection lost')).length;
     const before = disconnects();
