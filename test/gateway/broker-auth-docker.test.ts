@@ -19,6 +19,7 @@ import { startModbusServer } from '../helpers/modbus-server.js';
 import { readableByBroker, startMosquittoWithConfig } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
 import { waitUntil } from '../helpers/wait.js';
+import { brokerAuthGatewayConfig } from './broker-auth-fixtures.js';
 
 const COLLECTOR_PASSWORD = 'collector-secret-0b7e';
 const cleanups: Array<() => unknown> = [];
@@ -86,30 +87,12 @@ async function startComposeBroker(mutualTls: boolean) {
 async function generate(gateways: Array<{ id: string; mqtt: object }>, modbusPort: number) {
   const files = gateways.map(({ id, mqtt }) => {
     const file = join(dir, `${id}.yaml`);
-    const config = {
-      gateway: {
-        id,
-        region: 'HE',
-        project: 'jjj-dp-01',
-        site: 'he-docker',
-        siteName: { zh: '站', en: 'Site' },
-        stateDir: `state-${id}`,
-      },
-      mqtt: { ...mqtt, tls: { ca: 'certs/ca.crt', ...(mqtt as { tls?: object }).tls } },
-      publish: { intervalMs: 100 },
-      outbox: { type: 'memory' },
-      devices: [
-        {
-          protocol: 'modbus',
-          id: 'plc',
-          line: 'line-1',
-          host: '127.0.0.1',
-          port: modbusPort,
-          pollIntervalMs: 100,
-          points: [{ name: 'speed', table: 'holding', address: 0, type: 'uint16' }],
-        },
-      ],
-    };
+    const tls = { ca: 'certs/ca.crt', ...(mqtt as { tls?: object }).tls };
+    const config = brokerAuthGatewayConfig(
+      { id, region: 'HE', site: 'he-docker' },
+      { ...mqtt, tls },
+      modbusPort,
+    );
     writeFileSync(file, JSON.stringify(config));
     return { file, config };
   });

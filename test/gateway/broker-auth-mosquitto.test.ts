@@ -17,6 +17,7 @@ import { startModbusServer } from '../helpers/modbus-server.js';
 import { type Mosquitto, readableByBroker, startMosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
 import { waitUntil } from '../helpers/wait.js';
+import { brokerAuthGatewayConfig } from './broker-auth-fixtures.js';
 
 const COLLECTOR = { username: 'jjj-collector', password: 'collector-secret-4f1c' };
 const GW_A = { username: 'gw-a', password: 'gw-a-secret-93be' };
@@ -30,33 +31,6 @@ let collector: MqttClient;
 const received: Array<{ topic: string; payload: string }> = [];
 const gatewayLog: string[] = [];
 let cliOutput = '';
-
-function gatewayConfig(id: string, region: string, site: string, mqtt: object, modbusPort: number) {
-  return {
-    gateway: {
-      id,
-      region,
-      project: 'jjj-dp-01',
-      site,
-      siteName: { zh: '站', en: 'Site' },
-      stateDir: `state-${id}`,
-    },
-    mqtt,
-    publish: { intervalMs: 100 },
-    outbox: { type: 'memory' },
-    devices: [
-      {
-        protocol: 'modbus',
-        id: 'plc',
-        line: 'line-1',
-        host: '127.0.0.1',
-        port: modbusPort,
-        pollIntervalMs: 100,
-        points: [{ name: 'speed', table: 'holding', address: 0, type: 'uint16' }],
-      },
-    ],
-  };
-}
 
 /** A client that connects with MQTT 5, so the broker says why it refuses a publish or subscription. */
 function connectAs(
@@ -89,6 +63,39 @@ async function sentinel(gwA: MqttClient): Promise<void> {
   await waitUntil('the sentinel at the collector', () => received.some((m) => m.payload === marker), 5000);
 }
 
+/**
+ * The collector reads `$share/<collectorGroup>/…` while gateway A joins `$share/<gatewayGroup>/…` of
+ * the same filter and publishes 20 messages: how many reached the collector, and the gateway
+ * (`expectAll`: wait until all 20 reached the collector).
+ */
+async function shareGroupRun(collectorGroup: string, gatewayGroup: string, expectAll: boolean) {
+  const filter = 'jjj/v1/+/+/+/+';
+  const shared = await connectAs(COLLECTOR);
+  const gwA = await connectAs(GW_A);
+  try {
+    const seen: string[] = [];
+    const taken: string[] = [];
+    shared.on('message', (_topic, payload) => seen.push(String(payload)));
+    gwA.on('message', (_topic, payload) => taken.push(String(payload)));
+    const [grant] = await shared.subscribeAsync(`$share/${collectorGroup}/${filter}`, { qos: 1 });
+    await gwA.subscribeAsync(`$share/${gatewayGroup}/${filter}`, { qos: 1 });
+    const sent = Array.from({ length: 20 }, (_, i) => `shared-${i}-${Math.random()}`);
+    for (const payload of sent) await gwA.publishAsync(`${A}/metadata`, payload, { qos: 1 });
+    await sentinel(gwA);
+    if (expectAll) await waitUntil('all 20 through $share', () => sent.every((p) => seen.includes(p)), 5000);
+    await waitUntil('telemetry through $share', () => seen.some((p) => p.includes('jjj.telemetry')), 5000);
+    return {
+      grant: grant?.qos,
+      reached: sent.filter((payload) => seen.includes(payload)).length,
+      stolen: sent.filter((payload) => taken.includes(payload)).length,
+      telemetry: true,
+    };
+  } finally {
+    await gwA.endAsync();
+    await shared.endAsync();
+  }
+}
+
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'jjj-broker-auth-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -100,15 +107,15 @@ beforeAll(async () => {
   const files = [join(dir, 'gw-a.yaml'), join(dir, 'gw-b.yaml')];
   writeFileSync(
     files[0] as string,
-    JSON.stringify(gatewayConfig('gw-a', 'BJ', 'bj-a', { url, ...GW_A }, modbusPort)),
+    JSON.stringify(
+      brokerAuthGatewayConfig({ id: 'gw-a', region: 'BJ', site: 'bj-a' }, { url, ...GW_A }, modbusPort),
+    ),
   );
   writeFileSync(
     files[1] as string,
     JSON.stringify(
-      gatewayConfig(
-        'gw-b',
-        'TJ',
-        'tj-b',
+      brokerAuthGatewayConfig(
+        { id: 'gw-b', region: 'TJ', site: 'tj-b' },
         { url, ...GW_B, format: 'sparkplug', sparkplug: { primaryHostId: 'jjj-cloud' } },
         modbusPort,
       ),
@@ -287,49 +294,21 @@ describe('broker identities on a real Mosquitto', () => {
   });
 
   it("the collector reads through a shared subscription, which a gateway's guessed group does not share", async () => {
-    const shared = await connectAs(COLLECTOR);
-    const gwA = await connectAs(GW_A);
-    try {
-      const seen: string[] = [];
-      shared.on('message', (_topic, payload) => seen.push(String(payload)));
-      const [grant] = await shared.subscribeAsync('$share/collectors-7f3a9c/jjj/v1/+/+/+/+', { qos: 1 });
-      expect(grant?.qos).toBe(1);
-      await gwA.subscribeAsync('$share/collectors/jjj/v1/+/+/+/+', { qos: 1 });
-      const sent = Array.from({ length: 20 }, (_, i) => `shared-${i}`);
-      for (const payload of sent) await gwA.publishAsync(`${A}/metadata`, payload, { qos: 1 });
-      await waitUntil('all 20 through $share', () => sent.every((payload) => seen.includes(payload)), 5000);
-      await waitUntil('telemetry through $share', () => seen.some((p) => p.includes('jjj.telemetry')), 5000);
-    } finally {
-      await gwA.endAsync();
-      await shared.endAsync();
-    }
+    const run = await shareGroupRun('collectors-7f3a9c', 'collectors', true);
+    expect(run.grant).toBe(1);
+    expect([run.reached, run.stolen]).toEqual([20, 0]);
+    expect(run.telemetry).toBe(true);
   });
 
   // Characterises the limit docs/security-broker.md states (and why `mqtt.shareGroup` must be
   // unguessable): should a Mosquitto refuse the SUBSCRIBE one day, this fails and the docs change.
   it("Mosquitto's acl_file limit: a gateway in the collector's own share group makes it lose messages", async () => {
-    const shared = await connectAs(COLLECTOR);
-    const gwA = await connectAs(GW_A);
-    try {
-      const seen: string[] = [];
-      const stolen: string[] = [];
-      shared.on('message', (_topic, payload) => seen.push(String(payload)));
-      gwA.on('message', (_topic, payload) => stolen.push(String(payload)));
-      await shared.subscribeAsync('$share/known/jjj/v1/+/+/+/+', { qos: 1 });
-      await gwA.subscribeAsync('$share/known/jjj/v1/+/+/+/+', { qos: 1 });
-      const sent = Array.from({ length: 20 }, (_, i) => `turn-${i}`);
-      for (const payload of sent) await gwA.publishAsync(`${A}/metadata`, payload, { qos: 1 });
-      await sentinel(gwA);
-      const reached = sent.filter((payload) => seen.includes(payload)).length;
-      expect(stolen.filter((payload) => payload.startsWith('turn-'))).toEqual([]);
-      expect(reached).toBeLessThan(20);
-      console.info(
-        `a gateway in the collector's share group: ${reached} of 20 messages reached the collector`,
-      );
-    } finally {
-      await gwA.endAsync();
-      await shared.endAsync();
-    }
+    const run = await shareGroupRun('known', 'known', false);
+    expect(run.stolen).toBe(0);
+    expect(run.reached).toBeLessThan(20);
+    console.info(
+      `a gateway in the collector's share group: ${run.reached} of 20 messages reached the collector`,
+    );
   });
 
   it("a client with the gateway's old client id, another credential or none, does not take its session", async () => {
