@@ -11,6 +11,8 @@ import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type AdapterCommand, AdapterUsageError } from '../adapters/contract.js';
 import { adapterModules } from '../adapters/registry.js';
+import { BrokerAuthError } from './broker-auth.js';
+import { writeBrokerAuth } from './broker-auth-command.js';
 import { type CliIo, isEntryPoint, processIo } from './common/cli-io.js';
 import { ConfigError } from './common/errors.js';
 import { type LoadedGatewayConfig, loadGatewayConfig } from './config.js';
@@ -25,12 +27,15 @@ const ownCommands = ['run', 'validate', 'test'];
 const ownOptions = {
   config: { type: 'string', short: 'c' },
   'log-level': { type: 'string' },
+  out: { type: 'string' },
+  'collector-user': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } satisfies ParseArgsConfig['options'];
 
 function usage(commands: readonly AdapterCommand[]): string {
   return `Usage: jjj-gateway <command> --config FILE
+       jjj-gateway broker-auth --out DIR [--collector-user NAME] CONFIG.yaml...
 ${commands.map((command) => `       jjj-gateway ${command.usage}\n`).join('')}
 Reads factory equipment over OPC UA and Modbus and forwards every reading, in the jjj-iiot
 schema, over MQTT to the cloud collector.
@@ -40,10 +45,16 @@ Commands:
   validate  check the config; exit 0 if valid, 2 if not (each problem as "path: reason")
   test      connect, read every configured point once, print one JSON line per point
             (schema jjj.point/1) to stdout; exit 0 if all were good, 1 if any was not
+  broker-auth
+            write the broker's identities of the fleet's gateways into DIR: a Mosquitto
+            password file and ACL, and EMQX acl.conf rules (see docs/security-broker.md);
+            the collector's password comes from JJJ_COLLECTOR_MQTT_PASSWORD
 ${commands.map(commandHelp).join('')}
 Options:
   -c, --config FILE    gateway config (YAML); see adapters/*/sample.yaml
       --log-level L    override the config's log level (fatal|error|warn|info|debug|trace)
+      --out DIR        broker-auth: where the files go
+      --collector-user NAME  broker-auth: the collector's username (default jjj-collector)
 ${commands.flatMap((command) => (command.optionsHelp ?? []).map((line) => `      ${line}\n`)).join('')}  -h, --help           show this help
   -v, --version        show the version
 
@@ -103,6 +114,7 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
   if (!command) return fail(io, `a command is required\n\n${usage(commands)}`);
   const named = commands.filter((candidate) => candidate.words[0] === command);
   if (named.length > 0) return runAdapterCommand(io, named, positionals, values);
+  if (command === 'broker-auth') return runBrokerAuth(io, extra, values);
   if (!ownCommands.includes(command)) return fail(io, `unknown command "${command}"\n\n${usage(commands)}`);
   if (extra.length > 0) return fail(io, `unexpected argument "${extra[0]}"`);
   if (!values.config) return fail(io, `${command} needs --config FILE`);
@@ -146,6 +158,30 @@ function loadConfig(io: CliIo, file: string): LoadedGatewayConfig | number {
     for (const problem of error.problems) io.stderr.write(`  ${problem}\n`);
     return EXIT_USAGE;
   }
+}
+
+/** Loads every gateway config named and writes the broker's identities of the fleet. */
+function runBrokerAuth(
+  io: CliIo,
+  files: string[],
+  values: { out?: string; 'collector-user'?: string },
+): number {
+  if (values.out === undefined) return fail(io, 'broker-auth needs --out DIR');
+  if (files.length === 0) return fail(io, 'broker-auth needs the gateway configs (CONFIG.yaml...)');
+  const configs = [];
+  for (const source of files) {
+    const config = loadConfig(io, source);
+    if (typeof config === 'number') return config;
+    configs.push({ source, config });
+  }
+  try {
+    const request = { out: values.out, configs, collectorUser: values['collector-user'] };
+    io.stdout.write(writeBrokerAuth(io, request));
+  } catch (error) {
+    if (error instanceof BrokerAuthError) return fail(io, error.message);
+    throw error;
+  }
+  return 0;
 }
 
 /** Runs the adapter command whose words lead `positionals` (all of `named` share the first word). */

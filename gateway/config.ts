@@ -81,11 +81,17 @@ export const GatewayConfig = z
     mqtt: z
       .strictObject({
         url: MqttUrl.default('mqtt://127.0.0.1:1883'),
-        clientId: z.string().min(1).optional().describe('default jjj-<gateway id>'),
+        clientId: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'default jjj-<gateway id>-<random per process>: a fixed id lets a client that guesses it kick the gateway off',
+          ),
         protocolVersion: z
           .union([z.literal(4), z.literal(5)], { error: 'expected 4 (MQTT 3.1.1) or 5 (MQTT 5)' })
           .default(4),
-        username: z.string().optional(),
+        username: z.string().optional().describe('default: the gateway id, when a password is set'),
         password: z.string().optional(),
         keepaliveSeconds: z.number().int().min(5).max(3600).default(30),
         tls: z

@@ -3,6 +3,7 @@
  * numbered batches go into the outbox and are delivered over MQTT whenever the connection state
  * machine says data may flow; commands arrive through the command intake.
  */
+import { randomBytes } from 'node:crypto';
 import { Announcements } from './announcements.js';
 import { Batcher } from './batcher.js';
 import { nextBootCounter } from './boot-counter.js';
@@ -59,7 +60,9 @@ export class Gateway {
     );
     const linkOptions: MqttLinkOptions = {
       url: mqtt.url,
-      clientId: mqtt.clientId ?? `jjj-${gateway.id}`,
+      // Unguessable, so no other client can take the gateway's session over by connecting with its id
+      // (Mosquitto binds no client id to a username); one per process, as the link uses clean sessions.
+      clientId: mqtt.clientId ?? `jjj-${gateway.id}-${randomBytes(6).toString('hex')}`,
       protocolVersion: mqtt.protocolVersion,
       keepaliveSeconds: mqtt.keepaliveSeconds,
       reconnect: mqtt.reconnect,
@@ -68,7 +71,9 @@ export class Gateway {
       onConnectionChange: (connected) => (connected ? this.connection.linkUp() : this.connection.linkDown()),
       onMessage: (topic, payload) => this.intake.receive(topic, payload),
     };
-    if (mqtt.username !== undefined) linkOptions.username = mqtt.username;
+    // A password without a username is the gateway id's, as `jjj-gateway broker-auth` writes it.
+    const username = mqtt.username ?? (mqtt.password !== undefined ? gateway.id : undefined);
+    if (username !== undefined) linkOptions.username = username;
     if (mqtt.password !== undefined) linkOptions.password = mqtt.password;
     if (mqtt.tls) linkOptions.tls = { ...config.tlsFiles, rejectUnauthorized: mqtt.tls.rejectUnauthorized };
     this.link = new MqttLink(linkOptions);
