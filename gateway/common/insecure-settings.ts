@@ -22,9 +22,9 @@ function isLoopback(hostname: string): boolean {
 }
 
 /**
- * The warnings of one connection. `loopbackIsSafe`: a secret in clear to this host is not flagged
- * (the InfluxDB token next door); the MQTT password is flagged anywhere, as the brief of the
- * broker's conduit asks.
+ * The warnings of one connection. `loopbackIsSafe`: a secret in clear to this machine is not flagged
+ * (an InfluxDB next to the collector). The MQTT password is flagged even to loopback: a broker URL
+ * is copied from host to host, and the warning says so before it leaves the machine.
  */
 export function insecureConnectionWarnings(
   connection: ConnectionSettings,
