@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCli } from '../../cloud/cli.js';
-import type { CliIo } from '../../gateway/common/cli-io.js';
 import { aliasBombYaml } from '../helpers/alias-bomb.js';
+import { capturedIo } from '../helpers/captured-io.js';
 import { createPki } from '../helpers/pki.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jjj-collector-checks-'));
@@ -27,14 +27,8 @@ afterAll(() => {
 async function validate(config: unknown): Promise<{ code: number; stderr: string }> {
   const file = join(dir, `config-${Math.random().toString(16).slice(2)}.yaml`);
   writeFileSync(file, typeof config === 'string' ? config : stringify(config));
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: () => true },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: {},
-    waitForStop: () => new Promise(() => {}),
-  };
-  return { code: await runCli(['validate', '--config', file], io), stderr };
+  const { io, out } = capturedIo();
+  return { code: await runCli(['validate', '--config', file], io), stderr: out.stderr };
 }
 
 const influx = (extra: object) => ({

@@ -20,8 +20,8 @@ import { runCli } from '../../cloud/cli.js';
 import { type RunningCollector, startCollector } from '../../cloud/collector.js';
 import { buildCollectorConfig, type InfluxStoreConfig } from '../../cloud/config.js';
 import { LineWriter } from '../../cloud/store/influx-write.js';
-import type { CliIo } from '../../gateway/common/cli-io.js';
 import { topicFor } from '../../gateway/schema/index.js';
+import { capturedIo } from '../helpers/captured-io.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 import { createPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
@@ -164,16 +164,10 @@ describe('jjj-collector run: a broker it cannot connect to at start is fatal, wi
   async function run(mqtt: object): Promise<{ code: number; stderr: string; ms: number }> {
     const file = join(dir, `collector-${Math.random().toString(16).slice(2)}.yaml`);
     writeFileSync(file, stringify({ mqtt, store: { path: ':memory:' }, http: { port: 0 } }));
-    let stderr = '';
-    const io: CliIo = {
-      stdout: { write: () => true },
-      stderr: { write: (t: string) => (stderr += t) },
-      env: {},
-      waitForStop: () => new Promise(() => {}),
-    };
+    const { io, out } = capturedIo();
     const started = performance.now();
     const code = await runCli(['run', '--config', file], io);
-    return { code, stderr, ms: performance.now() - started };
+    return { code, stderr: out.stderr, ms: performance.now() - started };
   }
   const fatalLine = (stderr: string) =>
     stderr.split('\n').find((line) => line.includes('collector failed to start')) ?? '';
@@ -226,7 +220,7 @@ describe('jjj-collector run: a broker it cannot connect to at start is fatal, wi
 
   it('the right password: starts and serves', async () => {
     let stop: (signal: string) => void = () => {};
-    let stderr = '';
+    const { io, out } = capturedIo(new Promise((resolveStop) => (stop = resolveStop)));
     const file = join(dir, 'good.yaml');
     writeFileSync(
       file,
@@ -240,13 +234,8 @@ describe('jjj-collector run: a broker it cannot connect to at start is fatal, wi
         http: { port: 0 },
       }),
     );
-    const exit = runCli(['run', '--config', file], {
-      stdout: { write: () => true },
-      stderr: { write: (t: string) => (stderr += t) },
-      env: {},
-      waitForStop: () => new Promise((resolveStop) => (stop = resolveStop)),
-    });
-    await eventually(() => expect(stderr).toContain('collector started'));
+    const exit = runCli(['run', '--config', file], io);
+    await eventually(() => expect(out.stderr).toContain('collector started'));
     stop('SIGTERM');
     expect(await exit).toBe(0);
   });

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCli } from '../../gateway/cli.js';
-import type { CliIo } from '../../gateway/common/cli-io.js';
 import { aliasBombYaml } from '../helpers/alias-bomb.js';
+import { capturedIo } from '../helpers/captured-io.js';
 import { createPki } from '../helpers/pki.js';
 import { counterGatewayConfig } from './delivery-fixtures.js';
 
@@ -38,16 +38,9 @@ async function validate(
 ): Promise<{ code: number; stderr: string; stdout: string }> {
   const file = join(dir, name);
   writeFileSync(file, text);
-  let stderr = '';
-  let stdout = '';
-  const io: CliIo = {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: {},
-    waitForStop: () => new Promise(() => {}),
-  };
+  const { io, out } = capturedIo();
   const code = await runCli(['validate', '--config', file], io);
-  return { code, stderr, stdout };
+  return { code, ...out };
 }
 
 describe('jjj-gateway validate: the checks of issue 11', () => {
