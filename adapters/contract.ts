@@ -149,6 +149,21 @@ export const DeviceBase = z.strictObject({
 
 export type PointBase = z.infer<typeof PointBase>;
 
+/**
+ * A point whose `min` is above its `max` (every reading would be out of range): one issue per such
+ * point, with its path inside the device entry. Checked where a device entry is parsed, because each
+ * protocol builds its point schema from `PointBase.shape`, which carries no refinement.
+ */
+export function pointRangeIssues(
+  points: readonly PointBase[],
+): { path: (string | number)[]; message: string }[] {
+  return points.flatMap((point, index) =>
+    point.min !== undefined && point.max !== undefined && point.min > point.max
+      ? [{ path: ['points', index, 'min'], message: `min ${point.min} is above max ${point.max}` }]
+      : [],
+  );
+}
+
 /** How a point is addressed on its device, for the point metadata the gateway publishes. */
 export interface PointAddress {
   address: string;

@@ -68,7 +68,8 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
   try {
     collector = await startCollector(config, { logger });
   } catch (error) {
-    logger.fatal({ err: error }, 'collector failed to start');
+    // The reason in the message itself: it is the one line an operator reads before the exit.
+    logger.fatal({ err: error }, `collector failed to start: ${(error as Error).message}`);
     return 1;
   }
   const signal = await io.waitForStop();

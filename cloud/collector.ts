@@ -5,9 +5,13 @@
 import type { AddressInfo } from 'node:net';
 import { connect, type MqttClient } from 'mqtt';
 import { type Logger, pino } from 'pino';
+import { insecureConnectionWarnings } from '../gateway/common/insecure-settings.js';
+import { connectionFailureReason, isPermanentFailure } from '../gateway/common/mqtt-failure.js';
+import { redactCredentials } from '../gateway/common/redact.js';
+import type { TlsMaterial } from '../gateway/common/tls.js';
 import { SPARKPLUG_NODE_FILTERS } from '../gateway/schema/sparkplug/index.js';
 import { buildApi } from './api.js';
-import type { CollectorConfig } from './config.js';
+import { type CollectorConfig, tlsMaterialOf } from './config.js';
 import { CollectorError } from './errors.js';
 import { Ingest } from './ingest.js';
 import { type CollectorMetrics, createCollectorMetrics } from './metrics.js';
@@ -30,6 +34,8 @@ export async function startCollector(
   options: { logger?: Logger } = {},
 ): Promise<RunningCollector> {
   const logger = (options.logger ?? pino({ level: config.log.level })).child({ component: 'collector' });
+  for (const warning of insecureSettingsOf(config)) logger.warn(warning);
+  const mqttTls = config.mqtt.tls && tlsMaterialOf(config.mqtt.tls, 'mqtt.tls');
   const store: TelemetryStore =
     config.store.type === 'sqlite' ? new SqliteStore(config.store.path) : new InfluxStore(config.store);
   const metrics = createCollectorMetrics();
@@ -67,15 +73,26 @@ export async function startCollector(
   const httpUrl = `http://${host}:${httpPort}`;
 
   const inFlight = new Set<Promise<unknown>>();
-  const connection = { ingest, inFlight, metrics, connected: new Set<number>(), logger };
+  const connection = { ingest, inFlight, metrics, connected: new Set<number>(), logger, tls: mqttTls };
   for (let index = 0; index < config.mqtt.connections; index++) {
     mqttClients.push(connectBroker(config.mqtt, index, connection));
   }
-  const storeName = config.store.type === 'sqlite' ? config.store.path : config.store.url;
-  logger.info(
-    { httpUrl, store: storeName, broker: config.mqtt.url, topic: subscriptionOf(config.mqtt) },
-    'collector started',
-  );
+  const broker = redactCredentials(config.mqtt.url);
+  try {
+    await firstConnection(mqttClients, config.mqtt.connectTimeoutMs);
+  } catch (error) {
+    stopping.abort();
+    await Promise.all(mqttClients.map((client) => client.endAsync(true)));
+    await api.close();
+    await store.close();
+    throw new CollectorError(
+      'BROKER_CONNECT_FAILED',
+      `cannot connect to the broker ${broker}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  const storeName = redactCredentials(config.store.type === 'sqlite' ? config.store.path : config.store.url);
+  logger.info({ httpUrl, store: storeName, broker, topic: subscriptionOf(config.mqtt) }, 'collector started');
 
   let closing: Promise<void> | undefined;
   return {
@@ -97,6 +114,65 @@ export async function startCollector(
   };
 }
 
+/** One warning per insecure transport setting of the broker and InfluxDB connections. */
+function insecureSettingsOf(config: CollectorConfig): string[] {
+  const { mqtt, store } = config;
+  const warnings = insecureConnectionWarnings({
+    setting: 'mqtt',
+    url: mqtt.url,
+    secret: mqtt.password,
+    tls: mqtt.tls,
+  });
+  if (store.type === 'influxdb') {
+    const secret = store.apiVersion === 2 ? store.token : store.password;
+    warnings.push(
+      ...insecureConnectionWarnings(
+        { setting: 'store', url: store.url, secret, tls: store.tls },
+        { loopbackIsSafe: true },
+      ),
+    );
+  }
+  return warnings;
+}
+
+/**
+ * Resolves once every connection has connected; rejects with the reason at a failure that retrying
+ * does not cure (credentials, certificates) or, after `timeoutMs`, with the last failure seen. A
+ * collector that never reached its broker would otherwise serve "degraded" forever, ingesting nothing.
+ */
+function firstConnection(clients: readonly MqttClient[], timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let lastFailure = 'no answer from the broker';
+    const cleanups: (() => void)[] = [];
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      for (const cleanup of cleanups) cleanup();
+      if (error) reject(error);
+      else resolve();
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`not connected within ${timeoutMs} ms (mqtt.connectTimeoutMs): ${lastFailure}`)),
+      timeoutMs,
+    );
+    const check = () => {
+      if (clients.every((client) => client.connected)) finish();
+    };
+    const onError = (error: Error & { code?: unknown }) => {
+      lastFailure = connectionFailureReason(error);
+      if (isPermanentFailure(error)) finish(new Error(lastFailure));
+    };
+    for (const client of clients) {
+      client.on('connect', check);
+      client.on('error', onError);
+      cleanups.push(() => {
+        client.off('connect', check);
+        client.off('error', onError);
+      });
+    }
+    check();
+  });
+}
+
 /** The topic filter as subscribed: `$share/{group}/{topic}` when the load is shared. */
 export function subscriptionOf(mqtt: CollectorConfig['mqtt']): string {
   return mqtt.shareGroup === undefined ? mqtt.topic : `$share/${mqtt.shareGroup}/${mqtt.topic}`;
@@ -109,17 +185,18 @@ interface ConnectionContext {
   /** Indexes of the connections that are up, for the broker-connected gauge. */
   connected: Set<number>;
   logger: Logger;
+  tls: TlsMaterial | undefined;
 }
 
 /**
- * One MQTT connection; it connects and keeps reconnecting in the background (the broker being
- * down at start is not fatal). mqtt.js handles one incoming message at a time per connection and
+ * One MQTT connection; it connects and keeps reconnecting in the background (`startCollector`
+ * waits for the first connection; outages after it are not fatal). mqtt.js handles one incoming message at a time per connection and
  * sends its PUBACK when `handleMessage` calls back: holding that call until the message is durable
  * is the acknowledgement and the back-pressure at once (a slow store stops the reading).
  */
 function connectBroker(mqtt: CollectorConfig['mqtt'], index: number, context: ConnectionContext): MqttClient {
   const { ingest, inFlight, metrics, logger } = context;
-  const log = logger.child({ broker: mqtt.url, connection: index });
+  const log = logger.child({ broker: redactCredentials(mqtt.url), connection: index });
   const baseId = mqtt.clientId ?? `jjj-collector-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
   const topic = subscriptionOf(mqtt);
   const client = connect(mqtt.url, {
@@ -133,6 +210,7 @@ function connectBroker(mqtt: CollectorConfig['mqtt'], index: number, context: Co
     resubscribe: false,
     reconnectPeriod: RECONNECT_PERIOD_MS,
     connectTimeout: CONNECT_TIMEOUT_MS,
+    ...context.tls,
   });
 
   client.handleMessage = (packet, done) => {
@@ -184,9 +262,10 @@ function connectBroker(mqtt: CollectorConfig['mqtt'], index: number, context: Co
   });
   client.on('error', (error) => {
     // While down, the same error repeats at every retry: log it once.
-    if (error.message === lastError) return;
-    lastError = error.message;
-    log.warn({ err: error.message }, 'broker connection error');
+    const reason = connectionFailureReason(error);
+    if (reason === lastError) return;
+    lastError = reason;
+    log.warn({ reason }, `broker connection error: ${reason}`);
   });
   return client;
 }

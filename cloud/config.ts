@@ -1,8 +1,15 @@
 /** The collector's YAML configuration, validated before anything runs. */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { formatIssues, loadYamlConfig, MqttUrl } from '../gateway/common/config-loading.js';
+import {
+  formatIssues,
+  HttpUrl,
+  loadYamlConfig,
+  MqttTopicFilter,
+  MqttUrl,
+} from '../gateway/common/config-loading.js';
 import { ConfigError } from '../gateway/common/errors.js';
+import { readTlsFiles, type TlsMaterial, TlsSettings } from '../gateway/common/tls.js';
 import { ALL_GATEWAYS_FILTER, Identifier } from '../gateway/schema/index.js';
 
 export const IN_MEMORY = ':memory:';
@@ -42,7 +49,9 @@ const InfluxWriteOptions = {
 const InfluxStoreConfig = z
   .strictObject({
     type: z.literal('influxdb'),
-    url: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL'),
+    url: HttpUrl,
+    // Transport security (issue 11, H6): a private CA for an https:// InfluxDB, a client certificate for mutual TLS.
+    tls: TlsSettings.optional().describe('for an https:// url; file paths are relative to the config file'),
     /** 2 speaks the v2 write API (InfluxDB 2.x and 3.x); 1 speaks /write and /query of InfluxDB 1.x. */
     apiVersion: z.union([z.literal(1), z.literal(2)]).default(2),
     org: z.string().default('').describe('v2: organisation'),
@@ -80,7 +89,7 @@ export const CollectorConfig = z
         clientId: z.string().min(1).optional(),
         username: z.string().optional(),
         password: z.string().optional(),
-        topic: z.string().min(1).default(ALL_GATEWAYS_FILTER).describe('MQTT topic filter to subscribe to'),
+        topic: MqttTopicFilter.default(ALL_GATEWAYS_FILTER).describe('MQTT topic filter to subscribe to'),
         shareGroup: Identifier.optional().describe(
           'subscribe as $share/<group>/<topic> so several collectors split the load (not on aedes)',
         ),
@@ -96,6 +105,16 @@ export const CollectorConfig = z
           .default(true)
           .describe(
             'also ingest Sparkplug B (spBv1.0), unshared on the first connection: a host needs each node in order',
+          ),
+        // Transport security and start (issue 11, H6): TLS as the gateway has it; a broker never reached at start is fatal.
+        tls: TlsSettings.optional(),
+        connectTimeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .default(30_000)
+          .describe(
+            'at start, exit with the reason if the broker is not connected within this time (later outages reconnect forever)',
           ),
         persistentSession: z
           .boolean()
@@ -151,6 +170,13 @@ export const CollectorConfig = z
         message: 'a persistent session needs a fixed clientId to find its messages again',
       });
     }
+    if (config.mqtt.shareGroup !== undefined && config.mqtt.topic.startsWith('$share/')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mqtt', 'topic'],
+        message: 'a $share/ topic and mqtt.shareGroup together would share twice; keep one',
+      });
+    }
     if (config.mqtt.connections > 1 && config.mqtt.shareGroup === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -191,10 +217,24 @@ export function loadCollectorConfig(file: string, env: NodeJS.ProcessEnv = proce
 function resolveConfig(config: CollectorConfig, source: string, options: ResolveOptions): CollectorConfig {
   const resolvePath = (path: string) =>
     path === IN_MEMORY || isAbsolute(path) ? path : resolve(options.baseDir ?? '.', path);
+  // TLS file paths become absolute, and the files are checked now (read again at start).
+  const problems: string[] = [];
+  const checkedTls = (tls: TlsSettings | undefined, setting: string) => {
+    if (tls === undefined) return undefined;
+    const absolute = { ...tls, ...pathsOf(tls, resolvePath) };
+    readTlsFiles(absolute, '.', setting, problems);
+    return absolute;
+  };
+  const mqtt = { ...config.mqtt, tls: checkedTls(config.mqtt.tls, 'mqtt.tls') };
   const store =
     config.store.type === 'sqlite'
       ? { ...config.store, path: resolvePath(config.store.path) }
-      : { ...config.store, catalogPath: resolvePath(config.store.catalogPath) };
+      : {
+          ...config.store,
+          catalogPath: resolvePath(config.store.catalogPath),
+          tls: checkedTls(config.store.tls, 'store.tls'),
+        };
+  if (problems.length > 0) throw new ConfigError(source, problems);
   let port = config.http.port;
   const fromEnv = options.env?.PORT;
   if (fromEnv !== undefined && fromEnv !== '') {
@@ -203,5 +243,21 @@ function resolveConfig(config: CollectorConfig, source: string, options: Resolve
       throw new ConfigError(source, [`PORT (environment): expected a port number 0-65535, got "${fromEnv}"`]);
     }
   }
-  return { ...config, store, http: { ...config.http, port } };
+  return { ...config, mqtt, store, http: { ...config.http, port } };
+}
+
+function pathsOf(tls: TlsSettings, resolvePath: (path: string) => string): Partial<TlsSettings> {
+  return {
+    ...(tls.ca !== undefined && { ca: resolvePath(tls.ca) }),
+    ...(tls.cert !== undefined && { cert: resolvePath(tls.cert) }),
+    ...(tls.key !== undefined && { key: resolvePath(tls.key) }),
+  };
+}
+
+/** The TLS files of a loaded config (paths are absolute by now); a file gone bad since load is a `ConfigError`. */
+export function tlsMaterialOf(tls: TlsSettings, setting: string): TlsMaterial {
+  const problems: string[] = [];
+  const material = readTlsFiles(tls, '.', setting, problems);
+  if (problems.length > 0) throw new ConfigError(setting, problems);
+  return material;
 }

@@ -3,10 +3,11 @@ import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { DeviceBase, PointBase } from '../adapters/contract.js';
+import { type DeviceBase, type PointBase, pointRangeIssues } from '../adapters/contract.js';
 import { adapterModules } from '../adapters/registry.js';
 import { formatIssues, loadYamlConfig, MqttUrl } from './common/config-loading.js';
 import { ConfigError } from './common/errors.js';
+import { readTlsFiles, TlsSettings } from './common/tls.js';
 import { commandPublicKey } from './schema/command-signature.js';
 import { Identifier, LocalizedName, Region } from './schema/index.js';
 
@@ -32,6 +33,7 @@ const DeviceEntry = z.unknown().transform((raw, ctx): DeviceConfig => {
     for (const issue of result.error.issues) ctx.addIssue({ ...issue, path: issue.path } as never);
     return z.NEVER;
   }
+  for (const issue of pointRangeIssues(result.data.points)) ctx.addIssue({ code: 'custom', ...issue });
   return result.data;
 });
 
@@ -94,26 +96,8 @@ export const GatewayConfig = z
         username: z.string().optional().describe('default: the gateway id, when a password is set'),
         password: z.string().optional(),
         keepaliveSeconds: z.number().int().min(5).max(3600).default(30),
-        tls: z
-          .strictObject({
-            ca: z
-              .string()
-              .min(1)
-              .optional()
-              .describe("PEM file of the CA that signed the broker's certificate"),
-            cert: z.string().min(1).optional().describe('PEM file of the client certificate (mutual TLS)'),
-            key: z.string().min(1).optional().describe('PEM file of the client private key (mutual TLS)'),
-            rejectUnauthorized: z
-              .boolean()
-              .default(true)
-              .describe("false skips checking the broker's certificate"),
-          })
-          .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), {
-            message: 'cert and key go together',
-            path: ['key'],
-          })
-          .optional()
-          .describe('file paths are relative to the config file'),
+        // Transport security (issue 11, H6): the TLS block shared with the collector (gateway/common/tls.ts).
+        tls: TlsSettings.optional(),
         reconnect: z
           .strictObject({
             minMs: z.number().int().min(100).default(1000).describe('first retry delay'),
@@ -293,19 +277,8 @@ export function resolvePointIdentity(
 function resolveLoaded(config: GatewayConfig, baseDir: string, source: string): LoadedGatewayConfig {
   const stateDir = resolve(baseDir, config.gateway.stateDir ?? `var/${config.gateway.id}`);
   const outboxDir = config.outbox.dir ? resolve(baseDir, config.outbox.dir) : join(stateDir, 'outbox');
-  const tlsFiles: LoadedGatewayConfig['tlsFiles'] = {};
   const problems: string[] = [];
-  for (const name of ['ca', 'cert', 'key'] as const) {
-    const file = config.mqtt.tls?.[name];
-    if (file === undefined) continue;
-    try {
-      tlsFiles[name] = readFileSync(resolve(baseDir, file));
-    } catch (error) {
-      problems.push(
-        `mqtt.tls.${name}: cannot read ${resolve(baseDir, file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      );
-    }
-  }
+  const tlsFiles = config.mqtt.tls ? readTlsFiles(config.mqtt.tls, baseDir, 'mqtt.tls', problems) : {};
   const commandKeys = loadCommandKeys(config.commands.trustedKeys, baseDir, problems);
   if (problems.length > 0) throw new ConfigError(source, problems);
   return { ...config, stateDir, outboxDir, tlsFiles, commandKeys };

@@ -7,6 +7,9 @@
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { insecureConnectionWarnings } from './common/insecure-settings.js';
+import { connectionFailureReason } from './common/mqtt-failure.js';
+import { redactCredentials } from './common/redact.js';
 import type { SerialisedBatch } from './outbox/outbox.js';
 
 export interface OutgoingMessage {
@@ -77,35 +80,6 @@ export function backoffDelay(attempt: number, { minMs, maxMs }: MqttLinkOptions[
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
-const untrustedBrokerCodes = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-/** Says in words why a connection failed, for the one log line an operator reads. */
-export function connectionFailureReason(error: Error & { code?: unknown }): string {
-  const { code, message } = error;
-  if (code === 4 || code === 134) return 'bad username or password';
-  if (code === 5 || code === 135) return 'not authorized';
-  if (code === 1 || code === 132) return 'the broker does not support this MQTT version';
-  if (typeof code === 'string' && untrustedBrokerCodes.has(code)) {
-    return `the broker's certificate is not trusted (${code})`;
-  }
-  if (
-    /alert (unknown ca|bad certificate|certificate required|certificate unknown)|ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED/i.test(
-      `${message} ${String(code)}`,
-    )
-  ) {
-    return `broker refused the client certificate (${message.trim()})`;
-  }
-  if (code === 'ECONNREFUSED') return 'broker unreachable (connection refused)';
-  return message;
-}
-
 export class MqttLink {
   private client: MqttClient | undefined;
   private connected = false;
@@ -114,10 +88,18 @@ export class MqttLink {
   private reconnectTimer: NodeJS.Timeout | undefined;
   /** The last failure logged, so a failure repeating at every retry is logged once. */
   private lastFailure: string | undefined;
+  /** The broker's URL as logged: without its password. */
+  private readonly broker: string;
 
-  constructor(private readonly options: MqttLinkOptions) {}
+  constructor(private readonly options: MqttLinkOptions) {
+    this.broker = redactCredentials(options.url);
+  }
 
   start(): void {
+    const { url, password, tls } = this.options;
+    for (const warning of insecureConnectionWarnings({ setting: 'mqtt', url, secret: password, tls })) {
+      this.options.logger.warn(warning);
+    }
     this.connectClient();
   }
 
@@ -149,7 +131,7 @@ export class MqttLink {
     client.on('connect', () => this.onConnect());
     client.once('close', () => {
       if (this.connected && !this.closing) {
-        options.logger.warn({ broker: options.url }, 'broker connection lost; batches wait in the outbox');
+        options.logger.warn({ broker: this.broker }, 'broker connection lost; batches wait in the outbox');
         options.onConnectionChange?.(false);
       }
       this.connected = false;
@@ -226,7 +208,7 @@ export class MqttLink {
     this.attempt = 0;
     this.lastFailure = undefined;
     options.logger.info(
-      { broker: options.url, protocolVersion: options.protocolVersion },
+      { broker: this.broker, protocolVersion: options.protocolVersion },
       'connected to broker',
     );
     const client = this.client as MqttClient;
@@ -249,9 +231,6 @@ export class MqttLink {
     const reason = connectionFailureReason(error);
     if (reason === this.lastFailure) return;
     this.lastFailure = reason;
-    this.options.logger.error(
-      { broker: this.options.url, reason },
-      `cannot connect to the broker: ${reason}`,
-    );
+    this.options.logger.error({ broker: this.broker, reason }, `cannot connect to the broker: ${reason}`);
   }
 }

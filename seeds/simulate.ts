@@ -2,6 +2,7 @@
  * `npm run simulate -- --site ID …`: runs the OPC UA and Modbus simulators of seed sites until
  * SIGINT / SIGTERM, and prints where they listen and which gateway config reads them.
  */
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -19,10 +20,15 @@ Options:
   --all              every site of the catalogue
   --opcua-port N     OPC UA port (one site only; default 4841 + site index)
   --modbus-port N    Modbus TCP port (one site only; default 5021 + site index)
+  --host ADDR        address to listen on (default 127.0.0.1; 0.0.0.0 for every interface:
+                     the simulated devices take anonymous writes, so only on a lab network)
   --seed TEXT        seed of the signal models (default jjj-iiot)
   -h, --help         this help
 
 Sites: ${sites.map((s) => s.id).join(', ')}`;
+
+/** Loopback: the simulated devices accept anonymous writes, so they are not offered to the network unasked. */
+const DEFAULT_HOST = '127.0.0.1';
 
 /** A command line that cannot run; `exitCode` 2 as for any usage error. */
 export class SimulateUsageError extends Error {
@@ -37,6 +43,7 @@ export class SimulateUsageError extends Error {
 export interface SimulationPlan {
   help: boolean;
   seed?: string;
+  host: string;
   sites: Array<{ site: Site; ports: SitePorts }>;
 }
 
@@ -57,7 +64,7 @@ export function planSimulation(argv: readonly string[]): SimulationPlan {
   } catch (error) {
     throw new SimulateUsageError((error as Error).message);
   }
-  if (values.help) return { help: true, sites: [] };
+  if (values.help) return { help: true, host: DEFAULT_HOST, sites: [] };
   const ids = values.all ? sites.map((s) => s.id) : [...new Set(values.site ?? [])];
   if (ids.length === 0) throw new SimulateUsageError('name a site with --site ID, or use --all');
   const unknown = ids.filter((id) => !findSite(id));
@@ -71,8 +78,13 @@ export function planSimulation(argv: readonly string[]): SimulationPlan {
   if ((opcuaPort !== undefined || modbusPort !== undefined) && ids.length !== 1) {
     throw new SimulateUsageError('--opcua-port and --modbus-port apply to a single --site');
   }
+  const host = values.host ?? DEFAULT_HOST;
+  if (!isIP(host) && !/^[a-z0-9.-]+$/i.test(host)) {
+    throw new SimulateUsageError(`--host: expected an IP address or host name, got "${host}"`);
+  }
   return {
     help: false,
+    host,
     ...(values.seed ? { seed: values.seed } : {}),
     sites: ids.map((id) => {
       const site = findSite(id) as Site;
@@ -95,6 +107,7 @@ function parseOptions(argv: readonly string[]) {
       all: { type: 'boolean' },
       'opcua-port': { type: 'string' },
       'modbus-port': { type: 'string' },
+      host: { type: 'string' },
       seed: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -120,6 +133,7 @@ async function main(argv: readonly string[]): Promise<number> {
     plan.sites.map(({ site, ports }) =>
       startSiteSimulators(site, {
         ...ports,
+        host: plan.host,
         ...(plan.seed ? { seed: plan.seed } : {}),
         // A persistent PKI: the server certificate is made once, not at every start.
         pkiDir: join('var', 'simulators', site.id, 'pki'),

@@ -8,6 +8,8 @@ import { startOpcuaSimulator } from './simulators/opcua-simulator.js';
 export { defaultPorts, type SitePorts } from './ports.js';
 
 export interface SiteSimulatorOptions extends SitePorts {
+  /** Address both servers listen on; default 127.0.0.1, so the writable demo devices stay on this machine. */
+  host?: string;
   /** Seed of the signal models; default `jjj-iiot`. */
   seed?: string;
   /** OPC UA PKI folder; default a temporary folder removed on stop. */
@@ -37,9 +39,14 @@ export async function startSiteSimulators(
     startOpcuaSimulator(site, {
       port: options.opcuaPort,
       model,
+      ...(options.host ? { host: options.host } : {}),
       ...(options.pkiDir ? { pkiDir: options.pkiDir } : {}),
     }),
-    startModbusSimulator(site, { port: options.modbusPort, model }),
+    startModbusSimulator(site, {
+      port: options.modbusPort,
+      model,
+      ...(options.host ? { host: options.host } : {}),
+    }),
   ]);
   const opcua = opcuaStart.status === 'fulfilled' ? opcuaStart.value : undefined;
   const modbus = modbusStart.status === 'fulfilled' ? modbusStart.value : undefined;

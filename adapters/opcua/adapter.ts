@@ -11,7 +11,7 @@ import type { AdapterContext, DeviceAdapter, Reading, ReadingScalar, WriteResult
 import type { OpcuaDevice } from './config.js';
 import { ConnectionKeeper, type DeviceStatus, type OpcuaAdapterOptions } from './connection.js';
 import { notConnectedReading, readingFromDataValue, statusOf, variantForWrite } from './decode.js';
-import { errorMessage, explain } from './identity.js';
+import { errorMessage, explain, insecureIdentityWarning } from './identity.js';
 import { type OpcuaMetrics, opcuaMetrics } from './metrics.js';
 import { DevicePoints } from './points.js';
 import { ReadLoop, readValues } from './polling.js';
@@ -49,6 +49,8 @@ export class OpcuaAdapter implements DeviceAdapter {
   }
 
   async start(): Promise<void> {
+    const warning = insecureIdentityWarning(this.device.security, this.device.endpoint);
+    if (warning) this.context.logger.warn({ device: this.device.id }, warning);
     await this.link.start();
   }
 

@@ -23,6 +23,22 @@ export function channelSecurityOf(
   };
 }
 
+/**
+ * A user name and password over a channel without message security are protected at best by the
+ * server's user-token policy, often not at all: said once at start, or undefined when the identity
+ * is safe on this channel.
+ */
+export function insecureIdentityWarning(
+  security: Security | undefined,
+  endpoint: string,
+): string | undefined {
+  if (security?.user.type !== 'username' || security.mode !== 'None') return undefined;
+  return (
+    `security: user ${security.user.username} logs in to ${endpoint} over security mode None: ` +
+    'the password is not protected on the network (use mode Sign or SignAndEncrypt)'
+  );
+}
+
 /** The session's user identity from the config; passwords may come from the environment. */
 export async function userIdentityOf(user: Security['user'] | undefined): Promise<UserIdentityInfo> {
   if (!user || user.type === 'anonymous') return { type: UserTokenType.Anonymous };

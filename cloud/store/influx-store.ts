@@ -16,7 +16,7 @@ import { type PointValue, parsePointId, type Quality } from '../../gateway/schem
 import type { InfluxStoreConfig } from '../config.js';
 import { CollectorError } from '../errors.js';
 import { SqliteCatalog } from './catalog.js';
-import { influxClientOf, LineWriter, v1Parameters } from './influx-write.js';
+import { influxClientOf, influxTlsOf, LineWriter, v1Parameters } from './influx-write.js';
 import { openSqliteDatabase } from './sqlite-schema.js';
 import type { IncomingBatch, Series, SeriesQuery, SeriesSample, TelemetryWrite } from './store.js';
 
@@ -41,13 +41,14 @@ export class InfluxStore extends SqliteCatalog {
 
   constructor(private readonly config: InfluxStoreConfig) {
     super(openSqliteDatabase(config.catalogPath));
-    this.influx = influxClientOf(config);
+    const tls = influxTlsOf(config);
+    this.influx = influxClientOf(config, tls);
     this.queryParams = new URLSearchParams({
       db: config.apiVersion === 2 ? config.bucket : config.database,
       epoch: 'ms',
       ...v1Parameters(config),
     });
-    this.writer = new LineWriter(config);
+    this.writer = new LineWriter(config, tls);
   }
 
   override async writeTelemetry(batch: IncomingBatch, receivedAt: number): Promise<TelemetryWrite> {
@@ -107,6 +108,11 @@ export class InfluxStore extends SqliteCatalog {
   override async ping(): Promise<void> {
     await super.ping();
     await this.influx.transport.request('/ping', null, { method: 'GET' });
+  }
+
+  override async close(): Promise<void> {
+    this.writer.close();
+    await super.close();
   }
 
   private async query(q: string): Promise<InfluxqlResult> {

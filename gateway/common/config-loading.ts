@@ -4,10 +4,69 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
+/** Why a URL cannot be connected to (its port, its syntax), or undefined; never repeats a password. */
+export function urlProblem(url: string): string | undefined {
+  const port = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):(\d+)/i.exec(url)?.[1];
+  if (port !== undefined && Number(port) > 65_535) return `port ${port} is above 65535`;
+  try {
+    new URL(url);
+    return undefined;
+  } catch {
+    return 'not a valid URL';
+  }
+}
+
+const connectableUrl = (scheme: RegExp, expected: string) =>
+  z
+    .string()
+    .regex(scheme, expected)
+    .superRefine((url, ctx) => {
+      const problem = urlProblem(url);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
 /** A broker address, as the gateway and the collector take it. */
-export const MqttUrl = z
-  .string()
-  .regex(/^(mqtts?|wss?|tcp):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL');
+export const MqttUrl = connectableUrl(
+  /^(mqtts?|wss?|tcp):\/\//,
+  'expected an mqtt://, mqtts://, ws:// or wss:// URL',
+);
+
+/** An HTTP server address (InfluxDB). */
+export const HttpUrl = connectableUrl(/^https?:\/\//, 'expected an http:// or https:// URL');
+
+/**
+ * Why `filter` is not an MQTT topic filter a broker accepts (MQTT 3.1.1 §4.7, 5.0 §4.8.2 for
+ * `$share/`), or undefined. A broker refuses such a subscription, and a collector subscribed to
+ * nothing would otherwise run "healthy" while ingesting nothing.
+ */
+export function topicFilterProblem(filter: string): string | undefined {
+  if (filter === '') return 'a topic filter must not be empty';
+  let levels = filter.split('/');
+  if (levels[0] === '$share') {
+    const group = levels[1];
+    if (group === undefined || group === '' || /[+#]/.test(group)) {
+      return '$share/ needs a group name without wildcards: $share/<group>/<filter>';
+    }
+    levels = levels.slice(2);
+    if (levels.length === 0 || levels.join('/') === '')
+      return '$share/<group>/ needs a filter after the group';
+  }
+  for (const [index, level] of levels.entries()) {
+    if (level.includes('#') && (level !== '#' || index !== levels.length - 1)) {
+      return '"#" must be a whole level and the last one';
+    }
+    if (level.includes('+') && level !== '+') return '"+" must be a whole level (a/+/b, not a/b+/c)';
+  }
+  return undefined;
+}
+
+export const MqttTopicFilter = z.string().superRefine((filter, ctx) => {
+  const problem = topicFilterProblem(filter);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** More alias expansions than this is a "billion laughs" document, refused before it eats the memory. */
+const MAX_YAML_ALIASES = 100;
 
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
@@ -37,7 +96,16 @@ export function loadYamlConfig<T>(file: string, schema: z.ZodType<T>): T {
       document.errors.map((e) => `(yaml) line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
     );
   }
-  const result = schema.safeParse(document.toJS());
+  let raw: unknown;
+  try {
+    raw = document.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    // The yaml package throws a ReferenceError for an alias bomb (and for an alias to nothing).
+    throw new ConfigError(file, [
+      `(yaml): ${(error as Error).message.split('\n')[0]} (at most ${MAX_YAML_ALIASES} alias expansions are allowed)`,
+    ]);
+  }
+  const result = schema.safeParse(raw);
   if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
   return result.data;
 }

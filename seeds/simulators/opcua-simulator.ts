@@ -4,7 +4,7 @@
  * timestamp. Security None with anonymous login: a simulator on loopback, not a production server.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DataType,
@@ -21,6 +21,8 @@ import type { SiteModel } from '../signals.js';
 
 export interface OpcuaSimulatorOptions {
   port: number;
+  /** Address to listen on; default 127.0.0.1 (node-opcua alone would listen on every interface). */
+  host?: string;
   model: SiteModel;
   /** Where the server keeps its PKI (certificate made at first start); default a temporary folder removed on stop. */
   pkiDir?: string;
@@ -50,6 +52,10 @@ export async function startOpcuaSimulator(
   options: OpcuaSimulatorOptions,
 ): Promise<OpcuaSimulator> {
   const { model } = options;
+  const host = options.host ?? '127.0.0.1';
+  // On a wildcard address the endpoints name this machine, as node-opcua does by default.
+  const advertised = host === '0.0.0.0' || host === '::' ? hostname() : host;
+  const endpoint = `opc.tcp://${advertised.includes(':') ? `[${advertised}]` : advertised}:${options.port}`;
   const temporaryPki = options.pkiDir === undefined;
   const pkiDir = options.pkiDir ?? (await mkdtemp(join(tmpdir(), `jjj-opcua-sim-${site.id}-`)));
   const namespaceUri = simulatorNamespaceUri(site);
@@ -63,7 +69,8 @@ export async function startOpcuaSimulator(
   });
   const server = new OPCUAServer({
     port: options.port,
-    hostname: '127.0.0.1',
+    host,
+    hostname: advertised,
     serverCertificateManager,
     userCertificateManager,
     // The server's own namespace (index 1) takes the application URI, which makes node ids `ns=1;s=…`.
@@ -139,7 +146,7 @@ export async function startOpcuaSimulator(
 
   let stopped: Promise<void> | undefined;
   return {
-    endpoint: `opc.tcp://127.0.0.1:${options.port}`,
+    endpoint,
     namespaceUri,
     stop() {
       stopped ??= (async () => {

@@ -5,24 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../cloud/cli.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../cloud/embedded-broker.js';
-import type { CliIo } from '../../gateway/common/cli-io.js';
+import { capturedIo } from '../helpers/captured-io.js';
 import { spawnNode } from '../helpers/spawn.js';
 import { eventually } from '../helpers/wait.js';
 
 const BROKEN = ['mqtt:', '  url: http://nowhere', 'http:', '  port: -1', 'store:', '  kind: sqlite', ''].join(
   '\n',
 );
-
-function captureIo(stop: Promise<string> = new Promise(() => {})) {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIo = {
-    stdout: { write: (text: string) => (out.stdout += text) },
-    stderr: { write: (text: string) => (out.stderr += text) },
-    env: {},
-    waitForStop: () => stop,
-  };
-  return { io, out };
-}
 
 describe('jjj-collector CLI', () => {
   let dir: string;
@@ -42,13 +31,13 @@ describe('jjj-collector CLI', () => {
   });
 
   it('validate: accepts a good config', async () => {
-    const { io, out } = captureIo();
+    const { io, out } = capturedIo();
     expect(await runCli(['validate', '--config', join(dir, 'good.yaml')], io)).toBe(0);
     expect(out.stdout).toBe(`${join(dir, 'good.yaml')}: ok\n`);
   });
 
   it('validate: exits 2 listing each problem as path: reason', async () => {
-    const { io, out } = captureIo();
+    const { io, out } = capturedIo();
     expect(await runCli(['validate', '-c', join(dir, 'broken.yaml')], io)).toBe(2);
     const lines = out.stderr.trim().split('\n');
     expect(lines[0]).toBe(`${join(dir, 'broken.yaml')}: invalid configuration`);
@@ -58,22 +47,22 @@ describe('jjj-collector CLI', () => {
   });
 
   it('exits 2 with the usage on a missing command or --config, and prints help on --help', async () => {
-    const missing = captureIo();
+    const missing = capturedIo();
     expect(await runCli(['validate'], missing.io)).toBe(2);
     expect(missing.out.stderr).toMatch(/^missing --config FILE\n\nUsage:/);
-    const unknown = captureIo();
+    const unknown = capturedIo();
     expect(await runCli(['serve', '--config', 'x'], unknown.io)).toBe(2);
-    const badOption = captureIo();
+    const badOption = capturedIo();
     expect(await runCli(['run', '--port', '1'], badOption.io)).toBe(2);
     expect(badOption.out.stderr).toMatch(/--port/);
-    const help = captureIo();
+    const help = capturedIo();
     expect(await runCli(['--help'], help.io)).toBe(0);
     expect(help.out.stdout).toMatch(/jjj-collector run --config FILE/);
   });
 
   it('run: serves until told to stop, then closes', async () => {
     let stop: (signal: string) => void = () => {};
-    const { io, out } = captureIo(new Promise((resolveStop) => (stop = resolveStop)));
+    const { io, out } = capturedIo(new Promise((resolveStop) => (stop = resolveStop)));
     const exit = runCli(['run', '--config', join(dir, 'good.yaml')], io);
     const started = await eventually(() => {
       const line = out.stderr.split('\n').find((l) => l.includes('collector started'));

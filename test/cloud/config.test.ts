@@ -40,6 +40,7 @@ describe('collector config', () => {
         connections: 1,
         sparkplug: true,
         persistentSession: false,
+        connectTimeoutMs: 30_000,
       },
       store: { type: 'sqlite', path: join(dir, 'var/collector.db') },
       ingest: { maxMessageBytes: 4 * 1024 * 1024, retryMinMs: 200, retryMaxMs: 10_000 },

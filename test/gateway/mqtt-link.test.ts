@@ -3,7 +3,7 @@
  * a CA and mutual TLS with certificates this test makes with openssl; refusals are logged with why.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -14,6 +14,7 @@ import { serialiseBatch } from '../../gateway/outbox/outbox.js';
 import type { MetadataMessage, StatusMessage, TelemetryBatch } from '../../gateway/schema/index.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { recordMqtt } from '../helpers/mqtt-recorder.js';
+import { createPki } from '../helpers/pki.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { waitUntil } from '../helpers/wait.js';
 import { telemetryBatch } from './outbox/outbox-suite.js';
@@ -150,67 +151,14 @@ describe('MqttLink against Mosquitto', () => {
 });
 
 describe('MqttLink over TLS', () => {
-  const pki = mkdtempSync(join(tmpdir(), 'jjj-pki-'));
-  afterAll(() => rmSync(pki, { recursive: true, force: true }));
-  const file = (name: string) => join(pki, name);
-  const openssl = (...args: string[]) => execFileSync('/usr/bin/openssl', args, { stdio: 'pipe' });
-  const makeCa = (name: string) =>
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${name}`,
-      '-keyout',
-      file(`${name}.key`),
-      '-out',
-      file(`${name}.pem`),
-    );
-  const makeSigned = (name: string, ca: string, ext?: string) => {
-    openssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      `/CN=${name}`,
-      '-keyout',
-      file(`${name}.key`),
-      '-out',
-      file(`${name}.csr`),
-    );
-    const extArgs = ext ? ['-extfile', file(`${name}.ext`)] : [];
-    if (ext) writeFileSync(file(`${name}.ext`), ext);
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      file(`${name}.csr`),
-      '-CA',
-      file(`${ca}.pem`),
-      '-CAkey',
-      file(`${ca}.key`),
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-out',
-      file(`${name}.pem`),
-      ...extArgs,
-    );
-  };
-  // Mosquitto started as root drops to its own user, which must be able to read these.
-  chmodSync(pki, 0o755);
-  makeCa('ca');
-  makeCa('rogue-ca');
-  makeSigned('broker', 'ca', 'subjectAltName = IP:127.0.0.1\n');
-  makeSigned('gateway', 'ca');
-  makeSigned('intruder', 'rogue-ca');
-  for (const name of readdirSync(pki)) chmodSync(file(name), 0o644);
-  const read = (name: string) => readFileSync(file(name));
+  const pki = createPki();
+  afterAll(() => pki.remove());
+  const { file, read } = pki;
+  pki.makeCa('ca');
+  pki.makeCa('rogue-ca');
+  pki.makeSigned('broker', 'ca', 'subjectAltName = IP:127.0.0.1\n');
+  pki.makeSigned('gateway', 'ca');
+  pki.makeSigned('intruder', 'rogue-ca');
 
   async function tlsBroker(requireCertificate: boolean) {
     const broker = await startMosquitto([

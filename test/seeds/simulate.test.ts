@@ -48,6 +48,6 @@ describe('simulate command line', () => {
   });
 
   it('asks for help without sites', () => {
-    expect(planSimulation(['--help'])).toEqual({ help: true, sites: [] });
+    expect(planSimulation(['--help'])).toEqual({ help: true, host: '127.0.0.1', sites: [] });
   });
 });
