@@ -2,7 +2,12 @@
 import { JjjError } from '../gateway/common/errors.js';
 
 export class CollectorError extends JjjError {
-  declare readonly code: 'HTTP_LISTEN_FAILED' | 'STORE_OPEN_FAILED' | 'STORE_FAILED' | 'STORE_REFUSED';
+  declare readonly code:
+    | 'HTTP_LISTEN_FAILED'
+    | 'STORE_OPEN_FAILED'
+    | 'STORE_FAILED'
+    | 'STORE_REFUSED'
+    | 'SIGNING_KEY_INVALID';
   constructor(code: CollectorError['code'], message: string, options?: ErrorOptions) {
     super(code, message, options);
   }
