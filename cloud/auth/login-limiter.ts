@@ -1,12 +1,13 @@
 /**
- * Login throttling: after `maxFailures` wrong passwords in a row for one user name, or from one
- * address, further attempts are refused for `lockoutMs` (doubling at each new lockout, up to an
- * hour) without checking the password. With the slow hash this bounds online guessing to a few
+ * Login throttling: after `maxFailures` wrong passwords in a row for one user name, or four times as
+ * many from one address (a plant's NAT puts many users behind one), further attempts are refused for
+ * `lockoutMs` (doubling at each new lockout, up to an hour) without checking the password. With the slow hash this bounds online guessing to a few
  * attempts a minute per user and per address; a success clears the user's and the address's count.
  */
 const MAX_LOCKOUT_MS = 60 * 60 * 1000;
 /** Bounds the memory a flood of distinct names or addresses can take. */
 const MAX_TRACKED = 10_000;
+const ADDRESS_FAILURES_PER_USER_FAILURE = 4;
 
 interface Failures {
   count: number;
@@ -31,10 +32,14 @@ export class LoginLimiter {
   }
 
   failed(user: string, address: string, now: number): void {
-    for (const key of [`user:${user}`, `ip:${address}`]) {
+    const limits: Array<[string, number]> = [
+      [`user:${user}`, this.maxFailures],
+      [`ip:${address}`, this.maxFailures * ADDRESS_FAILURES_PER_USER_FAILURE],
+    ];
+    for (const [key, limit] of limits) {
       const entry = this.failures.get(key) ?? { count: 0, lockouts: 0, lockedUntil: 0 };
       entry.count++;
-      if (entry.count >= this.maxFailures) {
+      if (entry.count >= limit) {
         entry.lockedUntil = now + Math.min(MAX_LOCKOUT_MS, this.lockoutMs * 2 ** entry.lockouts);
         entry.lockouts++;
         entry.count = 0;
