@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../cloud/cli.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../cloud/embedded-broker.js';
@@ -69,6 +70,47 @@ describe('jjj-collector CLI', () => {
     const help = captureIo();
     expect(await runCli(['--help'], help.io)).toBe(0);
     expect(help.out.stdout).toMatch(/jjj-collector run --config FILE/);
+  });
+
+  it('users add takes the password from stdin or the environment, never an argument, and refuses a short one', async () => {
+    const config = join(dir, 'good.yaml');
+    const noPassword = captureIo();
+    expect(await runCli(['users', 'add', 'ada', '--role', 'admin', '-c', config], noPassword.io)).toBe(2);
+    expect(noPassword.out.stderr).toMatch(/--password-stdin\) or \$JJJ_COLLECTOR_PASSWORD/);
+    const asArgument = captureIo();
+    expect(
+      await runCli(
+        ['users', 'add', 'ada', '--role', 'admin', '--password', 'x', '-c', config],
+        asArgument.io,
+      ),
+    ).toBe(2);
+    const short = captureIo();
+    short.io.env = { JJJ_COLLECTOR_PASSWORD: 'short' };
+    expect(await runCli(['users', 'add', 'ada', '--role', 'admin', '-c', config], short.io)).toBe(2);
+    expect(short.out.stderr).toBe('a password needs at least 12 characters\n');
+    const fromStdin = captureIo();
+    const io = { ...fromStdin.io, stdin: Readable.from(['a-long-enough-password\n']) };
+    expect(
+      await runCli(['users', 'add', 'ada', '--role', 'admin', '--password-stdin', '-c', config], io),
+    ).toBe(0);
+    const list = captureIo();
+    expect(await runCli(['users', 'list', '-c', config], list.io)).toBe(0);
+    expect(list.out.stdout).toBe('ada\tadmin\n');
+    const last = captureIo();
+    expect(await runCli(['users', 'remove', 'ada', '-c', config], last.io)).toBe(2);
+    expect(last.out.stderr).toBe('"ada" is the last admin\n');
+  });
+
+  it('keygen writes a key pair, prints the gateway block, and never overwrites a key', async () => {
+    const out = join(dir, 'keys');
+    const first = captureIo();
+    expect(await runCli(['keygen', '--out', out, '--key-id', 'plant-cloud'], first.io)).toBe(0);
+    expect(first.out.stdout).toMatch(
+      /commands:\n {2}trustedKeys:\n {4}- id: plant-cloud\n {6}publicKey: \|\n {8}-----BEGIN PUBLIC KEY-----\n {8}\S+\n {8}-----END PUBLIC KEY-----\n$/,
+    );
+    const again = captureIo();
+    expect(await runCli(['keygen', '--out', out], again.io)).toBe(1);
+    expect(again.out.stderr).toMatch(/EEXIST.*never overwritten/);
   });
 
   it('run: serves until told to stop, then closes', async () => {
