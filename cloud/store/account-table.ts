@@ -35,6 +35,14 @@ export interface NewToken extends Omit<TokenInfo, 'revokedAt'> {
   tokenHash: string;
 }
 
+export interface NewSession {
+  idHash: string;
+  user: string;
+  csrfToken: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export interface SessionInfo {
   user: string;
   role: Role;
@@ -58,13 +66,7 @@ export interface Accounts {
   tokens(): TokenInfo[];
   /** False for an unknown or already revoked token. */
   revokeToken(id: string, now: number): boolean;
-  addSession(session: {
-    idHash: string;
-    user: string;
-    csrfToken: string;
-    createdAt: number;
-    expiresAt: number;
-  }): void;
+  addSession(session: NewSession): void;
   /** The live session with this id hash, with its user's current role. */
   session(idHash: string, now: number): SessionInfo | undefined;
   removeSession(idHash: string): void;
@@ -182,13 +184,7 @@ export class AccountTable implements Accounts {
     return this.statements.revokeToken.run(now, id).changes > 0;
   }
 
-  addSession(session: {
-    idHash: string;
-    user: string;
-    csrfToken: string;
-    createdAt: number;
-    expiresAt: number;
-  }): void {
+  addSession(session: NewSession): void {
     // Expired sessions go when new ones come, so the table stays the size of the live ones.
     this.statements.pruneSessions.run(session.createdAt);
     this.statements.insertSession.run(session);

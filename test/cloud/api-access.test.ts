@@ -15,23 +15,11 @@ import { type RunningCollector, startCollector } from '../../cloud/collector.js'
 import { loadCollectorConfig } from '../../cloud/config.js';
 import { tempDir } from '../gateway/delivery-fixtures.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { captureCliIo } from './cli-capture.js';
 
 const METRICS_TOKEN = 'scrape-me-0123456789abcdef';
 const ADMIN_PASSWORD = 'correct horse battery staple';
 const OPERATOR_PASSWORD = 'operator-passw0rd-long';
-
-function cliIo(env: NodeJS.ProcessEnv = {}) {
-  const out = { stdout: '', stderr: '' };
-  return {
-    out,
-    io: {
-      stdout: { write: (text: string) => (out.stdout += text) },
-      stderr: { write: (text: string) => (out.stderr += text) },
-      env,
-      waitForStop: () => new Promise<string>(() => {}),
-    },
-  };
-}
 
 describe('API access: users, roles, tokens and sessions', () => {
   const dir = tempDir('jjj-api-access-');
@@ -79,10 +67,10 @@ describe('API access: users, roles, tokens and sessions', () => {
         '',
       ].join('\n'),
     );
-    expect(await runCli(['keygen', '--out', join(dir.path, 'keys')], cliIo().io)).toBe(0);
-    const add = cliIo({ [PASSWORD_ENV]: ADMIN_PASSWORD });
+    expect(await runCli(['keygen', '--out', join(dir.path, 'keys')], captureCliIo().io)).toBe(0);
+    const add = captureCliIo({ [PASSWORD_ENV]: ADMIN_PASSWORD });
     expect(await runCli(['users', 'add', 'root', '--role', 'admin', '--config', configFile], add.io)).toBe(0);
-    const create = cliIo();
+    const create = captureCliIo();
     expect(
       await runCli(['tokens', 'create', '--user', 'root', '--label', 'setup', '-c', configFile], create.io),
     ).toBe(0);

@@ -24,22 +24,10 @@ import { startModbusServer } from '../helpers/modbus-server.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
 import { eventually, waitUntil } from '../helpers/wait.js';
+import { captureCliIo } from './cli-capture.js';
 
 const LIFETIME_MS = 20_000;
 const SETPOINT = 'he-cmd/press-line/plc/speed-setpoint';
-
-function cliIo(env: NodeJS.ProcessEnv = {}) {
-  const out = { stdout: '', stderr: '' };
-  return {
-    out,
-    io: {
-      stdout: { write: (text: string) => (out.stdout += text) },
-      stderr: { write: (text: string) => (out.stderr += text) },
-      env,
-      waitForStop: () => new Promise<string>(() => {}),
-    },
-  };
-}
 
 describe('commands from the cloud', () => {
   const dir = tempDir('jjj-commands-api-');
@@ -95,15 +83,15 @@ describe('commands from the cloud', () => {
       ].join('\n'),
     );
     expect(
-      await runCli(['keygen', '--out', join(dir.path, 'keys'), '--key-id', 'plant-cloud'], cliIo().io),
+      await runCli(['keygen', '--out', join(dir.path, 'keys'), '--key-id', 'plant-cloud'], captureCliIo().io),
     ).toBe(0);
     for (const [name, role] of [
       ['anna', 'operator'],
       ['vic', 'viewer'],
     ] as const) {
-      const add = cliIo({ [PASSWORD_ENV]: `${name}-has-a-long-password` });
+      const add = captureCliIo({ [PASSWORD_ENV]: `${name}-has-a-long-password` });
       expect(await runCli(['users', 'add', name, '--role', role, '-c', configFile], add.io)).toBe(0);
-      const create = cliIo();
+      const create = captureCliIo();
       expect(await runCli(['tokens', 'create', '--user', name, '-c', configFile], create.io)).toBe(0);
       tokens[role] = create.out.stdout.trim();
     }
