@@ -123,6 +123,7 @@ export async function startCollector(
       closing ??= (async () => {
         // Retries stop; a message not yet durable is left unacknowledged for the broker to redeliver.
         stopping.abort();
+        commandSender?.stop();
         await Promise.all(mqttClients.map((client) => client.endAsync(true)));
         // Messages already being stored finish before the store closes under them.
         await Promise.allSettled(inFlight);

@@ -28,13 +28,14 @@ export interface CommandSenderOptions {
   now?: () => number;
 }
 
-export type SendOutcome =
-  | { acknowledged: true; command: CommandRecord }
-  | { acknowledged: false; command: CommandRecord };
+export interface SendOutcome {
+  acknowledged: boolean;
+  command: CommandRecord;
+}
 
 export class CommandSender {
   /** Callers waiting for the acknowledgement of a command, by id. */
-  private readonly waiting = new Map<string, () => void>();
+  private readonly waiting = new Map<string, (answered: boolean) => void>();
   private readonly now: () => number;
 
   constructor(private readonly options: CommandSenderOptions) {
@@ -71,25 +72,36 @@ export class CommandSender {
       writes: request.writes,
       expiresTs: command.expiresTs,
     });
-    const acknowledged = new Promise<true>((resolve) => this.waiting.set(command.id, () => resolve(true)));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), request.waitMs);
+    const acknowledged = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => this.settle(command.id, false), request.waitMs);
+      this.waiting.set(command.id, (answered) => {
+        clearTimeout(timer);
+        resolve(answered);
+      });
     });
     try {
       await this.options.publish(topicFor({ ...request.target, kind: 'command' }), JSON.stringify(command));
-      logger.info(
-        { command: command.id, by: request.by, ...request.target, writes: request.writes.length },
-        'command sent',
-      );
-      const answered = await Promise.race([acknowledged, timedOut]);
-      const stored = log.command(command.id) as CommandRecord;
-      if (!answered) logger.warn({ command: command.id, waitMs: request.waitMs }, 'no acknowledgement yet');
-      return { acknowledged: answered, command: stored };
-    } finally {
-      clearTimeout(timer);
-      this.waiting.delete(command.id);
+    } catch (error) {
+      this.settle(command.id, false);
+      throw error;
     }
+    logger.info(
+      { command: command.id, by: request.by, ...request.target, writes: request.writes.length },
+      'command sent',
+    );
+    const answered = await acknowledged;
+    if (!answered) logger.warn({ command: command.id, waitMs: request.waitMs }, 'no acknowledgement yet');
+    return { acknowledged: answered, command: log.command(command.id) as CommandRecord };
+  }
+
+  /** Stops waiting for every acknowledgement (the collector is stopping); the commands stay pending. */
+  stop(): void {
+    for (const id of [...this.waiting.keys()]) this.settle(id, false);
+  }
+
+  private settle(id: string, answered: boolean): void {
+    this.waiting.get(id)?.(answered);
+    this.waiting.delete(id);
   }
 
   /**
@@ -121,6 +133,6 @@ export class CommandSender {
     if (!log.acknowledge(ack.id, ack, this.now())) return;
     const stored = log.command(ack.id);
     logger.info({ command: ack.id, status: stored?.status, error: ack.error }, 'command acknowledged');
-    this.waiting.get(ack.id)?.();
+    this.settle(ack.id, true);
   }
 }

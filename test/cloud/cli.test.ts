@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../cloud/cli.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../cloud/embedded-broker.js';
@@ -99,6 +100,20 @@ describe('jjj-collector CLI', () => {
     const last = captureIo();
     expect(await runCli(['users', 'remove', 'ada', '-c', config], last.io)).toBe(2);
     expect(last.out.stderr).toBe('"ada" is the last admin\n');
+  });
+
+  it('keeps the users of an InfluxDB-backed collector in its catalog file', async () => {
+    const config = join(dir, 'influx.yaml');
+    writeFileSync(
+      config,
+      'store: { type: influxdb, url: "http://127.0.0.1:1", org: o, bucket: b, catalogPath: influx-catalog.db }\n',
+    );
+    const add = captureIo();
+    add.io.env = { JJJ_COLLECTOR_PASSWORD: 'a-long-enough-password' };
+    expect(await runCli(['users', 'add', 'ivy', '--role', 'viewer', '-c', config], add.io)).toBe(0);
+    const db = new Database(join(dir, 'influx-catalog.db'), { readonly: true });
+    expect(db.prepare('SELECT name, role FROM users').all()).toEqual([{ name: 'ivy', role: 'viewer' }]);
+    db.close();
   });
 
   it('keygen writes a key pair, prints the gateway block, and never overwrites a key', async () => {
