@@ -196,6 +196,7 @@ async function throughCollector(
     },
     store,
     http: { port: 0 },
+    auth: { anonymous: 'viewer' },
   });
   const start = () => startCollector(config, { logger: pino({ level: 'silent' }) });
   const publisher = await preparePublisher(brokerUrl, site, gateway);

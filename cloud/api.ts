@@ -9,6 +9,10 @@ import { z } from 'zod';
 import { formatIssues } from '../gateway/common/config-loading.js';
 import { Identifier, parsePointId } from '../gateway/schema/index.js';
 import { type AggregateFunction, aggregate, aggregateFunctions, windowSizes } from './aggregate.js';
+import { type AccessOptions, registerAccess } from './auth/access.js';
+import { registerAdminRoutes } from './auth/admin-routes.js';
+import { registerCommandRoutes } from './commands/command-routes.js';
+import type { CommandSender } from './commands/command-sender.js';
 import { compareSites, kpis } from './kpi.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { TelemetryStore } from './store/store.js';
@@ -106,6 +110,11 @@ export interface ApiDependencies {
   metrics: CollectorMetrics;
   logger: Logger;
   brokerConnected: () => boolean;
+  auth: AccessOptions['auth'];
+  allowedHosts: AccessOptions['allowedHosts'];
+  /** Absent when commands are off (no signing key). */
+  commandSender: CommandSender | undefined;
+  ackTimeoutMs: number;
 }
 
 export function buildApi(deps: ApiDependencies): FastifyInstance {
@@ -117,7 +126,17 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     void reply.code(500).send({ error: 'internal error' });
   });
 
-  app.get('/api/v1/health', async (_request, reply) => {
+  registerAccess(app, { accounts: store.accounts, auth: deps.auth, allowedHosts: deps.allowedHosts, logger });
+  registerAdminRoutes(app, store.accounts, logger);
+  registerCommandRoutes(app, {
+    store,
+    commandLog: store.commandLog,
+    sender: deps.commandSender,
+    ackTimeoutMs: deps.ackTimeoutMs,
+    brokerConnected: deps.brokerConnected,
+  });
+
+  app.get('/api/v1/health', { config: { access: 'public' } }, async (_request, reply) => {
     let storeUp = true;
     try {
       await store.ping();
@@ -203,7 +222,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     });
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { config: { access: 'metrics' } }, async (_request, reply) => {
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
   });

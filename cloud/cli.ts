@@ -1,29 +1,42 @@
 #!/usr/bin/env node
-/** `jjj-collector`: run the cloud collector, or check its config file. */
+/** `jjj-collector`: run the cloud collector, check its config file, manage API users and tokens, make a signing key. */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { type CliIo, isEntryPoint, processIo } from '../gateway/common/cli-io.js';
 import { ConfigError } from '../gateway/common/errors.js';
+import { type AccountCliIo, runAccountCommand } from './auth/account-cli.js';
 import { startCollector } from './collector.js';
-import { loadCollectorConfig } from './config.js';
+import { trustedKeyYaml, writeSigningKeyPair } from './commands/signing-key.js';
+import { type CollectorConfig, loadCollectorConfig } from './config.js';
 
 const USAGE = `Usage:
   jjj-collector run --config FILE       start the collector (MQTT → store → HTTP API)
   jjj-collector validate --config FILE  check a config file and exit
+  jjj-collector users add NAME --role ROLE --config FILE [--password-stdin]
+  jjj-collector users list|remove [NAME] --config FILE
+  jjj-collector tokens create --user NAME [--role ROLE] [--label TEXT] [--expires-days N] --config FILE
+  jjj-collector tokens list|revoke [ID] --config FILE
+  jjj-collector keygen --out DIR [--key-id ID]
+                                        write a command-signing key pair; print the gateway block
   jjj-collector --help
 
 Options:
-  -c, --config FILE  collector YAML config (see cloud/collector.sample.yaml)
-  -h, --help         show this help
+  -c, --config FILE   collector YAML config (see cloud/collector.sample.yaml); users and tokens
+                      work on its store file directly (the catalog file with InfluxDB)
+  --role ROLE         viewer (read the API), operator (+ commands) or admin (+ users and tokens)
+  --password-stdin    read the new user's password from stdin (else from $JJJ_COLLECTOR_PASSWORD)
+  -h, --help          show this help
 
 Environment:
-  PORT  overrides http.port
+  PORT                    overrides http.port
+  JJJ_COLLECTOR_PASSWORD  the password of \`users add\` (never an argument: it would show in ps)
 
 Exit codes: 0 ok, 1 runtime failure, 2 invalid usage or configuration.
 `;
 
 /** Runs the CLI and resolves with the process exit code. */
-export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
+export async function runCli(argv: string[], io: AccountCliIo = processIo()): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -37,7 +50,13 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
     return 0;
   }
   const [command, ...extra] = positionals;
-  if ((command !== 'run' && command !== 'validate') || extra.length > 0 || values.config === undefined) {
+  if (command === 'keygen') return keygen(values, io);
+  const manages = command === 'users' || command === 'tokens';
+  if (
+    (command !== 'run' && command !== 'validate' && !manages) ||
+    (!manages && extra.length > 0) ||
+    values.config === undefined
+  ) {
     const problem =
       command === undefined
         ? 'missing command'
@@ -58,6 +77,7 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
     );
     return 2;
   }
+  if (manages) return runAccountCommand(command, extra, values, accountsFileOf(config), io);
   if (command === 'validate') {
     io.stdout.write(`${values.config}: ok\n`);
     return 0;
@@ -82,8 +102,53 @@ function parse(argv: string[]) {
   return parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+      role: { type: 'string' },
+      user: { type: 'string' },
+      label: { type: 'string' },
+      'expires-days': { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      out: { type: 'string' },
+      'key-id': { type: 'string' },
+    },
   });
+}
+
+export type CliValues = ReturnType<typeof parse>['values'];
+
+/** The SQLite file holding users and tokens: the store itself, or the catalog beside InfluxDB. */
+function accountsFileOf(config: CollectorConfig): string {
+  return config.store.type === 'sqlite' ? config.store.path : config.store.catalogPath;
+}
+
+function keygen(values: CliValues, io: CliIo): number {
+  if (values.out === undefined) {
+    io.stderr.write(`keygen needs --out DIR\n\n${USAGE}`);
+    return 2;
+  }
+  const keyId = values['key-id'] ?? 'cloud';
+  let files: ReturnType<typeof writeSigningKeyPair>;
+  try {
+    files = writeSigningKeyPair(resolve(values.out));
+  } catch (error) {
+    io.stderr.write(`keygen: ${(error as Error).message} (an existing key is never overwritten)\n`);
+    return 1;
+  }
+  io.stdout.write(
+    [
+      `private key ${files.privateKeyFile} (keep it on the collector, mode 0600)`,
+      `public key  ${files.publicKeyFile}`,
+      '',
+      '# collector config:',
+      `commands:\n  signingKeyFile: ${files.privateKeyFile}\n  keyId: ${keyId}`,
+      '',
+      '# each gateway config:',
+      trustedKeyYaml(keyId, files.publicKeyPem),
+    ].join('\n'),
+  );
+  return 0;
 }
 
 if (isEntryPoint(import.meta.url)) {

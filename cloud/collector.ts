@@ -2,6 +2,7 @@
  * The collector: subscribes to every gateway's messages over MQTT, stores them, and serves the
  * query API. `startCollector` wires the parts; `close()` stops them all.
  */
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { connect, type MqttClient } from 'mqtt';
 import { type Logger, pino } from 'pino';
@@ -9,8 +10,12 @@ import { insecureConnectionWarnings } from '../gateway/common/insecure-settings.
 import { connectionFailureReason, isPermanentFailure } from '../gateway/common/mqtt-failure.js';
 import { redactCredentials } from '../gateway/common/redact.js';
 import type { TlsMaterial } from '../gateway/common/tls.js';
+import { commandPrivateKey } from '../gateway/schema/command-signature.js';
+import { parseTopic, TOPIC_ROOT } from '../gateway/schema/index.js';
 import { SPARKPLUG_NODE_FILTERS } from '../gateway/schema/sparkplug/index.js';
 import { buildApi } from './api.js';
+import { defaultAllowedHosts } from './auth/access.js';
+import { CommandSender } from './commands/command-sender.js';
 import { type CollectorConfig, tlsMaterialOf } from './config.js';
 import { CollectorError } from './errors.js';
 import { Ingest } from './ingest.js';
@@ -27,6 +32,8 @@ export interface RunningCollector {
 }
 
 const RECONNECT_PERIOD_MS = 1000;
+/** Every gateway's acknowledgements, unshared: the instance that sent a command hears its answer. */
+const COMMAND_ACK_FILTER = `${TOPIC_ROOT}/+/+/+/command-ack`;
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export async function startCollector(
@@ -36,6 +43,9 @@ export async function startCollector(
   const logger = (options.logger ?? pino({ level: config.log.level })).child({ component: 'collector' });
   for (const warning of insecureSettingsOf(config)) logger.warn(warning);
   const mqttTls = config.mqtt.tls && tlsMaterialOf(config.mqtt.tls, 'mqtt.tls');
+  const signingKey = config.commands.signingKeyFile
+    ? loadSigningKey(config.commands.signingKeyFile)
+    : undefined;
   const store: TelemetryStore =
     config.store.type === 'sqlite' ? new SqliteStore(config.store.path) : new InfluxStore(config.store);
   const metrics = createCollectorMetrics();
@@ -50,11 +60,29 @@ export async function startCollector(
     ...config.ingest,
   });
 
+  const brokerConnected = () => mqttClients.length > 0 && mqttClients.every((client) => client.connected);
+  const commandSender = signingKey
+    ? new CommandSender({
+        log: store.commandLog,
+        signingKey,
+        keyId: config.commands.keyId,
+        lifetimeMs: config.commands.lifetimeMs,
+        publish: async (topic, payload) => {
+          await mqttClients[0]?.publishAsync(topic, payload, { qos: 1 });
+        },
+        logger,
+      })
+    : undefined;
+  let allowedHosts: ReadonlySet<string> = new Set();
   const api = buildApi({
     store,
     metrics,
     logger,
-    brokerConnected: () => mqttClients.length > 0 && mqttClients.every((client) => client.connected),
+    brokerConnected,
+    auth: config.auth,
+    allowedHosts: () => allowedHosts,
+    commandSender,
+    ackTimeoutMs: config.commands.ackTimeoutMs,
   });
   let httpPort: number;
   try {
@@ -69,11 +97,23 @@ export async function startCollector(
       { cause: error },
     );
   }
+  allowedHosts = new Set(
+    config.auth.allowedHosts?.map((name) => name.toLowerCase()) ??
+      defaultAllowedHosts(config.http.host, httpPort),
+  );
   const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
   const httpUrl = `http://${host}:${httpPort}`;
 
   const inFlight = new Set<Promise<unknown>>();
-  const connection = { ingest, inFlight, metrics, connected: new Set<number>(), logger, tls: mqttTls };
+  const connection = {
+    ingest,
+    inFlight,
+    metrics,
+    connected: new Set<number>(),
+    logger,
+    tls: mqttTls,
+    commandSender,
+  };
   for (let index = 0; index < config.mqtt.connections; index++) {
     mqttClients.push(connectBroker(config.mqtt, index, connection));
   }
@@ -93,6 +133,12 @@ export async function startCollector(
   }
   const storeName = redactCredentials(config.store.type === 'sqlite' ? config.store.path : config.store.url);
   logger.info({ httpUrl, store: storeName, broker, topic: subscriptionOf(config.mqtt) }, 'collector started');
+  logger.info(
+    { hosts: [...allowedHosts], anonymous: config.auth.anonymous, commands: commandSender ? 'on' : 'off' },
+    'API access',
+  );
+  if (config.auth.anonymous !== 'none')
+    logger.warn({ role: config.auth.anonymous }, 'the API is open: requests without credentials are served');
 
   let closing: Promise<void> | undefined;
   return {
@@ -102,6 +148,7 @@ export async function startCollector(
       closing ??= (async () => {
         // Retries stop; a message not yet durable is left unacknowledged for the broker to redeliver.
         stopping.abort();
+        commandSender?.stop();
         await Promise.all(mqttClients.map((client) => client.endAsync(true)));
         // Messages already being stored finish before the store closes under them.
         await Promise.allSettled(inFlight);
@@ -186,6 +233,21 @@ interface ConnectionContext {
   connected: Set<number>;
   logger: Logger;
   tls: TlsMaterial | undefined;
+  commandSender: CommandSender | undefined;
+}
+
+function loadSigningKey(file: string) {
+  try {
+    return commandPrivateKey(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new CollectorError(
+      'SIGNING_KEY_INVALID',
+      `cannot load commands.signingKeyFile ${file}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
 }
 
 /**
@@ -215,6 +277,11 @@ function connectBroker(mqtt: CollectorConfig['mqtt'], index: number, context: Co
 
   client.handleMessage = (packet, done) => {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    if (parseTopic(packet.topic)?.kind === 'command-ack') {
+      context.commandSender?.handleAck(packet.topic, payload);
+      done();
+      return;
+    }
     metrics.queueDepth.inc();
     const handling = ingest.handle(packet.topic, payload).then(
       (outcome) => {
@@ -247,6 +314,11 @@ function connectBroker(mqtt: CollectorConfig['mqtt'], index: number, context: Co
         log.error({ topic }, 'broker refused the subscription');
       else log.info({ topic }, 'subscribed');
     });
+    if (index === 0 && context.commandSender) {
+      client.subscribe(COMMAND_ACK_FILTER, { qos: 1 }, (error) => {
+        if (error) log.error({ err: error }, 'subscribing to command acknowledgements failed');
+      });
+    }
     if (index === 0 && mqtt.sparkplug) {
       client.subscribe(SPARKPLUG_NODE_FILTERS, { qos: 1 }, (error) => {
         if (error) log.error({ err: error }, 'subscribing to Sparkplug B failed');

@@ -161,6 +161,70 @@ export const CollectorConfig = z
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .prefault({}),
+    // Users and roles on the API, and signed commands to gateways (issue 11: API access and write-back).
+    auth: z
+      .strictObject({
+        anonymous: z
+          .enum(['none', 'viewer', 'operator'])
+          .default('none')
+          .describe('role of a request without credentials; anything but "none" is for a closed demo box'),
+        allowedHosts: z
+          .array(z.string().min(1))
+          .min(1)
+          .optional()
+          .describe(
+            'Host header values served, as host:port; default the listen address, localhost and 127.0.0.1',
+          ),
+        metricsToken: z
+          .string()
+          .min(16)
+          .optional()
+          .describe('bearer token a scraper sends for /metrics (which otherwise needs a viewer)'),
+        sessionTtlMs: z
+          .number()
+          .int()
+          .min(60_000)
+          .default(8 * 60 * 60 * 1000)
+          .describe('browser session lifetime'),
+        secureCookie: z
+          .boolean()
+          .default(false)
+          .describe('mark the session cookie Secure (set it when a TLS proxy fronts the API)'),
+        maxLoginFailures: z.number().int().min(1).default(5).describe('wrong passwords before a lockout'),
+        loginLockoutMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(60_000)
+          .describe('first lockout of a user name or address; doubles each time, up to an hour'),
+      })
+      .prefault({}),
+    commands: z
+      .strictObject({
+        signingKeyFile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Ed25519 private key (PEM, `jjj-collector keygen`); without it commands are refused'),
+        keyId: Identifier.default('cloud').describe(
+          "the key's id, as gateways list it among their trusted keys",
+        ),
+        lifetimeMs: z
+          .number()
+          .int()
+          .min(1000)
+          .max(10 * 60 * 1000)
+          .default(30_000)
+          .describe('a command expires this long after it is signed'),
+        ackTimeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(120_000)
+          .default(10_000)
+          .describe('how long POST /api/v1/commands waits for the acknowledgement by default'),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     if (config.mqtt.persistentSession && config.mqtt.clientId === undefined) {
@@ -243,7 +307,11 @@ function resolveConfig(config: CollectorConfig, source: string, options: Resolve
       throw new ConfigError(source, [`PORT (environment): expected a port number 0-65535, got "${fromEnv}"`]);
     }
   }
-  return { ...config, mqtt, store, http: { ...config.http, port } };
+  const { signingKeyFile } = config.commands;
+  const commands = signingKeyFile
+    ? { ...config.commands, signingKeyFile: resolvePath(signingKeyFile) }
+    : config.commands;
+  return { ...config, mqtt, store, http: { ...config.http, port }, commands };
 }
 
 function pathsOf(tls: TlsSettings, resolvePath: (path: string) => string): Partial<TlsSettings> {

@@ -7,7 +7,8 @@ export class CollectorError extends JjjError {
     | 'STORE_OPEN_FAILED'
     | 'STORE_FAILED'
     | 'STORE_REFUSED'
-    | 'BROKER_CONNECT_FAILED';
+    | 'BROKER_CONNECT_FAILED'
+    | 'SIGNING_KEY_INVALID';
   constructor(code: CollectorError['code'], message: string, options?: ErrorOptions) {
     super(code, message, options);
   }

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
   say(`  ${demo.httpUrl}/api/v1/sites`);
   say(`  ${demo.httpUrl}/api/v1/latest?site=${demo.sites[0]?.site.id ?? ''}`);
   say(`  ${demo.httpUrl}/api/v1/health    ${demo.httpUrl}/metrics`);
+  say(`  POST ${demo.httpUrl}/api/v1/commands   (open on loopback: a visitor may try a command)`);
   say('Ctrl-C stops everything.');
 
   let stopping = false;

@@ -1,11 +1,14 @@
 /**
  * `npm start`: the whole Jing-Jin-Ji demo on one machine with embedded defaults: the simulators of
  * every seed site, one gateway per site, an in-process MQTT broker, and the collector with the
- * embedded SQLite store and the HTTP API. Ctrl-C stops everything.
+ * embedded SQLite store and the HTTP API. Ctrl-C stops everything. The API is open on loopback
+ * (anonymous operator, so a visitor can read and try a command); commands are signed with a key the
+ * demo makes in its data dir, which the demo gateways trust.
  */
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { type RunningCollector, startCollector } from '../cloud/collector.js';
+import { signingKeyPairIn } from '../cloud/commands/signing-key.js';
 import { buildCollectorConfig } from '../cloud/config.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../cloud/embedded-broker.js';
 import { parseGatewayConfig } from '../gateway/config.js';
@@ -26,6 +29,9 @@ export interface DemoOptions {
   /** A line of progress for the person watching. */
   say?: (line: string) => void;
 }
+
+/** The id under which the demo gateways trust the demo collector's command-signing key. */
+export const DEMO_COMMAND_KEY_ID = 'demo-cloud';
 
 export interface RunningDemo {
   httpUrl: string;
@@ -63,16 +69,21 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     stops.push(() => broker.close());
     say(`MQTT broker (embedded)     ${broker.url}`);
 
+    const commandKey = signingKeyPairIn(resolve(options.dataDir, 'collector-keys'));
     const collector: RunningCollector = await startCollector(
       buildCollectorConfig({
         mqtt: { url: broker.url, clientId: 'jjj-demo-collector' },
         store: { path: resolve(options.dataDir, 'collector.db') },
-        http: { port: await portOrFree(options.httpPort) },
+        // Loopback only: the demo box is its own closed zone.
+        http: { host: '127.0.0.1', port: await portOrFree(options.httpPort) },
+        auth: { anonymous: 'operator' },
+        commands: { signingKeyFile: commandKey.privateKeyFile, keyId: DEMO_COMMAND_KEY_ID },
       }),
       { logger },
     );
     stops.push(() => collector.close());
     say(`Collector API              ${collector.httpUrl}/api/v1/sites`);
+    say('  open on loopback without login (anonymous operator: read and send commands): demo only');
 
     const sitePorts = options.sitePorts ?? (async (_site: Site, i: number) => defaultSitePorts(i));
     const simulators: SiteSimulators[] = [];
@@ -97,6 +108,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
         modbusHost: simulator.modbus.host,
         modbusPort: simulator.modbus.port,
         mqttUrl: broker.url,
+        commandKey: { id: DEMO_COMMAND_KEY_ID, publicKey: commandKey.publicKeyPem },
       });
       const config = parseGatewayConfig(
         raw,

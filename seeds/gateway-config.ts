@@ -12,6 +12,8 @@ export interface GatewayConfigTargets {
   modbusHost: string;
   modbusPort: number;
   mqttUrl: string;
+  /** The collector key whose signed commands the gateway obeys (the demo's; none in the committed configs). */
+  commandKey?: { id: string; publicKey: string };
 }
 
 interface PointEntry {

@@ -5,6 +5,8 @@
  */
 import type Database from 'better-sqlite3';
 import { type MetadataMessage, pointId, type StatusMessage } from '../../gateway/schema/index.js';
+import { AccountTable } from './account-table.js';
+import { CommandTable } from './command-table.js';
 import { DeadLetterTable } from './dead-letters.js';
 import { LatestCache } from './latest-cache.js';
 import { RegistryQueries } from './registry-queries.js';
@@ -46,6 +48,8 @@ export abstract class SqliteCatalog implements TelemetryStore {
   private readonly queries: RegistryQueries;
   private readonly latestValues: LatestCache;
   private readonly rejected: DeadLetterTable;
+  readonly accounts: AccountTable;
+  readonly commandLog: CommandTable;
   // Written with `.immediate` so instances sharing the file queue on the write lock instead of failing.
   private readonly writeTelemetryTx: Database.Transaction<
     (group: readonly QueuedTelemetry[]) => TelemetryWrite[]
@@ -69,6 +73,8 @@ export abstract class SqliteCatalog implements TelemetryStore {
     this.queries = new RegistryQueries(db);
     this.latestValues = new LatestCache(db);
     this.rejected = new DeadLetterTable(db);
+    this.accounts = new AccountTable(db);
+    this.commandLog = new CommandTable(db);
 
     // One transaction for every batch of a group: each batch is deduped and its gap counted in
     // order; each point's newest sample waits for the next `latest` update.

@@ -95,6 +95,48 @@ CREATE TABLE rejected (
 ALTER TABLE batches ADD COLUMN sent_ts INTEGER;
 CREATE INDEX batches_by_sent ON batches (sent_ts);`,
   },
+  {
+    what: 'API users (scrypt hashes), API tokens and sessions (hashes only), commands sent and their outcome',
+    sql: `
+CREATE TABLE users (
+  name          TEXT PRIMARY KEY,
+  role          TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+  password_hash TEXT NOT NULL,
+  created_at    INTEGER NOT NULL
+);
+CREATE TABLE api_tokens (
+  id         TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  user       TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+  role       TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+  label      TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE TABLE sessions (
+  id_hash    TEXT PRIMARY KEY,
+  user       TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+  csrf_token TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE commands (
+  id           TEXT PRIMARY KEY,
+  requested_at INTEGER NOT NULL,
+  requested_by TEXT NOT NULL,
+  region       TEXT NOT NULL,
+  site         TEXT NOT NULL,
+  gateway      TEXT NOT NULL,
+  writes       TEXT NOT NULL,
+  expires_ts   INTEGER NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+  ack          TEXT,
+  acked_at     INTEGER
+);
+CREATE INDEX commands_by_site ON commands (site, requested_at);
+CREATE INDEX commands_by_time ON commands (requested_at);`,
+  },
 ];
 
 /**

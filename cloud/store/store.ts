@@ -13,6 +13,8 @@ import type {
   TelemetryBatch,
 } from '../../gateway/schema/index.js';
 import { CollectorError } from '../errors.js';
+import type { Accounts } from './account-table.js';
+import type { CommandLog } from './command-table.js';
 
 /**
  * A batch as the store takes it. Without `gateway.seq` (Sparkplug B carries none) there is no batch
@@ -172,6 +174,10 @@ export interface TelemetryStore {
   completeness(site: string, from: number, to: number): Promise<Completeness | undefined>;
   /** Newest first. */
   deadLetters(query: DeadLetterQuery): Promise<DeadLetter[]>;
+  /** API users, tokens and sessions (in the catalog, whatever holds the samples). */
+  readonly accounts: Accounts;
+  /** Commands sent to gateways and their outcome. */
+  readonly commandLog: CommandLog;
   /** Rejects when the store cannot answer. */
   ping(): Promise<void>;
   close(): Promise<void>;

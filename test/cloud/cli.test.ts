@@ -2,6 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../cloud/cli.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../cloud/embedded-broker.js';
@@ -58,6 +60,61 @@ describe('jjj-collector CLI', () => {
     const help = capturedIo();
     expect(await runCli(['--help'], help.io)).toBe(0);
     expect(help.out.stdout).toMatch(/jjj-collector run --config FILE/);
+  });
+
+  it('users add takes the password from stdin or the environment, never an argument, and refuses a short one', async () => {
+    const config = join(dir, 'good.yaml');
+    const noPassword = capturedIo();
+    expect(await runCli(['users', 'add', 'ada', '--role', 'admin', '-c', config], noPassword.io)).toBe(2);
+    expect(noPassword.out.stderr).toMatch(/--password-stdin\) or \$JJJ_COLLECTOR_PASSWORD/);
+    const asArgument = capturedIo();
+    expect(
+      await runCli(
+        ['users', 'add', 'ada', '--role', 'admin', '--password', 'x', '-c', config],
+        asArgument.io,
+      ),
+    ).toBe(2);
+    const short = capturedIo();
+    short.io.env = { JJJ_COLLECTOR_PASSWORD: 'short' };
+    expect(await runCli(['users', 'add', 'ada', '--role', 'admin', '-c', config], short.io)).toBe(2);
+    expect(short.out.stderr).toBe('a password needs at least 12 characters\n');
+    const fromStdin = capturedIo();
+    const io = { ...fromStdin.io, stdin: Readable.from(['a-long-enough-password\n']) };
+    expect(
+      await runCli(['users', 'add', 'ada', '--role', 'admin', '--password-stdin', '-c', config], io),
+    ).toBe(0);
+    const list = capturedIo();
+    expect(await runCli(['users', 'list', '-c', config], list.io)).toBe(0);
+    expect(list.out.stdout).toBe('ada\tadmin\n');
+    const last = capturedIo();
+    expect(await runCli(['users', 'remove', 'ada', '-c', config], last.io)).toBe(2);
+    expect(last.out.stderr).toBe('"ada" is the last admin\n');
+  });
+
+  it('keeps the users of an InfluxDB-backed collector in its catalog file', async () => {
+    const config = join(dir, 'influx.yaml');
+    writeFileSync(
+      config,
+      'store: { type: influxdb, url: "http://127.0.0.1:1", org: o, bucket: b, catalogPath: influx-catalog.db }\n',
+    );
+    const add = capturedIo();
+    add.io.env = { JJJ_COLLECTOR_PASSWORD: 'a-long-enough-password' };
+    expect(await runCli(['users', 'add', 'ivy', '--role', 'viewer', '-c', config], add.io)).toBe(0);
+    const db = new Database(join(dir, 'influx-catalog.db'), { readonly: true });
+    expect(db.prepare('SELECT name, role FROM users').all()).toEqual([{ name: 'ivy', role: 'viewer' }]);
+    db.close();
+  });
+
+  it('keygen writes a key pair, prints the gateway block, and never overwrites a key', async () => {
+    const out = join(dir, 'keys');
+    const first = capturedIo();
+    expect(await runCli(['keygen', '--out', out, '--key-id', 'plant-cloud'], first.io)).toBe(0);
+    expect(first.out.stdout).toMatch(
+      /commands:\n {2}trustedKeys:\n {4}- id: plant-cloud\n {6}publicKey: \|\n {8}-----BEGIN PUBLIC KEY-----\n {8}\S+\n {8}-----END PUBLIC KEY-----\n$/,
+    );
+    const again = capturedIo();
+    expect(await runCli(['keygen', '--out', out], again.io)).toBe(1);
+    expect(again.out.stderr).toMatch(/EEXIST.*never overwritten/);
   });
 
   it('run: serves until told to stop, then closes', async () => {

@@ -87,6 +87,7 @@ describe.each(brokers)('collector against $name', ({ start }) => {
       mqtt: { url: broker.url },
       store: { path: join(dir, 'collector.db') },
       http: { port: 0 },
+      auth: { anonymous: 'viewer' },
     });
     collector = await startCollector(config, { logger });
     db = new Database(join(dir, 'collector.db'), { readonly: true });
@@ -318,7 +319,12 @@ describe.each(brokers)('collector against $name', ({ start }) => {
     await publish(topicOf(hebei, 'gw-he', 'status'), offline, true);
 
     const fresh = await startCollector(
-      buildCollectorConfig({ mqtt: { url: brokerUrl }, store: { path: ':memory:' }, http: { port: 0 } }),
+      buildCollectorConfig({
+        mqtt: { url: brokerUrl },
+        store: { path: ':memory:' },
+        http: { port: 0 },
+        auth: { anonymous: 'viewer' },
+      }),
       { logger: pino({ level: 'silent' }) },
     );
     try {

@@ -46,7 +46,20 @@ describe('collector config', () => {
       ingest: { maxMessageBytes: 4 * 1024 * 1024, retryMinMs: 200, retryMaxMs: 10_000 },
       http: { host: '127.0.0.1', port: 8080 },
       log: { level: 'info' },
+      auth: {
+        anonymous: 'none',
+        sessionTtlMs: 8 * 60 * 60 * 1000,
+        secureCookie: false,
+        maxLoginFailures: 5,
+        loginLockoutMs: 60_000,
+      },
+      commands: { keyId: 'cloud', lifetimeMs: 30_000, ackTimeoutMs: 10_000 },
     });
+  });
+
+  it('resolves the command signing key against the config file', () => {
+    const file = write('commands: { signingKeyFile: keys/signing.pem }\n');
+    expect(loadCollectorConfig(file, {}).commands.signingKeyFile).toBe(join(dir, 'keys/signing.pem'));
   });
 
   it('keeps :memory: and absolute store paths, and lets PORT override http.port', () => {

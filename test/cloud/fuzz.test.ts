@@ -111,6 +111,7 @@ describe('fuzzed and malformed messages', () => {
         mqtt: { url: broker.url, topic: 'jjj/#' },
         store: { path: join(dir, 'collector.db') },
         ingest: { maxMessageBytes: MAX_MESSAGE_BYTES },
+        auth: { anonymous: 'viewer' },
         http: { port: 0 },
       }),
       { logger: pino({ level: 'silent' }) },

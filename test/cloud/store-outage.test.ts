@@ -62,6 +62,7 @@ describe('store down under load', () => {
         },
         ingest: { retryMinMs: 50, retryMaxMs: 500 },
         http: { port: 0 },
+        auth: { anonymous: 'viewer' },
       }),
       { logger: pino({ level: 'silent' }) },
     );

@@ -120,6 +120,27 @@ describe('npm start: the Jing-Jin-Ji demo end to end', () => {
     }
   });
 
+  it('says it is open on loopback, and lets a visitor send a signed command that a gateway answers', async () => {
+    expect(demo.stdout()).toMatch(/open on loopback without login \(anonymous operator/);
+    const response = await fetch(`${api}/api/v1/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        site: 'bj-etown-cnc',
+        writes: [{ point: 'bj-etown-cnc/machining/cnc-01/spindle-speed', value: 1 }],
+      }),
+    });
+    expect(response.status).toBe(200);
+    // The seed points are read-only: the gateway refuses the write and says why in its acknowledgement.
+    const command = (await response.json()) as {
+      requestedBy: string;
+      status: string;
+      ack: { results: { reason?: string }[] };
+    };
+    expect(command).toMatchObject({ requestedBy: 'anonymous', status: 'failed' });
+    expect(command.ack.results[0]?.reason).toMatch(/not writable/);
+  });
+
   it('stops everything on Ctrl-C and exits on its own', async () => {
     demo.child.kill('SIGINT');
     expect(await demo.exited).toBe(0);

@@ -104,6 +104,7 @@ export async function startTestCollector(brokerUrl: string, dir: string): Promis
       mqtt: { url: brokerUrl },
       store: { path: join(dir, 'collector.db') },
       http: { port: 0 },
+      auth: { anonymous: 'viewer' },
     }),
     { logger: pino({ level: 'silent' }) },
   );

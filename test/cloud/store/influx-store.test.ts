@@ -58,7 +58,12 @@ async function startHarness(brokerUrl: string, store: CollectorConfigInput['stor
     catalogPath: join(dir, 'catalog.db'),
   } as CollectorConfigInput['store'];
   const collector = await startCollector(
-    buildCollectorConfig({ mqtt: { url: brokerUrl }, store: withCatalog, http: { port: 0 } }),
+    buildCollectorConfig({
+      mqtt: { url: brokerUrl },
+      store: withCatalog,
+      http: { port: 0 },
+      auth: { anonymous: 'viewer' },
+    }),
     { logger: silent },
   );
   const publisher = await connectAsync(brokerUrl);

@@ -200,7 +200,12 @@ describe('SQLite schema migrations', () => {
     await new SqliteStore(fresh).close();
     const old = join(dir, 'old.db');
     writeOldFile(old, UNVERSIONED_DDL, true);
-    expect(shapeOf(fresh)).toEqual(shapeOf(old));
+    // Later migrations add tables of their own; the ones the unversioned store had are the same.
+    const oldShape = shapeOf(old);
+    const freshShape = shapeOf(fresh);
+    expect(Object.fromEntries(Object.keys(oldShape).map((name) => [name, freshShape[name]]))).toEqual(
+      oldShape,
+    );
     expect(userVersion(fresh)).toBe(migrations.length);
   });
 
