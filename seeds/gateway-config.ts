@@ -56,6 +56,8 @@ export interface SeedGatewayConfig {
     siteName: { zh: string; en: string };
   };
   mqtt: { url: string };
+  /** The cloud's command key: the demo's collector signs with it, its gateways trust it. */
+  commands?: { trustedKeys: Array<{ id: string; publicKey: string }> };
   devices: Array<OpcuaDeviceEntry | ModbusDeviceEntry>;
 }
 
@@ -113,6 +115,7 @@ export function gatewayConfigFor(site: Site, targets: GatewayConfigTargets): See
       siteName: { zh: site.name.zh, en: site.name.en },
     },
     mqtt: { url: targets.mqttUrl },
+    ...(targets.commandKey && { commands: { trustedKeys: [targets.commandKey] } }),
     devices: [...opcuaDevices, ...modbusDevices],
   };
 }
