@@ -110,6 +110,11 @@ describe('commands from the cloud', () => {
         },
         mqtt: { url: broker.url },
         publish: { intervalMs: 200 },
+        commands: {
+          trustedKeys: [
+            { id: 'plant-cloud', publicKey: readFileSync(join(dir.path, 'keys', PUBLIC_KEY_FILE), 'utf8') },
+          ],
+        },
         devices: [
           {
             protocol: 'modbus',
