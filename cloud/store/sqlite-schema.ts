@@ -95,6 +95,14 @@ CREATE TABLE rejected (
 ALTER TABLE batches ADD COLUMN sent_ts INTEGER;
 CREATE INDEX batches_by_sent ON batches (sent_ts);`,
   },
+  {
+    what: "points' declared range, and the out-of-range mark of samples and latest values",
+    sql: `
+ALTER TABLE points ADD COLUMN min_value REAL;
+ALTER TABLE points ADD COLUMN max_value REAL;
+ALTER TABLE samples ADD COLUMN out_of_range TEXT CHECK (out_of_range IN ('above-max', 'below-min'));
+ALTER TABLE latest ADD COLUMN out_of_range TEXT CHECK (out_of_range IN ('above-max', 'below-min'));`,
+  },
 ];
 
 /**
