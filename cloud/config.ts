@@ -160,7 +160,9 @@ export const CollectorConfig = z
           .number()
           .positive()
           .default(100)
-          .describe("the fastest a gateway numbers batches: a seq jump may also grow by this per second since its last batch"),
+          .describe(
+            'the fastest a gateway numbers batches: a seq jump may also grow by this per second since its last batch',
+          ),
         sites: z
           .record(
             Identifier,
@@ -171,7 +173,9 @@ export const CollectorConfig = z
             }),
           )
           .default({})
-          .describe('sites and the gateways allowed to speak for them; other sites belong to their first claim'),
+          .describe(
+            'sites and the gateways allowed to speak for them; other sites belong to their first claim',
+          ),
         claimUnlistedSites: z
           .boolean()
           .default(true)

@@ -7,7 +7,7 @@ import { constants, gzip } from 'node:zlib';
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import type { PointValue } from '../../gateway/schema/index.js';
 import type { InfluxStoreConfig } from '../config.js';
-import { type IncomingBatch, StoreRefusedError, type StoredSample } from './store.js';
+import { type IncomingBatch, type StoredSample, StoreRefusedError } from './store.js';
 
 /** Line protocol escapes: tag keys/values and measurement escape commas, spaces and `=`. */
 const escapeTag = (text: string) => text.replace(/[,= \\]/g, (c) => `\\${c}`);

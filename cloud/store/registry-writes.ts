@@ -24,9 +24,10 @@ export function registryStatements(db: Database.Database) {
     hasBatch: db.prepare<[string, number, number], { found: number }>(
       'SELECT 1 AS found FROM batches WHERE gateway = ? AND boot = ? AND seq = ?',
     ),
-    gatewayPosition: db.prepare<[string], { boot: number; last_seq: number | null; last_seen: number | null }>(
-      'SELECT boot, last_seq, last_seen FROM gateways WHERE id = ?',
-    ),
+    gatewayPosition: db.prepare<
+      [string],
+      { boot: number; last_seq: number | null; last_seen: number | null }
+    >('SELECT boot, last_seq, last_seen FROM gateways WHERE id = ?'),
     upsertSite: db.prepare(
       `INSERT INTO sites (id, region, project, gateway) VALUES (@site, @region, @project, @gateway)
        ON CONFLICT (id) DO UPDATE SET region = excluded.region, project = excluded.project, gateway = excluded.gateway`,

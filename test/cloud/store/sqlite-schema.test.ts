@@ -195,11 +195,12 @@ describe('SQLite schema migrations', () => {
     expect(userVersion(path)).toBe(migrations.length);
   });
 
-  it('gives a fresh file the tables the unversioned store had', async () => {
+  it('gives a fresh file the tables of an unversioned file brought up to date', async () => {
     const fresh = join(dir, 'fresh.db');
     await new SqliteStore(fresh).close();
     const old = join(dir, 'old.db');
     writeOldFile(old, UNVERSIONED_DDL, true);
+    await new SqliteStore(old).close();
     expect(shapeOf(fresh)).toEqual(shapeOf(old));
     expect(userVersion(fresh)).toBe(migrations.length);
   });
