@@ -98,17 +98,20 @@ function poisonedSite(site: string) {
   meta.points = meta.points.map((p) => (p.point === 'spindle-speed' ? { ...p, min: 0, max: 12000 } : p));
   const batch = (seq: number, points: TelemetryBatch['points']) =>
     telemetry({ ...ref, gateway: { id: gateway, boot: 1, seq }, sentTs: now, points });
+  const batches = [
+    batch(0, [
+      { ...spindle, value: 99999, ts: now, quality: 'good' },
+      { ...spindle, point: 'feed-rate', value: 5, ts: Number.MAX_SAFE_INTEGER, quality: 'good' },
+    ]),
+    batch(1, [{ ...spindle, point: 'feed-rate', value: 6, ts: now + 1, quality: 'good' }]),
+  ];
   return {
     site,
     now,
-    metadata: meta,
-    batches: [
-      batch(0, [
-        { ...spindle, value: 99999, ts: now, quality: 'good' },
-        { ...spindle, point: 'feed-rate', value: 5, ts: Number.MAX_SAFE_INTEGER, quality: 'good' },
-      ]),
-      batch(1, [{ ...spindle, point: 'feed-rate', value: 6, ts: now + 1, quality: 'good' }]),
-    ],
+    publish: async (publisher: MqttClient) => {
+      await publisher.publishAsync(topicOf(meta, 'metadata'), JSON.stringify(meta), { qos: 1 });
+      await publishAll(publisher, batches);
+    },
   };
 }
 
@@ -212,11 +215,7 @@ describe('InfluxDB 1.x store (influxd 1.6.7)', () => {
 
   it('marks an out-of-range sample in a field (not a tag) and never writes a future one', async () => {
     const poisoned = poisonedSite('bj-influx-poison');
-    const publisher = harness?.publisher as MqttClient;
-    await publisher.publishAsync(topicOf(poisoned.metadata, 'metadata'), JSON.stringify(poisoned.metadata), {
-      qos: 1,
-    });
-    await publishAll(publisher, poisoned.batches);
+    await poisoned.publish(harness?.publisher as MqttClient);
     const base = `${harness?.collector.httpUrl}/api/v1/series?from=0&to=${poisoned.now + 10_000}&point=${poisoned.site}/machining/cnc-01`;
     await eventually(async () =>
       expect((await getJson<Series>(`${base}/feed-rate`)).samples).toEqual([
@@ -316,11 +315,7 @@ describe('InfluxDB v2 write API (VictoriaMetrics)', () => {
 
   it('never writes a future sample; an out-of-range one keeps its value, marked in the catalog', async () => {
     const poisoned = poisonedSite('bj-victoria-poison');
-    const publisher = harness?.publisher as MqttClient;
-    await publisher.publishAsync(topicOf(poisoned.metadata, 'metadata'), JSON.stringify(poisoned.metadata), {
-      qos: 1,
-    });
-    await publishAll(publisher, poisoned.batches);
+    await poisoned.publish(harness?.publisher as MqttClient);
     const exported = await eventually(async () => {
       const found = await exportSeries(victoria.url, `{__name__="jjj_value",site="${poisoned.site}"}`);
       expect(found.map((s) => `${s.metric.point}@${s.timestamps.join()}=${s.values.join()}`).sort()).toEqual([
