@@ -10,7 +10,7 @@ import {
 } from '../gateway/common/config-loading.js';
 import { ConfigError } from '../gateway/common/errors.js';
 import { readTlsFiles, type TlsMaterial, TlsSettings } from '../gateway/common/tls.js';
-import { ALL_GATEWAYS_FILTER, Identifier } from '../gateway/schema/index.js';
+import { ALL_GATEWAYS_FILTER, Identifier, regions } from '../gateway/schema/index.js';
 
 export const IN_MEMORY = ':memory:';
 
@@ -150,6 +150,55 @@ export const CollectorConfig = z
           .min(1)
           .default(10_000)
           .describe('longest retry delay while the store fails'),
+        // Ingest guards (issue 11, helper H4): what a message may claim before it touches the registry.
+        maxFutureSkewMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(5 * 60_000)
+          .describe('a sample, sent, status or metadata time further ahead of receipt is dead-lettered'),
+        maxBootStep: z
+          .number()
+          .int()
+          .min(1)
+          .default(1000)
+          .describe('a boot more than this above the last one known of the gateway is impossible'),
+        maxFirstBoot: z
+          .number()
+          .int()
+          .min(1)
+          .default(1_000_000)
+          .describe('the highest boot a gateway not seen before may announce'),
+        maxSeqGap: z
+          .number()
+          .int()
+          .min(1)
+          .default(10_000)
+          .describe('batches a sequence may skip at once, on top of the time-based allowance'),
+        maxBatchesPerSecond: z
+          .number()
+          .positive()
+          .default(100)
+          .describe(
+            'the fastest a gateway numbers batches: a seq jump may also grow by this per second since its last batch',
+          ),
+        sites: z
+          .record(
+            Identifier,
+            z.strictObject({
+              region: z.enum(regions),
+              project: Identifier,
+              gateways: z.array(Identifier).min(1),
+            }),
+          )
+          .default({})
+          .describe(
+            'sites and the gateways allowed to speak for them; other sites belong to their first claim',
+          ),
+        claimUnlistedSites: z
+          .boolean()
+          .default(true)
+          .describe('false: a message for a site not in `sites` is dead-lettered as foreign-site'),
       })
       .prefault({}),
     http: z

@@ -18,9 +18,24 @@ import {
   WireMessage,
 } from '../gateway/schema/index.js';
 import { SPARKPLUG_NAMESPACE } from '../gateway/schema/sparkplug/index.js';
+import {
+  type ConfiguredSite,
+  describeSetAside,
+  foreignSite,
+  futureMessageTime,
+  type IngestGuardConfig,
+  impossibleSequence,
+  type SetAsideSamples,
+  sortSamples,
+} from './ingest-guards.js';
 import type { CollectorMetrics } from './metrics.js';
 import { type SparkplugEvent, SparkplugHost, SparkplugIngestError } from './sparkplug-host.js';
-import { type IncomingMessage, StoreRefusedError, type TelemetryStore } from './store/store.js';
+import {
+  type IncomingMessage,
+  type SiteOwner,
+  StoreRefusedError,
+  type TelemetryStore,
+} from './store/store.js';
 import { isCertainlyValidTelemetry } from './telemetry-fast-path.js';
 
 export const rejectReasons = [
@@ -34,6 +49,14 @@ export const rejectReasons = [
   'sparkplug-invalid',
   /** The store refused the data itself (e.g. InfluxDB answered 400): retrying cannot help. */
   'store-refused',
+  /** A time (sample ts or serverTs, sentTs, status or metadata ts) more than the allowed skew ahead of receipt. */
+  'future-timestamp',
+  /** A message claiming a site that belongs to other gateways, or another region or project. */
+  'foreign-site',
+  /** A boot or seq no real gateway could have reached from what the registry holds of it. */
+  'impossible-sequence',
+  /** A NaN or infinite number (a Sparkplug float or double; JSON's `1e999` is an invalid message). */
+  'non-finite',
 ] as const;
 export type RejectReason = (typeof rejectReasons)[number];
 
@@ -59,7 +82,11 @@ const REBIRTH_REQUEST_INTERVAL_MS = 10_000;
 const MAX_REMEMBERED_PROBLEMS = 1000;
 const MAX_ISSUES_IN_DETAIL = 5;
 
-export interface IngestDependencies {
+export interface IngestDependencies extends IngestGuardConfig {
+  /** Sites and the gateways allowed to speak for them; other sites belong to their first claim. */
+  sites: Record<string, ConfiguredSite>;
+  /** False: only the configured sites are accepted. */
+  claimUnlistedSites: boolean;
   store: TelemetryStore;
   metrics: CollectorMetrics;
   logger: Logger;
@@ -81,6 +108,11 @@ export class Ingest {
   private readonly sparkplug = new SparkplugHost();
   /** When each Sparkplug node was last asked for a rebirth, so a stream of unknown data asks once. */
   private readonly rebirthAsked = new Map<string, number>();
+  /**
+   * The owner of each unlisted site seen, decided in memory before the first store write so two
+   * gateways racing for a new site cannot both win.
+   */
+  private readonly siteClaims = new Map<string, SiteOwner>();
 
   constructor(private readonly deps: IngestDependencies) {
     this.now = deps.now ?? Date.now;
@@ -186,7 +218,10 @@ export class Ingest {
     for (let delay = this.deps.retryMinMs; ; delay = Math.min(delay * 2, this.deps.retryMaxMs)) {
       const stopTimer = metrics.storeLatency.startTimer();
       try {
-        const outcome = await this.store(message, receivedAt);
+        // Judged against the registry inside the retries: reading it may fail like a write.
+        const refusal = await this.refusal(message, receivedAt);
+        if (refusal) return this.reject(topic, payload, receivedAt, refusal.reason, refusal.detail);
+        const outcome = await this.storeVetted(topic, payload, message, receivedAt);
         stopTimer();
         if (this.storeDown) {
           this.storeDown = false;
@@ -213,6 +248,71 @@ export class Ingest {
     }
   }
 
+  /** Why the message as a whole may not touch the registry; `undefined` when it may. */
+  private async refusal(
+    message: IncomingMessage,
+    receivedAt: number,
+  ): Promise<{ reason: RejectReason; detail: string } | undefined> {
+    const future = futureMessageTime(message, receivedAt, this.deps);
+    if (future) return { reason: 'future-timestamp', detail: future };
+    const held = await this.deps.store.gatewayPosition(message.gateway.id, message.gateway.boot);
+    const impossible = impossibleSequence(message.gateway, held, receivedAt, this.deps);
+    if (impossible) return { reason: 'impossible-sequence', detail: impossible };
+    const foreign = await this.foreignSite(message);
+    if (foreign) return { reason: 'foreign-site', detail: foreign };
+    return undefined;
+  }
+
+  private async foreignSite(message: IncomingMessage): Promise<string | undefined> {
+    const configured = this.deps.sites[message.site];
+    if (configured) return foreignSite(message, configured, 'configured');
+    if (!this.deps.claimUnlistedSites) return `site ${message.site} is not one of ingest.sites`;
+    let owner = this.siteClaims.get(message.site);
+    if (!owner) {
+      const registered = await this.deps.store.siteOwner(message.site);
+      // Another message may have claimed the site while the registry was read.
+      owner = this.siteClaims.get(message.site) ??
+        registered ?? {
+          region: message.region,
+          project: message.project,
+          gateway: message.gateway.id,
+        };
+      this.siteClaims.set(message.site, owner);
+    }
+    return foreignSite(message, owner, 'first claim');
+  }
+
+  /**
+   * Stores a message the registry accepts. A batch's samples with a future time or a non-finite
+   * number are set aside (one dead letter per reason, after the rest is stored) and the rest is
+   * stored under the batch's gateway/boot/seq: a replay of the batch is then a duplicate, and its
+   * bad samples are already kept in the dead letter. A batch with nothing left is dead-lettered whole.
+   */
+  private async storeVetted(
+    topic: string,
+    payload: Buffer,
+    message: IncomingMessage,
+    receivedAt: number,
+  ): Promise<IngestOutcome> {
+    if (message.schema !== TELEMETRY_SCHEMA) return this.store(message, receivedAt);
+    const { kept, setAside } = sortSamples(message, receivedAt, this.deps);
+    if (setAside.length === 0) return this.store(message, receivedAt);
+    const total = message.points.length;
+    const details = setAside.map((group) => describeSetAside(group, total, receivedAt, this.deps));
+    if (kept.length === 0) {
+      const reason = (setAside[0] as SetAsideSamples).reason;
+      return this.reject(topic, payload, receivedAt, reason, details.join(' | '));
+    }
+    const outcome = await this.store({ ...message, points: kept }, receivedAt);
+    // A duplicate's samples were set aside when the batch first came.
+    if (outcome.status === 'stored') {
+      for (const [index, group] of setAside.entries()) {
+        await this.reject(topic, payload, receivedAt, group.reason, details[index] as string);
+      }
+    }
+    return outcome;
+  }
+
   private async store(message: IncomingMessage, receivedAt: number): Promise<IngestOutcome> {
     const { store, metrics, logger } = this.deps;
     switch (message.schema) {
@@ -224,6 +324,7 @@ export class Ingest {
           return { status: 'duplicate' };
         }
         metrics.pointsStored.inc(written.points);
+        if (written.outOfRange > 0) metrics.outOfRangeSamples.inc(written.outOfRange);
         if (written.missingBefore > 0) {
           metrics.sequenceGaps.inc(written.missingBefore);
           logger.warn(

@@ -22,6 +22,11 @@ export function createCollectorMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    outOfRangeSamples: new Counter({
+      name: 'jjj_collector_out_of_range_samples_total',
+      help: "Samples stored outside their point's declared min/max (kept, marked, quality uncertain)",
+      registers: [registry],
+    }),
     duplicateBatches: new Counter({
       name: 'jjj_collector_duplicate_batches_total',
       help: 'Telemetry batches dropped because their gateway, boot and seq were already stored',

@@ -205,10 +205,11 @@ export class SparkplugHost {
         const unit = property(pointProperties.unit);
         if (typeof unit === 'string') meta.unit = unit;
         if (metric.description) meta.description = metric.description;
+        // A float property may be NaN or infinite on the wire: no range then.
         const min = property(pointProperties.min);
-        if (typeof min === 'number') meta.min = min;
+        if (typeof min === 'number' && Number.isFinite(min)) meta.min = min;
         const max = property(pointProperties.max);
-        if (typeof max === 'number') meta.max = max;
+        if (typeof max === 'number' && Number.isFinite(max)) meta.max = max;
         if (property(pointProperties.writable) === true) meta.writable = true;
         metadata.push(meta);
       }

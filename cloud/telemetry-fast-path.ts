@@ -28,8 +28,9 @@ const isObject = (value: unknown): value is Fields =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const isIdentifier = (value: unknown) => typeof value === 'string' && IDENTIFIER.test(value);
 const isMillis = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+// `1e999` parses to Infinity, which zod's number refuses: so must this.
 const isScalar = (value: unknown) =>
-  typeof value === 'number' ||
+  (typeof value === 'number' && Number.isFinite(value)) ||
   typeof value === 'boolean' ||
   (typeof value === 'string' && value.length <= MAX_STRING_LENGTH);
 

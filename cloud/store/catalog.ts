@@ -15,25 +15,40 @@ import type {
   Completeness,
   DeadLetter,
   DeadLetterQuery,
+  GatewayPosition,
   GatewaySummary,
   IncomingBatch,
   LatestPoint,
+  OutOfRange,
   PointInfo,
   RejectedMessage,
   SequenceGap,
   Series,
   SeriesQuery,
   SeriesSample,
+  SiteOwner,
   SiteSummary,
+  StoredSample,
   TelemetryStore,
   TelemetryWrite,
 } from './store.js';
 
-type Sample = IncomingBatch['points'][number];
-
 /** Where a store keeps samples written in the catalog's telemetry transaction. */
 export interface SampleSink {
-  insert(pointId: string, sample: Sample): void;
+  insert(pointId: string, sample: StoredSample): void;
+}
+
+/** A point's declared range (metadata `min`/`max`). */
+interface PointRange {
+  min: number | null;
+  max: number | null;
+}
+
+function outOfRangeOf(value: unknown, range: PointRange): OutOfRange | undefined {
+  if (typeof value !== 'number') return undefined;
+  if (range.max !== null && value > range.max) return 'above-max';
+  if (range.min !== null && value < range.min) return 'below-min';
+  return undefined;
 }
 
 interface QueuedTelemetry {
@@ -62,6 +77,8 @@ export abstract class SqliteCatalog implements TelemetryStore {
   private readonly knownPoints = new Set<string>();
   /** Point ids the transaction in progress inserted: known once it commits. */
   private knownAfterCommit: string[] = [];
+  /** Declared ranges of the points that have one, by point id (from metadata). */
+  private readonly ranges = new Map<string, PointRange>();
 
   /** `samples`: where the store keeps samples in the same transaction; none when they live elsewhere. */
   constructor(
@@ -75,6 +92,9 @@ export abstract class SqliteCatalog implements TelemetryStore {
     this.rejected = new DeadLetterTable(db);
     this.accounts = new AccountTable(db);
     this.commandLog = new CommandTable(db);
+    for (const row of s.pointRanges.all()) {
+      this.ranges.set(row.point_id, { min: row.min_value, max: row.max_value });
+    }
 
     // One transaction for every batch of a group: each batch is deduped and its gap counted in
     // order; each point's newest sample waits for the next `latest` update.
@@ -101,22 +121,25 @@ export abstract class SqliteCatalog implements TelemetryStore {
         s.upsertSite.run(siteRowOf(batch));
         if (seq !== undefined) s.gatewaySeen.run({ gateway, site: batch.site, boot, seq, receivedAt });
         else s.gatewayTouched.run({ gateway, site: batch.site, boot, receivedAt });
-        for (const sample of batch.points) {
-          const id = pointId(batch.site, sample);
+        let outOfRange = 0;
+        for (const received of batch.points) {
+          const id = pointId(batch.site, received);
+          const sample = this.judgeRange(id, received);
+          if (sample.outOfRange) outOfRange++;
           if (!this.knownPoints.has(id)) {
             s.ensurePoint.run({
               pointId: id,
               site: batch.site,
-              line: sample.line,
-              equipment: sample.equipment,
-              point: sample.point,
+              line: received.line,
+              equipment: received.equipment,
+              point: received.point,
             });
             this.knownAfterCommit.push(id);
           }
           samples?.insert(id, sample);
           this.latestValues.stage(id, batch.site, sample);
         }
-        return { outcome: 'stored', points: batch.points.length, missingBefore };
+        return { outcome: 'stored', points: batch.points.length, missingBefore, outOfRange };
       }),
     );
 
@@ -135,6 +158,8 @@ export abstract class SqliteCatalog implements TelemetryStore {
           dataType: point.dataType ?? null,
           unit: point.unit ?? null,
           description: point.description ?? null,
+          min: point.min ?? null,
+          max: point.max ?? null,
         });
       }
     });
@@ -206,6 +231,29 @@ export abstract class SqliteCatalog implements TelemetryStore {
 
   async writeMetadata(message: MetadataMessage): Promise<void> {
     this.writeMetadataTx.immediate(message);
+    for (const point of message.points) {
+      const id = pointId(message.site, point);
+      if (point.min === undefined && point.max === undefined) this.ranges.delete(id);
+      else this.ranges.set(id, { min: point.min ?? null, max: point.max ?? null });
+    }
+  }
+
+  /** The batch with each sample as it will be stored (see `judgeRange`); the same object when none is out of range. */
+  protected judgeBatch(batch: IncomingBatch): IncomingBatch {
+    if (this.ranges.size === 0) return batch;
+    const points = batch.points.map((sample) => this.judgeRange(pointId(batch.site, sample), sample));
+    return points.some((sample, index) => sample !== batch.points[index]) ? { ...batch, points } : batch;
+  }
+
+  /**
+   * The sample as stored: a number outside its point's declared range keeps its value, is marked,
+   * and a good quality becomes uncertain (OPC UA: Uncertain_EngineeringUnitsExceeded).
+   */
+  protected judgeRange(id: string, sample: StoredSample): StoredSample {
+    const range = this.ranges.get(id);
+    const outOfRange = range && outOfRangeOf(sample.value, range);
+    if (!outOfRange) return sample;
+    return { ...sample, quality: sample.quality === 'good' ? 'uncertain' : sample.quality, outOfRange };
   }
 
   async writeStatus(message: StatusMessage): Promise<void> {
@@ -248,6 +296,21 @@ export abstract class SqliteCatalog implements TelemetryStore {
 
   async deadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
     return this.rejected.newest(query);
+  }
+
+  async siteOwner(site: string): Promise<SiteOwner | undefined> {
+    return this.statements.siteOwner.get(site);
+  }
+
+  async gatewayPosition(gateway: string, boot: number): Promise<GatewayPosition | undefined> {
+    const held = this.statements.gatewayPosition.get(gateway);
+    if (!held) return undefined;
+    return {
+      boot: held.boot,
+      lastSeq: held.last_seq,
+      lastSeen: held.last_seen,
+      topSeqOfAskedBoot: this.statements.topSeqOfBoot.get(gateway, boot)?.top ?? null,
+    };
   }
 
   async ping(): Promise<void> {

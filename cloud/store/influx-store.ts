@@ -7,7 +7,7 @@
  * Mapping, one measurement (`jjj` by default):
  *   tags   region, project, site, line, equipment, point   — bounded by the plant's point list
  *   fields value (float) | value_bool | value_str | value_json (arrays); quality (string);
- *          status_code, server_ts, boot, seq (integers); gateway (string)
+ *          status_code, server_ts, boot, seq (integers); gateway, out_of_range (strings)
  *   time   the sample's source timestamp, ms
  * Quality and ids are fields, so a replayed sample has the same series and time and overwrites itself.
  */
@@ -18,7 +18,14 @@ import { CollectorError } from '../errors.js';
 import { SqliteCatalog } from './catalog.js';
 import { influxClientOf, influxTlsOf, LineWriter, v1Parameters } from './influx-write.js';
 import { openSqliteDatabase } from './sqlite-schema.js';
-import type { IncomingBatch, Series, SeriesQuery, SeriesSample, TelemetryWrite } from './store.js';
+import type {
+  IncomingBatch,
+  OutOfRange,
+  Series,
+  SeriesQuery,
+  SeriesSample,
+  TelemetryWrite,
+} from './store.js';
 
 interface InfluxqlResult {
   results?: {
@@ -54,9 +61,10 @@ export class InfluxStore extends SqliteCatalog {
   override async writeTelemetry(batch: IncomingBatch, receivedAt: number): Promise<TelemetryWrite> {
     const { id, boot, seq } = batch.gateway;
     if (seq !== undefined && this.hasBatch(id, boot, seq)) return { outcome: 'duplicate' };
+    const judged = this.judgeBatch(batch);
     // Samples first: if the catalog write never happens, a redelivery rewrites the same points in place.
-    await this.writer.write(batch);
-    return super.writeTelemetry(batch, receivedAt);
+    await this.writer.write(judged);
+    return super.writeTelemetry(judged, receivedAt);
   }
 
   series(query: SeriesQuery): Promise<Series | undefined> {
@@ -83,7 +91,7 @@ export class InfluxStore extends SqliteCatalog {
         .map((tag) => `${quoteIdentifier(tag)} = ${quoteLiteral(parts[tag])}`)
         .join(' AND ');
       return (
-        `SELECT "value", "value_bool", "value_str", "value_json", "quality" FROM ${quoteIdentifier(this.config.measurement)} ` +
+        `SELECT "value", "value_bool", "value_str", "value_json", "quality", "out_of_range" FROM ${quoteIdentifier(this.config.measurement)} ` +
         `WHERE ${where} AND time >= ${from}ms AND time <= ${to}ms ORDER BY time ASC${limit ? ` LIMIT ${limit}` : ''}`
       );
     });
@@ -95,11 +103,15 @@ export class InfluxStore extends SqliteCatalog {
       if (id === undefined || !rows || rows.length === 0) continue;
       result.set(
         id,
-        rows.map(([ts, value, valueBool, valueStr, valueJson, quality]) => ({
-          ts: Number(ts),
-          value: decodeFields(value, valueBool, valueStr, valueJson),
-          quality: (quality ?? 'bad') as Quality,
-        })),
+        rows.map(([ts, value, valueBool, valueStr, valueJson, quality, outOfRange]) => {
+          const sample: SeriesSample = {
+            ts: Number(ts),
+            value: decodeFields(value, valueBool, valueStr, valueJson),
+            quality: (quality ?? 'bad') as Quality,
+          };
+          if (typeof outOfRange === 'string') sample.outOfRange = outOfRange as OutOfRange;
+          return sample;
+        }),
       );
     }
     return result;

@@ -10,7 +10,7 @@ import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import type { TlsMaterial } from '../../gateway/common/tls.js';
 import type { PointValue } from '../../gateway/schema/index.js';
 import { type InfluxStoreConfig, tlsMaterialOf } from '../config.js';
-import { type IncomingBatch, StoreRefusedError } from './store.js';
+import { type IncomingBatch, type StoredSample, StoreRefusedError } from './store.js';
 
 /** Line protocol escapes: tag keys/values and measurement escape commas, spaces and `=`. */
 const escapeTag = (text: string) => text.replace(/[,= \\]/g, (c) => `\\${c}`);
@@ -18,7 +18,7 @@ const escapeString = (text: string) => `"${text.replace(/["\\]/g, (c) => `\\${c}
 
 function valueField(value: PointValue): string | undefined {
   if (value === null) return undefined;
-  // JSON has no NaN or infinity, so a number here is finite.
+  // Ingest rejects NaN and infinity on every path, so a number here is finite.
   if (typeof value === 'number') return `value=${value}`;
   if (typeof value === 'boolean') return `value_bool=${value}`;
   if (Array.isArray(value)) return `value_json=${escapeString(JSON.stringify(value))}`;
@@ -35,11 +35,13 @@ function batchParts(measurement: string, batch: IncomingBatch): { prefix: string
 }
 
 /** One sample's line, without its newline: the one place the mapping is spelled out. */
-function sampleLine(prefix: string, ids: string, sample: IncomingBatch['points'][number]): string {
+function sampleLine(prefix: string, ids: string, sample: StoredSample): string {
   const value = valueField(sample.value);
   let fields = `${value === undefined ? '' : `${value},`}quality="${sample.quality}"${ids}`;
   if (sample.status) fields += `,status_code=${sample.status.code}i`;
   if (sample.serverTs !== undefined) fields += `,server_ts=${sample.serverTs}i`;
+  // A field, not a tag: a sample moving in and out of range stays one series.
+  if (sample.outOfRange) fields += `,out_of_range="${sample.outOfRange}"`;
   return `${prefix},line=${sample.line},equipment=${sample.equipment},point=${sample.point} ${fields} ${sample.ts}`;
 }
 

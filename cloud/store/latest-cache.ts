@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { ProtocolStatus, Quality } from '../../gateway/schema/index.js';
-import type { IncomingBatch, LatestPoint } from './store.js';
+import type { LatestPoint, OutOfRange, StoredSample } from './store.js';
 import { decodeValue, encodeValue } from './value-codec.js';
 
 /** How long a point's newest value may wait in memory before `latest` is updated. */
@@ -13,7 +13,7 @@ const LATEST_FLUSH_MS = 1000;
 
 interface LatestSample {
   site: string;
-  sample: IncomingBatch['points'][number];
+  sample: StoredSample;
 }
 
 interface LatestRow {
@@ -27,6 +27,7 @@ interface LatestRow {
   quality: Quality;
   status: string | null;
   ts: number;
+  out_of_range: OutOfRange | null;
 }
 
 /** Keeps, per point, the sample with the newest timestamp (a later one wins a tie, as the upsert does). */
@@ -47,10 +48,10 @@ export class LatestCache {
   constructor(private readonly db: Database.Database) {
     // A replayed (older) sample must not hide a newer latest value.
     const upsert = db.prepare(
-      `INSERT INTO latest (point_id, site, value, value_type, quality, status, ts)
-       VALUES (@pointId, @site, @value, @valueType, @quality, @status, @ts)
+      `INSERT INTO latest (point_id, site, value, value_type, quality, status, ts, out_of_range)
+       VALUES (@pointId, @site, @value, @valueType, @quality, @status, @ts, @outOfRange)
        ON CONFLICT (point_id) DO UPDATE SET value = excluded.value, value_type = excluded.value_type,
-         quality = excluded.quality, status = excluded.status, ts = excluded.ts
+         quality = excluded.quality, status = excluded.status, ts = excluded.ts, out_of_range = excluded.out_of_range
        WHERE excluded.ts >= latest.ts`,
     );
     this.writeTx = db.transaction((newest: Map<string, LatestSample>) => {
@@ -64,11 +65,12 @@ export class LatestCache {
           quality: sample.quality,
           status: sample.status ? JSON.stringify(sample.status) : null,
           ts: sample.ts,
+          outOfRange: sample.outOfRange ?? null,
         });
       }
     });
     this.selectOfSite = db.prepare<[string], LatestRow>(
-      `SELECT l.point_id, p.line, p.equipment, p.point, p.unit, l.value, l.value_type, l.quality, l.status, l.ts
+      `SELECT l.point_id, p.line, p.equipment, p.point, p.unit, l.value, l.value_type, l.quality, l.status, l.ts, l.out_of_range
        FROM latest l JOIN points p ON p.point_id = l.point_id
        WHERE l.site = ? ORDER BY l.point_id`,
     );
@@ -121,6 +123,7 @@ export class LatestCache {
       };
       if (row.unit !== null) point.unit = row.unit;
       if (row.status !== null) point.status = JSON.parse(row.status) as ProtocolStatus;
+      if (row.out_of_range !== null) point.outOfRange = row.out_of_range;
       return point;
     });
   }

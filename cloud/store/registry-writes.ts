@@ -1,5 +1,6 @@
 /** The SQL the catalog writes the registry with: sites, gateways (position and state), batches, points. */
 import type Database from 'better-sqlite3';
+import type { Region } from '../../gateway/schema/index.js';
 import type { IncomingBatch } from './store.js';
 
 /** The `sites` row every kind of message keeps up to date: where it comes from and through which gateway. */
@@ -23,9 +24,10 @@ export function registryStatements(db: Database.Database) {
     hasBatch: db.prepare<[string, number, number], { found: number }>(
       'SELECT 1 AS found FROM batches WHERE gateway = ? AND boot = ? AND seq = ?',
     ),
-    gatewayPosition: db.prepare<[string], { boot: number; last_seq: number | null }>(
-      'SELECT boot, last_seq FROM gateways WHERE id = ?',
-    ),
+    gatewayPosition: db.prepare<
+      [string],
+      { boot: number; last_seq: number | null; last_seen: number | null }
+    >('SELECT boot, last_seq, last_seen FROM gateways WHERE id = ?'),
     upsertSite: db.prepare(
       `INSERT INTO sites (id, region, project, gateway) VALUES (@site, @region, @project, @gateway)
        ON CONFLICT (id) DO UPDATE SET region = excluded.region, project = excluded.project, gateway = excluded.gateway`,
@@ -67,10 +69,20 @@ export function registryStatements(db: Database.Database) {
        VALUES (@pointId, @site, @line, @equipment, @point)`,
     ),
     upsertPoint: db.prepare(
-      `INSERT INTO points (point_id, site, line, equipment, point, protocol, address, data_type, unit, description)
-       VALUES (@pointId, @site, @line, @equipment, @point, @protocol, @address, @dataType, @unit, @description)
+      `INSERT INTO points (point_id, site, line, equipment, point, protocol, address, data_type, unit, description, min_value, max_value)
+       VALUES (@pointId, @site, @line, @equipment, @point, @protocol, @address, @dataType, @unit, @description, @min, @max)
        ON CONFLICT (point_id) DO UPDATE SET protocol = excluded.protocol, address = excluded.address,
-         data_type = excluded.data_type, unit = excluded.unit, description = excluded.description`,
+         data_type = excluded.data_type, unit = excluded.unit, description = excluded.description,
+         min_value = excluded.min_value, max_value = excluded.max_value`,
+    ),
+    siteOwner: db.prepare<[string], { region: Region; project: string; gateway: string }>(
+      'SELECT region, project, gateway FROM sites WHERE id = ?',
+    ),
+    topSeqOfBoot: db.prepare<[string, number], { top: number | null }>(
+      'SELECT max(seq) AS top FROM batches WHERE gateway = ? AND boot = ?',
+    ),
+    pointRanges: db.prepare<[], { point_id: string; min_value: number | null; max_value: number | null }>(
+      'SELECT point_id, min_value, max_value FROM points WHERE min_value IS NOT NULL OR max_value IS NOT NULL',
     ),
     ping: db.prepare('SELECT 1'),
   };

@@ -137,6 +137,14 @@ CREATE TABLE commands (
 CREATE INDEX commands_by_site ON commands (site, requested_at);
 CREATE INDEX commands_by_time ON commands (requested_at);`,
   },
+  {
+    what: "points' declared range, and the out-of-range mark of samples and latest values",
+    sql: `
+ALTER TABLE points ADD COLUMN min_value REAL;
+ALTER TABLE points ADD COLUMN max_value REAL;
+ALTER TABLE samples ADD COLUMN out_of_range TEXT CHECK (out_of_range IN ('above-max', 'below-min'));
+ALTER TABLE latest ADD COLUMN out_of_range TEXT CHECK (out_of_range IN ('above-max', 'below-min'));`,
+  },
 ];
 
 /**

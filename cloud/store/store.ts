@@ -37,9 +37,38 @@ export class StoreRefusedError extends CollectorError {
   }
 }
 
+/**
+ * A numeric sample outside its point's declared `min`/`max` (metadata): the value is kept, its
+ * quality lowered from good to uncertain (OPC UA's Uncertain_EngineeringUnitsExceeded) and marked.
+ */
+export type OutOfRange = 'above-max' | 'below-min';
+
+/** A sample as the store keeps it: as received, with the range judgement the store made. */
+export type StoredSample = IncomingBatch['points'][number] & { outOfRange?: OutOfRange };
+
 export type TelemetryWrite =
-  /** `missingBefore`: batches of this gateway's sequence skipped since the newest one held. */
-  { outcome: 'stored'; points: number; missingBefore: number } | { outcome: 'duplicate' };
+  /**
+   * `missingBefore`: batches of this gateway's sequence skipped since the newest one held;
+   * `outOfRange`: samples outside their point's declared range.
+   */
+  { outcome: 'stored'; points: number; missingBefore: number; outOfRange: number } | { outcome: 'duplicate' };
+
+/** Who a site belongs to in the registry: the first claim (or the configured owner) and the gateway last speaking for it. */
+export interface SiteOwner {
+  region: Region;
+  project: string;
+  gateway: string;
+}
+
+/** Where a gateway's record stands, for judging whether a message's boot and seq are possible. */
+export interface GatewayPosition {
+  boot: number;
+  /** Newest seq of `boot`; null when none arrived in this boot yet. */
+  lastSeq: number | null;
+  lastSeen: number | null;
+  /** Newest seq stored for the boot asked about (which may be an older one); null when none. */
+  topSeqOfAskedBoot: number | null;
+}
 
 export interface RejectedMessage {
   receivedAt: number;
@@ -76,12 +105,14 @@ export interface LatestPoint {
   ts: number;
   unit?: string;
   status?: ProtocolStatus;
+  outOfRange?: OutOfRange;
 }
 
 export interface SeriesSample {
   ts: number;
   value: PointValue;
   quality: Quality;
+  outOfRange?: OutOfRange;
 }
 
 export interface SeriesQuery {
@@ -178,6 +209,10 @@ export interface TelemetryStore {
   readonly accounts: Accounts;
   /** Commands sent to gateways and their outcome. */
   readonly commandLog: CommandLog;
+  /** The registered owner of a site; `undefined` for a site never seen. */
+  siteOwner(site: string): Promise<SiteOwner | undefined>;
+  /** The gateway's record, with the newest seq of `boot`; `undefined` for a gateway never seen. */
+  gatewayPosition(gateway: string, boot: number): Promise<GatewayPosition | undefined>;
   /** Rejects when the store cannot answer. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 /**
- * 10,000 fuzzed and malformed messages through Mosquitto: the collector stays up, dead-letters
- * every one with its reason (counted in metrics, listed by the API), and still stores good data.
+ * 10,000 fuzzed, malformed and poisoned messages through Mosquitto: the collector stays up,
+ * dead-letters every one with its reason (counted in metrics, listed by the API), and still stores
+ * good data.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +24,7 @@ const MESSAGES = 10_000;
 const MAX_MESSAGE_BYTES = 4096;
 const random = mulberry32(20_260_601);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+const PROJECT = 'etown-smart-factory';
 const TOPIC = topicFor({ region: 'BJ', site: SITE, gateway: GATEWAY, kind: 'telemetry' });
 
 /** Each turns a valid batch into an invalid one. */
@@ -53,8 +55,49 @@ const breakages: ((batch: Record<string, unknown> & { points: Record<string, unk
   },
 ];
 
+/** The poisoning attacks of issue 11: well-formed messages claiming what they may not. */
+function poisoned(index: number): { topic: string; payload: Buffer; reason: RejectReason } {
+  const payload = (message: unknown) => Buffer.from(JSON.stringify(message));
+  switch (index % 4) {
+    case 0:
+      return {
+        topic: TOPIC,
+        payload: payload(telemetry({ sentTs: Date.now() + 3_600_000 + Math.floor(random() * 2 ** 40) })),
+        reason: 'future-timestamp',
+      };
+    case 1: {
+      const boot = 1_000_001 + Math.floor(random() * (Number.MAX_SAFE_INTEGER - 1_000_001));
+      return {
+        topic: TOPIC,
+        payload: payload(telemetry({ gateway: { id: GATEWAY, boot, seq: 0 } })),
+        reason: 'impossible-sequence',
+      };
+    }
+    case 2: {
+      const region = pick(['BJ', 'TJ', 'HE'] as const);
+      const gateway = pick([GATEWAY, 'evil-gw']);
+      const project = region === 'BJ' && gateway === GATEWAY ? 'evil-proj' : pick([PROJECT, 'evil-proj']);
+      const batch = telemetry({ region, project, gateway: { id: gateway, boot: 1, seq: 0 } });
+      return {
+        topic: topicFor({ region, site: SITE, gateway, kind: 'telemetry' }),
+        payload: payload(batch),
+        reason: 'foreign-site',
+      };
+    }
+    default: {
+      // JSON.parse makes 1e999 Infinity: the fast path must refuse it as zod does.
+      const text = JSON.stringify(telemetry()).replace(
+        '"value":12000.5',
+        `"value":${pick(['1e999', '-1e999'])}`,
+      );
+      return { topic: TOPIC, payload: Buffer.from(text), reason: 'invalid-message' };
+    }
+  }
+}
+
 function fuzzed(index: number): { topic: string; payload: Buffer; reason: RejectReason } {
-  switch (index % 6) {
+  if (index % 7 === 6) return poisoned(Math.floor(index / 7));
+  switch (index % 7) {
     case 0: {
       // Random bytes: never empty (an empty payload clears a retained message), never valid JSON of a schema.
       const bytes = Buffer.from(
@@ -110,7 +153,11 @@ describe('fuzzed and malformed messages', () => {
         // `#` so the malformed topics reach the collector too.
         mqtt: { url: broker.url, topic: 'jjj/#' },
         store: { path: join(dir, 'collector.db') },
-        ingest: { maxMessageBytes: MAX_MESSAGE_BYTES },
+        ingest: {
+          maxMessageBytes: MAX_MESSAGE_BYTES,
+          // Listed, so no fuzzed message can claim the site first.
+          sites: { [SITE]: { region: 'BJ', project: PROJECT, gateways: [GATEWAY] } },
+        },
         auth: { anonymous: 'viewer' },
         http: { port: 0 },
       }),

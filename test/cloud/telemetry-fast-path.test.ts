@@ -17,6 +17,11 @@ const probes: unknown[] = [
   1.5,
   2 ** 53,
   1e300,
+  // What `1e999` and `-1e999` parse to; NaN cannot come from JSON but must not pass either.
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  Number.NaN,
+  [1, Number.POSITIVE_INFINITY],
   '',
   'good',
   'bad',
@@ -105,5 +110,14 @@ describe('isCertainlyValidTelemetry', () => {
     });
     expect(isCertainlyValidTelemetry(message)).toBe(false);
     expect(TelemetryBatch.safeParse(message).success).toBe(false);
+  });
+
+  it('refuses 1e999 (Infinity once parsed) in a value or an array, as zod does', () => {
+    for (const value of ['1e999', '-1e999', '[1, 1e999]']) {
+      const text = JSON.stringify(telemetry()).replace('"value":12000.5', `"value":${value}`);
+      const message: unknown = JSON.parse(text);
+      expect(isCertainlyValidTelemetry(message)).toBe(false);
+      expect(TelemetryBatch.safeParse(message).success).toBe(false);
+    }
   });
 });

@@ -93,6 +93,33 @@ const getJson = async <T>(url: string): Promise<T> => {
   return (await response.json()) as T;
 };
 
+/** A gateway of its own that declares spindle-speed's range 0..12000 and sends one sample out of it and one in the far future. */
+function poisonedSite(site: string) {
+  const gateway = `gw-${site}`;
+  const ref = { region: 'BJ' as const, project: 'etown-smart-factory', site };
+  const now = Date.now();
+  const spindle = { line: 'machining', equipment: 'cnc-01', point: 'spindle-speed' };
+  const meta = metadata({ ...ref, gateway: { id: gateway, boot: 1 }, ts: now });
+  meta.points = meta.points.map((p) => (p.point === 'spindle-speed' ? { ...p, min: 0, max: 12000 } : p));
+  const batch = (seq: number, points: TelemetryBatch['points']) =>
+    telemetry({ ...ref, gateway: { id: gateway, boot: 1, seq }, sentTs: now, points });
+  const batches = [
+    batch(0, [
+      { ...spindle, value: 99999, ts: now, quality: 'good' },
+      { ...spindle, point: 'feed-rate', value: 5, ts: Number.MAX_SAFE_INTEGER, quality: 'good' },
+    ]),
+    batch(1, [{ ...spindle, point: 'feed-rate', value: 6, ts: now + 1, quality: 'good' }]),
+  ];
+  return {
+    site,
+    now,
+    publish: async (publisher: MqttClient) => {
+      await publisher.publishAsync(topicOf(meta, 'metadata'), JSON.stringify(meta), { qos: 1 });
+      await publishAll(publisher, batches);
+    },
+  };
+}
+
 let broker: Peer;
 beforeAll(async () => {
   broker = await startMosquittoBroker();
@@ -191,6 +218,32 @@ describe('InfluxDB 1.x store (influxd 1.6.7)', () => {
     expect(count.results[0]?.series?.[0]?.values[0]?.[1]).toBe(5);
   });
 
+  it('marks an out-of-range sample in a field (not a tag) and never writes a future one', async () => {
+    const poisoned = poisonedSite('bj-influx-poison');
+    await poisoned.publish(harness?.publisher as MqttClient);
+    const base = `${harness?.collector.httpUrl}/api/v1/series?from=0&to=${poisoned.now + 10_000}&point=${poisoned.site}/machining/cnc-01`;
+    await eventually(async () =>
+      expect((await getJson<Series>(`${base}/feed-rate`)).samples).toEqual([
+        { ts: poisoned.now + 1, value: 6, quality: 'good' },
+      ]),
+    );
+    expect((await getJson<Series>(`${base}/spindle-speed`)).samples).toEqual([
+      { ts: poisoned.now, value: 99999, quality: 'uncertain', outOfRange: 'above-max' },
+    ]);
+    const influxql = async (q: string) =>
+      getJson<{ results: { series?: { values: unknown[][] }[] }[] }>(
+        `${influx.url}/query?db=jjj&epoch=ms&q=${encodeURIComponent(q)}`,
+      );
+    const fields = await influxql('SHOW FIELD KEYS FROM jjj');
+    expect(fields.results[0]?.series?.[0]?.values).toContainEqual(['out_of_range', 'string']);
+    const tags = await influxql('SHOW TAG KEYS FROM jjj');
+    expect(tags.results[0]?.series?.[0]?.values.flat().sort()).toEqual(POINT_TAGS);
+    const ahead = await influxql(
+      `SELECT count("quality") FROM jjj WHERE site = '${poisoned.site}' AND time > now() + 1h`,
+    );
+    expect(ahead.results[0]?.series).toBeUndefined();
+  });
+
   it('serves aggregated series', async () => {
     const url = `${harness?.collector.httpUrl}/api/v1/series?point=${KPI_SITE}/utilities/meter-main/energy-total&from=${KPI_FROM - 60_000}&to=${KPI_TO}&aggregate=max&window=1m`;
     const series = await getJson<{ samples: { value: number; count: number }[] }>(url);
@@ -263,5 +316,27 @@ describe('InfluxDB v2 write API (VictoriaMetrics)', () => {
     expect(got).toEqual(want);
     // Bounded tags only: no gateway, boot, seq or quality label.
     expect(Object.keys(series[0]?.metric ?? {}).sort()).toEqual(['__name__', ...POINT_TAGS]);
+  });
+
+  it('never writes a future sample; an out-of-range one keeps its value, marked in the catalog', async () => {
+    const poisoned = poisonedSite('bj-victoria-poison');
+    await poisoned.publish(harness?.publisher as MqttClient);
+    const exported = await eventually(async () => {
+      const found = await exportSeries(victoria.url, `{__name__="jjj_value",site="${poisoned.site}"}`);
+      expect(found.map((s) => `${s.metric.point}@${s.timestamps.join()}=${s.values.join()}`).sort()).toEqual([
+        `feed-rate@${poisoned.now + 1}=6`,
+        `spindle-speed@${poisoned.now}=99999`,
+      ]);
+      return found;
+    }, 20_000);
+    // The mark is a field: no out_of_range label splits the series.
+    expect(Object.keys(exported[0]?.metric ?? {}).sort()).toEqual(['__name__', ...POINT_TAGS]);
+    const latest = await getJson<{ points: { point: string; outOfRange?: string; quality: string }[] }>(
+      `${harness?.collector.httpUrl}/api/v1/latest?site=${poisoned.site}`,
+    );
+    expect(latest.points.find((p) => p.point === 'spindle-speed')).toMatchObject({
+      quality: 'uncertain',
+      outOfRange: 'above-max',
+    });
   });
 });

@@ -23,6 +23,7 @@ describe('SqliteStore (:memory:)', () => {
       outcome: 'stored',
       points: 5,
       missingBefore: 0,
+      outOfRange: 0,
     });
     const latest = await store.latest(SITE);
     expect(latest?.map((p) => [p.point, p.value])).toEqual([
@@ -60,6 +61,7 @@ describe('SqliteStore (:memory:)', () => {
       outcome: 'stored',
       points: 5,
       missingBefore: 0,
+      outOfRange: 0,
     });
   });
 
@@ -97,10 +99,10 @@ describe('SqliteStore (:memory:)', () => {
       store.writeTelemetry(at(3, TS + 2000, 4), TS), // same ts as the newest: replaces it
     ]);
     expect(outcomes).toEqual([
-      { outcome: 'stored', points: 1, missingBefore: 0 },
+      { outcome: 'stored', points: 1, missingBefore: 0, outOfRange: 0 },
       { outcome: 'duplicate' },
-      { outcome: 'stored', points: 1, missingBefore: 1 },
-      { outcome: 'stored', points: 1, missingBefore: 0 },
+      { outcome: 'stored', points: 1, missingBefore: 1, outOfRange: 0 },
+      { outcome: 'stored', points: 1, missingBefore: 0, outOfRange: 0 },
     ]);
     const series = await store.series({ pointId: SPINDLE, from: 0, to: TS * 2, limit: 100 });
     expect(series?.samples.map((s) => [s.ts, s.value])).toEqual([
