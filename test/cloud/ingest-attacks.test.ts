@@ -128,6 +128,7 @@ describe('ingest against poisoning (real collector, Mosquitto)', () => {
       mqtt: { url: broker.url },
       store: { path: join(dir, 'collector.db') },
       http: { port: 0 },
+      auth: { anonymous: 'viewer' },
       ingest: {
         sites: {
           'bj-listed': { region: 'BJ', project: PROJECT, gateways: ['gw-bj-listed', 'gw-bj-standby'] },

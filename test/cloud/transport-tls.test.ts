@@ -112,6 +112,7 @@ describe('collector over TLS: private CA and mutual TLS', () => {
         mqtt: { url: `mqtts://127.0.0.1:${mtlsBroker.port}`, tls: clientTls, sparkplug: false },
         store: influxStore(clientTls),
         http: { port: 0 },
+        auth: { anonymous: 'viewer' },
       }),
       { logger: pino({ level: 'silent' }) },
     );
