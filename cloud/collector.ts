@@ -31,7 +31,9 @@ export async function startCollector(
 ): Promise<RunningCollector> {
   const logger = (options.logger ?? pino({ level: config.log.level })).child({ component: 'collector' });
   const store: TelemetryStore =
-    config.store.type === 'sqlite' ? new SqliteStore(config.store.path) : new InfluxStore(config.store);
+    config.store.type === 'sqlite'
+      ? new SqliteStore(config.store.path, config.api.limits)
+      : new InfluxStore(config.store, config.api.limits);
   const metrics = createCollectorMetrics();
   const stopping = new AbortController();
   const mqttClients: MqttClient[] = [];
@@ -48,6 +50,7 @@ export async function startCollector(
     store,
     metrics,
     logger,
+    limits: config.api.limits,
     brokerConnected: () => mqttClients.length > 0 && mqttClients.every((client) => client.connected),
   });
   let httpPort: number;

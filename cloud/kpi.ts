@@ -1,6 +1,8 @@
 /**
  * Cross-plant KPIs, computed the same way for every site and every store from the raw samples
- * of the seed signals (see `seeds/device-maps.ts`). Only good-quality numeric samples count.
+ * of the seed signals (see `seeds/device-maps.ts`). Only good-quality numeric samples count. The
+ * state-time and counter definitions need each sample in order, so the samples are loaded, under a
+ * cap per request, rather than aggregated in the store.
  *
  * Which points feed them:
  * - a **machine** is an equipment with an `ideal-cycle-time` point; it also has `state`
@@ -250,14 +252,20 @@ export interface SiteComparison {
   windows: { start: number; value: number | null }[];
 }
 
-/** Computes one KPI for each site over the same windows; `undefined` names the first unknown site. */
+/**
+ * Computes one KPI for each site over the same windows; `undefined` names the first unknown site.
+ * The raw samples all sites load together are at most `maxSamples` (api.limits.maxRawSamplesPerQuery):
+ * past it the store throws `QueryRefusedError`.
+ */
 export async function compareSites(
   store: TelemetryStore,
   kpi: Kpi,
   sites: string[],
   windows: Windows,
+  maxSamples: number,
 ): Promise<{ sites: SiteComparison[] } | { unknownSite: string }> {
   const result: SiteComparison[] = [];
+  let budget = maxSamples;
   const starts = windowStarts(windows);
   for (const site of sites) {
     if (kpi === 'completeness') {
@@ -279,7 +287,13 @@ export async function compareSites(
     const points = await store.points(site);
     if (!points) return { unknownSite: site };
     const plan = planSite(points);
-    const samples = await store.samplesOf(pointsOfPlan(plan), windows.from - KPI_LOOKBACK_MS, windows.to);
+    const samples = await store.samplesOf(
+      pointsOfPlan(plan),
+      windows.from - KPI_LOOKBACK_MS,
+      windows.to,
+      budget,
+    );
+    for (const list of samples.values()) budget -= list.length;
     const totals = siteTotals(plan, samples, windows);
     result.push({
       site,

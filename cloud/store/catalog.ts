@@ -10,6 +10,8 @@ import { LatestCache } from './latest-cache.js';
 import { RegistryQueries } from './registry-queries.js';
 import { registryStatements, siteRowOf } from './registry-writes.js';
 import type {
+  AggregatedSeries,
+  AggregateQuery,
   Completeness,
   DeadLetter,
   DeadLetterQuery,
@@ -146,7 +148,13 @@ export abstract class SqliteCatalog implements TelemetryStore {
   }
 
   abstract series(query: SeriesQuery): Promise<Series | undefined>;
-  abstract samplesOf(pointIds: string[], from: number, to: number): Promise<Map<string, SeriesSample[]>>;
+  abstract aggregateSeries(query: AggregateQuery): Promise<AggregatedSeries | undefined>;
+  abstract samplesOf(
+    pointIds: string[],
+    from: number,
+    to: number,
+    maxSamples: number,
+  ): Promise<Map<string, SeriesSample[]>>;
 
   /**
    * Batches written concurrently (several MQTT connections, one InfluxDB request's worth) are
@@ -253,6 +261,11 @@ export abstract class SqliteCatalog implements TelemetryStore {
     if (this.db.open) this.commitQueuedTelemetry();
     if (this.db.open) this.latestValues.flush();
     if (this.db.open) this.db.close();
+  }
+
+  /** A point's unit: `null` without one, `undefined` for an unknown point. */
+  protected unitOf(pointId: string): string | null | undefined {
+    return this.queries.pointUnit(pointId);
   }
 
   /** A series of a known point from samples `read` gives (asked for one more than the limit, to tell truncation). */

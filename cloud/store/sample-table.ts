@@ -4,15 +4,10 @@
  */
 import type Database from 'better-sqlite3';
 import type { Quality } from '../../gateway/schema/index.js';
+import type { AggregatedSample, AggregateFunction } from '../aggregate.js';
+import type { ReadTask } from '../query/read-task.js';
 import type { IncomingBatch, SeriesSample } from './store.js';
 import { decodeValue, encodeValue } from './value-codec.js';
-
-interface SampleRow {
-  ts: number;
-  value: unknown;
-  value_type: string;
-  quality: Quality;
-}
 
 export class SampleTable {
   private readonly statements;
@@ -22,10 +17,6 @@ export class SampleTable {
       insert: db.prepare(
         `INSERT OR REPLACE INTO samples (point_id, ts, value, value_type, quality, status_code, server_ts)
          VALUES (@pointId, @ts, @value, @valueType, @quality, @statusCode, @serverTs)`,
-      ),
-      inWindow: db.prepare<[string, number, number, number], SampleRow>(
-        `SELECT ts, value, value_type, quality FROM samples
-         WHERE point_id = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?`,
       ),
     };
   }
@@ -43,13 +34,89 @@ export class SampleTable {
       serverTs: sample.serverTs ?? null,
     });
   }
+}
 
-  /** Samples of one point in [from, to], oldest first, at most `limit`. */
-  inWindow(id: string, from: number, to: number, limit: number): SeriesSample[] {
-    return this.statements.inWindow.all(id, from, to, limit).map((row) => ({
-      ts: row.ts,
-      value: decodeValue(row.value, row.value_type),
-      quality: row.quality,
-    }));
+/*
+ * Reads, as tasks for a read thread (`cloud/query/`): statements over the (ts, point_id) key, each
+ * returning raw rows that the functions below decode.
+ */
+
+const RAW_COLUMNS =
+  'SELECT ts, value, value_type, quality FROM samples WHERE point_id = ? AND ts >= ? AND ts <= ?';
+
+/** Samples of one point in [from, to], oldest first, at most `limit`. */
+export function rawWindowTask(id: string, from: number, to: number, limit: number): ReadTask {
+  return {
+    statements: [{ sql: `${RAW_COLUMNS} ORDER BY ts LIMIT ?`, params: [id, from, to, limit] }],
+    maxTouched: limit,
+  };
+}
+
+/** Samples of each point (one statement each): more than `maxSamples` in all is over the budget. */
+export function samplesOfTask(ids: string[], from: number, to: number, maxSamples: number): ReadTask {
+  return {
+    statements: ids.map((id) => ({
+      sql: `${RAW_COLUMNS} ORDER BY ts LIMIT ?`,
+      params: [id, from, to, maxSamples + 1],
+    })),
+    maxTouched: maxSamples,
+  };
+}
+
+export function decodeSampleRows(rows: unknown[][]): SeriesSample[] {
+  return rows.map(([ts, value, valueType, quality]) => ({
+    ts: Number(ts),
+    value: decodeValue(value, String(valueType)),
+    quality: quality as Quality,
+  }));
+}
+
+/** Numbers as they are, booleans as 0/1; bad quality and other types count as no value. */
+const USABLE_VALUE = `CASE WHEN quality != 'bad' AND value_type IN ('number', 'boolean') THEN value END`;
+
+/** Per window: its start, samples read, usable samples, the value. */
+const aggregateColumns: Record<AggregateFunction, string> = {
+  mean: 'AVG(v)',
+  min: 'MIN(v)',
+  max: 'MAX(v)',
+  // SQLite takes a bare column from the row where the only MAX() is reached: the newest usable sample.
+  last: 'v, MAX(CASE WHEN v IS NOT NULL THEN ts END)',
+};
+
+/** Time slices a long aggregation is cut into, so the read thread checks its clock and budget between them. */
+const AGGREGATE_SLICES = 32;
+
+/**
+ * One value per window of `windowMs` (aligned to multiples of it since the epoch) computed by
+ * SQLite; the samples read count against `maxSamples`.
+ */
+export function aggregateTask(
+  id: string,
+  from: number,
+  to: number,
+  fn: AggregateFunction,
+  windowMs: number,
+  maxSamples: number,
+): ReadTask {
+  const sql = `SELECT ts - ts % ${windowMs} AS start, COUNT(*), COUNT(v), ${aggregateColumns[fn]}
+    FROM (SELECT ts, ${USABLE_VALUE} AS v FROM samples WHERE point_id = ? AND ts >= ? AND ts <= ?)
+    GROUP BY start ORDER BY start`;
+  const firstWindow = from - (from % windowMs);
+  const windows = Math.floor((to - firstWindow) / windowMs) + 1;
+  const sliceMs = Math.ceil(windows / AGGREGATE_SLICES) * windowMs;
+  const statements = [];
+  for (let sliceStart = firstWindow; sliceStart <= to; sliceStart += sliceMs) {
+    const sliceFrom = Math.max(from, sliceStart);
+    const sliceTo = Math.min(to, sliceStart + sliceMs - 1);
+    statements.push({ sql, params: [id, sliceFrom, sliceTo] });
   }
+  return { statements, touchedColumn: 1, maxTouched: maxSamples };
+}
+
+export function decodeAggregateRows(slices: unknown[][][]): AggregatedSample[] {
+  return slices
+    .flat()
+    .flatMap(([start, , count, value]) =>
+      Number(count) > 0 ? [{ ts: Number(start), value: Number(value), count: Number(count) }] : [],
+    );
 }

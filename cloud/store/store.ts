@@ -12,6 +12,7 @@ import type {
   StatusMessage,
   TelemetryBatch,
 } from '../../gateway/schema/index.js';
+import type { AggregatedSample, AggregateFunction } from '../aggregate.js';
 import { CollectorError } from '../errors.js';
 
 /**
@@ -99,6 +100,22 @@ export interface Series {
   truncated: boolean;
 }
 
+/** One value per window of `windowMs`; the store computes it, never the collector from raw samples. */
+export interface AggregateQuery extends SeriesQuery {
+  fn: AggregateFunction;
+  windowMs: number;
+  /** Most samples of the point the store may read; more throws `QueryRefusedError`. */
+  maxSamples: number;
+}
+
+export interface AggregatedSeries {
+  point: string;
+  unit?: string;
+  samples: AggregatedSample[];
+  /** True when more windows hold samples than `limit`. */
+  truncated: boolean;
+}
+
 export interface DeadLetter {
   id: number;
   receivedAt: number;
@@ -162,8 +179,18 @@ export interface TelemetryStore {
   latest(site: string): Promise<LatestPoint[] | undefined>;
   /** `undefined` for an unknown point. */
   series(query: SeriesQuery): Promise<Series | undefined>;
-  /** Raw samples of each point in [from, to], oldest first; points without samples are left out. */
-  samplesOf(pointIds: string[], from: number, to: number): Promise<Map<string, SeriesSample[]>>;
+  /** `undefined` for an unknown point; throws `QueryRefusedError` over a limit. */
+  aggregateSeries(query: AggregateQuery): Promise<AggregatedSeries | undefined>;
+  /**
+   * Raw samples of each point in [from, to], oldest first; points without samples are left out.
+   * More than `maxSamples` in all throws `QueryRefusedError` (they would be held in memory).
+   */
+  samplesOf(
+    pointIds: string[],
+    from: number,
+    to: number,
+    maxSamples: number,
+  ): Promise<Map<string, SeriesSample[]>>;
   /** The point registry of a site; `undefined` for an unknown site. */
   points(site: string): Promise<PointInfo[] | undefined>;
   gateways(): Promise<GatewaySummary[]>;

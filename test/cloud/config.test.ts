@@ -44,6 +44,17 @@ describe('collector config', () => {
       store: { type: 'sqlite', path: join(dir, 'var/collector.db') },
       ingest: { maxMessageBytes: 4 * 1024 * 1024, retryMinMs: 200, retryMaxMs: 10_000 },
       http: { host: '127.0.0.1', port: 8080 },
+      api: {
+        limits: {
+          maxSamplesPerQuery: 5_000_000,
+          maxRawSamplesPerQuery: 200_000,
+          maxSites: 20,
+          maxBuckets: 100_000,
+          queryTimeoutMs: 10_000,
+          readWorkers: 2,
+          maxQueuedQueries: 16,
+        },
+      },
       log: { level: 'info' },
     });
   });
