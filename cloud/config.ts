@@ -154,7 +154,7 @@ export const CollectorConfig = z
               .number()
               .int()
               .min(1)
-              .default(200_000)
+              .default(500_000)
               .describe('raw samples a KPI comparison may load into memory; more is refused (422)'),
             maxSites: z.number().int().min(1).max(100).default(20).describe('sites in one compare request'),
             maxBuckets: z

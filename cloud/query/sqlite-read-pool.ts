@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { CollectorError } from '../errors.js';
 import { busy, type QueryLimits, timedOut, tooManySamples } from './query-errors.js';
-import { type ReadOutcome, type ReadTask, runReadTask } from './read-task.js';
+import { type ReadOutcome, type ReadResult, type ReadTask, runReadTask } from './read-task.js';
 
 type PoolLimits = Pick<QueryLimits, 'readWorkers' | 'queryTimeoutMs' | 'maxQueuedQueries'>;
 
@@ -23,7 +23,7 @@ interface Job {
   /** Which `api.limits` key names the budget in a refusal. */
   budgetName: 'maxSamplesPerQuery' | 'maxRawSamplesPerQuery';
   timer: NodeJS.Timeout;
-  resolve: (rows: unknown[][][]) => void;
+  resolve: (results: ReadResult[]) => void;
   reject: (error: unknown) => void;
 }
 
@@ -46,7 +46,12 @@ function readThreadMain(run: typeof runReadTask): void {
   const prepared = new Map();
   parentPort.on('message', (message: { task: ReadTask; deadline: number }) => {
     try {
-      parentPort.postMessage({ outcome: run(db, prepared, message.task, message.deadline) });
+      const outcome = run(db, prepared, message.task, message.deadline);
+      const columns = outcome.status === 'done' && message.task.columns ? outcome.results.flat() : [];
+      parentPort.postMessage(
+        { outcome },
+        columns.map((column) => (column as Float64Array).buffer),
+      );
     } catch (error) {
       parentPort.postMessage({ error: (error as Error).message });
     }
@@ -69,8 +74,8 @@ export class SqliteReadPool {
     this.slots = Array.from({ length: limits.readWorkers }, () => ({}));
   }
 
-  /** The rows of each statement; throws `QueryRefusedError` over the budget, the time limit or the queue. */
-  run(task: ReadTask, budgetName: Job['budgetName']): Promise<unknown[][][]> {
+  /** The result of each statement; throws `QueryRefusedError` over the budget, the time limit or the queue. */
+  run(task: ReadTask, budgetName: Job['budgetName']): Promise<ReadResult[]> {
     if (this.closed) return Promise.reject(new CollectorError('STORE_FAILED', 'the store is closed'));
     const free = this.slots.find((slot) => !slot.job);
     if (!free && this.queue.length >= this.limits.maxQueuedQueries)
@@ -133,7 +138,7 @@ export class SqliteReadPool {
 
   private answer(job: Job, { outcome, error }: WorkerAnswer): void {
     if (!outcome) job.reject(new CollectorError('STORE_FAILED', `SQLite read: ${error}`));
-    else if (outcome.status === 'done') job.resolve(outcome.rows);
+    else if (outcome.status === 'done') job.resolve(outcome.results);
     else if (outcome.status === 'over-budget')
       job.reject(tooManySamples(job.budgetName, job.task.maxTouched));
     else job.reject(timedOut(this.limits.queryTimeoutMs));

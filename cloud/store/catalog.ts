@@ -18,6 +18,7 @@ import type {
   GatewaySummary,
   IncomingBatch,
   LatestPoint,
+  NumberSeries,
   PointInfo,
   RejectedMessage,
   SequenceGap,
@@ -149,12 +150,12 @@ export abstract class SqliteCatalog implements TelemetryStore {
 
   abstract series(query: SeriesQuery): Promise<Series | undefined>;
   abstract aggregateSeries(query: AggregateQuery): Promise<AggregatedSeries | undefined>;
-  abstract samplesOf(
+  abstract numberSamplesOf(
     pointIds: string[],
     from: number,
     to: number,
     maxSamples: number,
-  ): Promise<Map<string, SeriesSample[]>>;
+  ): Promise<Map<string, NumberSeries>>;
 
   /**
    * Batches written concurrently (several MQTT connections, one InfluxDB request's worth) are

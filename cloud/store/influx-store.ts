@@ -23,6 +23,7 @@ import type {
   AggregatedSeries,
   AggregateQuery,
   IncomingBatch,
+  NumberSeries,
   Series,
   SeriesQuery,
   SeriesSample,
@@ -110,14 +111,14 @@ export class InfluxStore extends SqliteCatalog {
   }
 
   /** One InfluxQL statement per point, sent together; more than `maxSamples` in all is refused. */
-  async samplesOf(
+  async numberSamplesOf(
     pointIds: string[],
     from: number,
     to: number,
     maxSamples: number,
-  ): Promise<Map<string, SeriesSample[]>> {
-    const result = new Map<string, SeriesSample[]>();
-    if (pointIds.length === 0) return result;
+  ): Promise<Map<string, NumberSeries>> {
+    const series = new Map<string, NumberSeries>();
+    if (pointIds.length === 0) return series;
     const answers = await this.statementRows(
       pointIds.map((id) => this.rawStatement(id, from, to, maxSamples + 1)),
     );
@@ -126,9 +127,16 @@ export class InfluxStore extends SqliteCatalog {
       touched += rows.length;
       if (touched > maxSamples) throw tooManySamples('maxRawSamplesPerQuery', maxSamples);
       const id = pointIds[index];
-      if (id !== undefined && rows.length > 0) result.set(id, rows.map(sampleOfRow));
+      if (id === undefined || rows.length === 0) continue;
+      const samples = rows.map(sampleOfRow);
+      series.set(id, {
+        ts: Float64Array.from(samples, (s) => s.ts),
+        value: Float64Array.from(samples, (s) =>
+          s.quality === 'good' && typeof s.value === 'number' ? s.value : Number.NaN,
+        ),
+      });
     }
-    return result;
+    return series;
   }
 
   private pointFilter(id: string): string {

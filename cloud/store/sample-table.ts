@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { Quality } from '../../gateway/schema/index.js';
 import type { AggregatedSample, AggregateFunction } from '../aggregate.js';
-import type { ReadTask } from '../query/read-task.js';
+import type { ReadResult, ReadTask } from '../query/read-task.js';
 import type { IncomingBatch, SeriesSample } from './store.js';
 import { decodeValue, encodeValue } from './value-codec.js';
 
@@ -52,19 +52,25 @@ export function rawWindowTask(id: string, from: number, to: number, limit: numbe
   };
 }
 
-/** Samples of each point (one statement each): more than `maxSamples` in all is over the budget. */
-export function samplesOfTask(ids: string[], from: number, to: number, maxSamples: number): ReadTask {
+/**
+ * Each point's samples as (ts, value) columns, the value NULL unless a good-quality number (one
+ * statement a point): more than `maxSamples` in all is over the budget.
+ */
+export function numberSamplesTask(ids: string[], from: number, to: number, maxSamples: number): ReadTask {
   return {
     statements: ids.map((id) => ({
-      sql: `${RAW_COLUMNS} ORDER BY ts LIMIT ?`,
+      sql: `SELECT ts, CASE WHEN quality = 'good' AND value_type = 'number' THEN value END FROM samples
+            WHERE point_id = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?`,
       params: [id, from, to, maxSamples + 1],
     })),
     maxTouched: maxSamples,
+    columns: true,
   };
 }
 
-export function decodeSampleRows(rows: unknown[][]): SeriesSample[] {
-  return rows.map(([ts, value, valueType, quality]) => ({
+/** The rows of a `rawWindowTask`. */
+export function decodeSampleRows(result: ReadResult | undefined): SeriesSample[] {
+  return ((result ?? []) as unknown[][]).map(([ts, value, valueType, quality]) => ({
     ts: Number(ts),
     value: decodeValue(value, String(valueType)),
     quality: quality as Quality,
@@ -113,8 +119,9 @@ export function aggregateTask(
   return { statements, touchedColumn: 1, maxTouched: maxSamples };
 }
 
-export function decodeAggregateRows(slices: unknown[][][]): AggregatedSample[] {
-  return slices
+/** The rows of an `aggregateTask`, one list per time slice. */
+export function decodeAggregateRows(slices: ReadResult[]): AggregatedSample[] {
+  return (slices as unknown[][][])
     .flat()
     .flatMap(([start, , count, value]) =>
       Number(count) > 0 ? [{ ts: Number(start), value: Number(value), count: Number(count) }] : [],

@@ -7,24 +7,24 @@
 import type Database from 'better-sqlite3';
 import { IN_MEMORY } from '../config.js';
 import { type QueryLimits, timedOut, tooManySamples } from '../query/query-errors.js';
-import { type ReadTask, runReadTask } from '../query/read-task.js';
+import { type ReadResult, type ReadTask, runReadTask } from '../query/read-task.js';
 import { SqliteReadPool } from '../query/sqlite-read-pool.js';
 import { SqliteCatalog } from './catalog.js';
 import {
   aggregateTask,
   decodeAggregateRows,
   decodeSampleRows,
+  numberSamplesTask,
   rawWindowTask,
   SampleTable,
-  samplesOfTask,
 } from './sample-table.js';
 import { openSqliteDatabase } from './sqlite-schema.js';
-import type { AggregatedSeries, AggregateQuery, Series, SeriesQuery, SeriesSample } from './store.js';
+import type { AggregatedSeries, AggregateQuery, NumberSeries, Series, SeriesQuery } from './store.js';
 
 type BudgetName = 'maxSamplesPerQuery' | 'maxRawSamplesPerQuery';
 
 export class SqliteStore extends SqliteCatalog {
-  private readonly read: (task: ReadTask, budget: BudgetName) => Promise<unknown[][][]>;
+  private readonly read: (task: ReadTask, budget: BudgetName) => Promise<ReadResult[]>;
   private readonly pool?: SqliteReadPool;
 
   constructor(
@@ -48,7 +48,7 @@ export class SqliteStore extends SqliteCatalog {
 
   series(query: SeriesQuery): Promise<Series | undefined> {
     return this.seriesFrom(query, async (limit) => {
-      const [rows = []] = await this.read(
+      const [rows] = await this.read(
         rawWindowTask(query.pointId, query.from, query.to, limit),
         'maxSamplesPerQuery',
       );
@@ -71,19 +71,22 @@ export class SqliteStore extends SqliteCatalog {
     };
   }
 
-  async samplesOf(
+  async numberSamplesOf(
     pointIds: string[],
     from: number,
     to: number,
     maxSamples: number,
-  ): Promise<Map<string, SeriesSample[]>> {
-    const rows = await this.read(samplesOfTask(pointIds, from, to, maxSamples), 'maxRawSamplesPerQuery');
-    const result = new Map<string, SeriesSample[]>();
+  ): Promise<Map<string, NumberSeries>> {
+    const results = await this.read(
+      numberSamplesTask(pointIds, from, to, maxSamples),
+      'maxRawSamplesPerQuery',
+    );
+    const series = new Map<string, NumberSeries>();
     for (const [index, id] of pointIds.entries()) {
-      const samples = decodeSampleRows(rows[index] ?? []);
-      if (samples.length > 0) result.set(id, samples);
+      const [ts, value] = results[index] as [Float64Array, Float64Array];
+      if (ts.length > 0) series.set(id, { ts, value });
     }
-    return result;
+    return series;
   }
 
   override async close(): Promise<void> {
@@ -95,10 +98,10 @@ export class SqliteStore extends SqliteCatalog {
 /** Reads on the store's own connection, for a database no other connection can open. */
 function readInPlace(db: Database.Database, timeoutMs: number) {
   const prepared = new Map<string, Database.Statement>();
-  return async (task: ReadTask, budget: BudgetName): Promise<unknown[][][]> => {
+  return async (task: ReadTask, budget: BudgetName): Promise<ReadResult[]> => {
     const outcome = runReadTask(db, prepared, task, Date.now() + timeoutMs);
     if (outcome.status === 'over-budget') throw tooManySamples(budget, task.maxTouched);
     if (outcome.status === 'timed-out') throw timedOut(timeoutMs);
-    return outcome.rows;
+    return outcome.results;
   };
 }

@@ -83,6 +83,15 @@ export interface SeriesSample {
   quality: Quality;
 }
 
+/**
+ * One point's samples as columns (no object per sample, so a long series costs the collector's heap
+ * 16 bytes a sample); `value` is NaN where the sample is not a good-quality number.
+ */
+export interface NumberSeries {
+  ts: Float64Array;
+  value: Float64Array;
+}
+
 export interface SeriesQuery {
   pointId: string;
   /** Inclusive bounds, ms. */
@@ -182,15 +191,15 @@ export interface TelemetryStore {
   /** `undefined` for an unknown point; throws `QueryRefusedError` over a limit. */
   aggregateSeries(query: AggregateQuery): Promise<AggregatedSeries | undefined>;
   /**
-   * Raw samples of each point in [from, to], oldest first; points without samples are left out.
-   * More than `maxSamples` in all throws `QueryRefusedError` (they would be held in memory).
+   * Samples of each point in [from, to], oldest first, as number columns; points without samples
+   * are left out. More than `maxSamples` in all throws `QueryRefusedError` (they are held in memory).
    */
-  samplesOf(
+  numberSamplesOf(
     pointIds: string[],
     from: number,
     to: number,
     maxSamples: number,
-  ): Promise<Map<string, SeriesSample[]>>;
+  ): Promise<Map<string, NumberSeries>>;
   /** The point registry of a site; `undefined` for an unknown site. */
   points(site: string): Promise<PointInfo[] | undefined>;
   gateways(): Promise<GatewaySummary[]>;

@@ -47,7 +47,7 @@ describe('collector config', () => {
       api: {
         limits: {
           maxSamplesPerQuery: 5_000_000,
-          maxRawSamplesPerQuery: 200_000,
+          maxRawSamplesPerQuery: 500_000,
           maxSites: 20,
           maxBuckets: 100_000,
           queryTimeoutMs: 10_000,
