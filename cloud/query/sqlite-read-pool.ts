@@ -3,7 +3,7 @@
  * loop, and with it `/health` and ingest. Heavy reads run here instead, in worker threads with their
  * own read-only connections to the same WAL file (readers never block the writer). Each query has a
  * time limit counted from its submission: a query still running then is answered as timed out and
- * its thread is terminated (a fresh one takes its place); a query still queued is dropped.
+ * its thread is terminated (a fresh one takes its place at once); a query still queued is dropped.
  *
  * The worker's code is `runReadTask` plus a small message loop, handed to the thread as source
  * text, so the same file runs from `dist/` and under the test runner.
@@ -71,7 +71,9 @@ export class SqliteReadPool {
     private readonly limits: PoolLimits,
     private readonly logger?: Logger,
   ) {
+    // Threads start with the store, so a query's time limit is not spent starting one.
     this.slots = Array.from({ length: limits.readWorkers }, () => ({}));
+    for (const slot of this.slots) slot.worker = this.spawn(slot);
   }
 
   /** The result of each statement; throws `QueryRefusedError` over the budget, the time limit or the queue. */
@@ -111,7 +113,7 @@ export class SqliteReadPool {
 
   private start(slot: Slot, job: Job): void {
     slot.job = job;
-    if (!slot.worker) slot.worker = this.spawn(slot);
+    slot.worker ??= this.spawn(slot);
     slot.worker.postMessage({ task: job.task, deadline: job.deadline });
   }
 
@@ -121,6 +123,7 @@ export class SqliteReadPool {
       workerData: { path: this.path, driverPath: this.driverPath },
     });
     worker.on('message', (answer: WorkerAnswer) => {
+      if (slot.worker !== worker) return;
       const job = slot.job;
       slot.job = undefined;
       if (job) this.settle(job, () => this.answer(job, answer));
@@ -156,15 +159,16 @@ export class SqliteReadPool {
       'SQLite read timed out; its thread is terminated',
     );
     const worker = slot.worker;
-    slot.worker = undefined;
     slot.job = undefined;
+    slot.worker = this.spawn(slot);
     void worker?.terminate();
     this.next(slot);
   }
 
-  /** The thread of `slot` died on its own: its job fails, the next job gets a fresh thread. */
+  /** The thread of `slot` died on its own: its job fails, the next job starts a fresh thread. */
   private drop(slot: Slot, worker: Worker, error: CollectorError): void {
     if (slot.worker !== worker) return;
+    // The next job starts a fresh thread: none is started here, so a thread that cannot open the file does not loop.
     slot.worker = undefined;
     const job = slot.job;
     slot.job = undefined;
