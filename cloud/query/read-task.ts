@@ -32,7 +32,11 @@ export type ReadOutcome =
   | { status: 'over-budget' }
   | { status: 'timed-out' };
 
-/** Runs `task` on `db`; `deadline` is a `Date.now()` time. */
+/**
+ * Runs `task` on `db`; `deadline` is a `Date.now()` time. Rows are stepped through one at a time, so
+ * the budget stops a read at the first sample over it and the clock is checked within a long
+ * statement too (every few thousand rows), not only between statements.
+ */
 export function runReadTask(
   db: Database.Database,
   prepared: Map<string, Database.Statement>,
@@ -40,7 +44,9 @@ export function runReadTask(
   deadline: number,
 ): ReadOutcome {
   const results: ReadResult[] = [];
+  const column = task.touchedColumn;
   let touched = 0;
+  let stepped = 0;
   for (const { sql, params } of task.statements) {
     if (Date.now() > deadline) return { status: 'timed-out' };
     let statement = prepared.get(sql);
@@ -48,23 +54,32 @@ export function runReadTask(
       statement = db.prepare(sql).raw(true);
       prepared.set(sql, statement);
     }
-    const result = statement.all(...params) as unknown[][];
-    const column = task.touchedColumn;
-    if (column === undefined) touched += result.length;
-    else for (const row of result) touched += Number(row[column]);
-    if (touched > task.maxTouched) return { status: 'over-budget' };
-    if (!task.columns) {
-      results.push(result);
-      continue;
+    const rows: unknown[][] = [];
+    let ts = new Float64Array(1024);
+    let value = new Float64Array(1024);
+    let length = 0;
+    for (const row of statement.iterate(...params) as IterableIterator<unknown[]>) {
+      touched += column === undefined ? 1 : Number(row[column]);
+      if (touched > task.maxTouched) return { status: 'over-budget' };
+      stepped++;
+      if (stepped % 4096 === 0 && Date.now() > deadline) return { status: 'timed-out' };
+      if (!task.columns) {
+        rows.push(row);
+        continue;
+      }
+      if (length === ts.length) {
+        const grownTs = new Float64Array(length * 2);
+        const grownValue = new Float64Array(length * 2);
+        grownTs.set(ts);
+        grownValue.set(value);
+        ts = grownTs;
+        value = grownValue;
+      }
+      ts[length] = row[0] as number;
+      value[length] = row[1] === null ? Number.NaN : (row[1] as number);
+      length++;
     }
-    const ts = new Float64Array(result.length);
-    const value = new Float64Array(result.length);
-    for (let i = 0; i < result.length; i++) {
-      const row = result[i] as [number, number | null];
-      ts[i] = row[0];
-      value[i] = row[1] === null ? Number.NaN : row[1];
-    }
-    results.push([ts, value]);
+    results.push(task.columns ? [ts.slice(0, length), value.slice(0, length)] : rows);
   }
   return { status: 'done', results };
 }

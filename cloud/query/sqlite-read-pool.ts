@@ -1,9 +1,10 @@
 /**
  * better-sqlite3 is synchronous: a long query on the collector's own connection blocks the event
  * loop, and with it `/health` and ingest. Heavy reads run here instead, in worker threads with their
- * own read-only connections to the same WAL file (readers never block the writer). Each query has a
- * time limit counted from its submission: a query still running then is answered as timed out and
- * its thread is terminated (a fresh one takes its place at once); a query still queued is dropped.
+ * own read-only connections to the same WAL file (readers never block the writer). A query waits
+ * for a free thread at most `queryTimeoutMs` (and at most `maxQueuedQueries` wait), then runs at
+ * most `queryTimeoutMs`: past it the query is answered as timed out and its thread is terminated
+ * (a fresh one takes its place at once; a thread's start is not counted against any query).
  *
  * The worker's code is `runReadTask` plus a small message loop, handed to the thread as source
  * text, so the same file runs from `dist/` and under the test runner.
@@ -19,9 +20,9 @@ type PoolLimits = Pick<QueryLimits, 'readWorkers' | 'queryTimeoutMs' | 'maxQueue
 
 interface Job {
   task: ReadTask;
-  deadline: number;
   /** Which `api.limits` key names the budget in a refusal. */
   budgetName: 'maxSamplesPerQuery' | 'maxRawSamplesPerQuery';
+  /** While queued: how long it may wait for a thread; while running: its time limit. */
   timer: NodeJS.Timeout;
   resolve: (results: ReadResult[]) => void;
   reject: (error: unknown) => void;
@@ -29,15 +30,14 @@ interface Job {
 
 interface Slot {
   worker?: Worker;
+  /** The thread has opened the file and takes jobs. */
+  ready: boolean;
   job?: Job;
 }
 
-interface WorkerAnswer {
-  outcome?: ReadOutcome;
-  error?: string;
-}
+type WorkerAnswer = { ready: true } | { outcome: ReadOutcome } | { error: string };
 
-/** The read thread: opens the file read-only and answers one task per message. */
+/** The read thread: opens the file read-only, says so, and answers one task per message. */
 function readThreadMain(run: typeof runReadTask): void {
   const { parentPort, workerData } = require('node:worker_threads');
   const Database = require(workerData.driverPath);
@@ -56,6 +56,7 @@ function readThreadMain(run: typeof runReadTask): void {
       parentPort.postMessage({ error: (error as Error).message });
     }
   });
+  parentPort.postMessage({ ready: true });
 }
 
 const readThreadSource = `(${readThreadMain.toString()})(${runReadTask.toString()});`;
@@ -71,38 +72,38 @@ export class SqliteReadPool {
     private readonly limits: PoolLimits,
     private readonly logger?: Logger,
   ) {
-    // Threads start with the store, so a query's time limit is not spent starting one.
-    this.slots = Array.from({ length: limits.readWorkers }, () => ({}));
+    this.slots = Array.from({ length: limits.readWorkers }, () => ({ ready: false }));
     for (const slot of this.slots) slot.worker = this.spawn(slot);
   }
 
   /** The result of each statement; throws `QueryRefusedError` over the budget, the time limit or the queue. */
   run(task: ReadTask, budgetName: Job['budgetName']): Promise<ReadResult[]> {
     if (this.closed) return Promise.reject(new CollectorError('STORE_FAILED', 'the store is closed'));
-    const free = this.slots.find((slot) => !slot.job);
-    if (!free && this.queue.length >= this.limits.maxQueuedQueries)
+    if (this.queue.length >= this.limits.maxQueuedQueries && !this.freeSlot())
       return Promise.reject(busy(this.queue.length));
     return new Promise((resolve, reject) => {
       const job: Job = {
         task,
         budgetName,
-        deadline: Date.now() + this.limits.queryTimeoutMs,
         timer: setTimeout(() => this.expire(job), this.limits.queryTimeoutMs),
         resolve,
         reject,
       };
-      if (free) this.start(free, job);
-      else this.queue.push(job);
+      this.queue.push(job);
+      // A thread that died is replaced when a query needs it, so one that cannot open the file does not loop.
+      for (const slot of this.slots) slot.worker ??= this.spawn(slot);
+      const free = this.freeSlot();
+      if (free) this.next(free);
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     const stopped = new CollectorError('STORE_FAILED', 'the store closed during the query');
-    for (const job of this.queue.splice(0)) this.settle(job, () => job.reject(stopped));
+    const jobs = [...this.queue.splice(0), ...this.slots.flatMap((slot) => (slot.job ? [slot.job] : []))];
+    for (const job of jobs) this.settle(job, () => job.reject(stopped));
     await Promise.all(
       this.slots.map(async (slot) => {
-        if (slot.job) this.settle(slot.job, () => slot.job?.reject(stopped));
         const worker = slot.worker;
         slot.worker = undefined;
         slot.job = undefined;
@@ -111,19 +112,19 @@ export class SqliteReadPool {
     );
   }
 
-  private start(slot: Slot, job: Job): void {
-    slot.job = job;
-    slot.worker ??= this.spawn(slot);
-    slot.worker.postMessage({ task: job.task, deadline: job.deadline });
+  private freeSlot(): Slot | undefined {
+    return this.slots.find((slot) => slot.ready && !slot.job);
   }
 
   private spawn(slot: Slot): Worker {
+    slot.ready = false;
     const worker = new Worker(readThreadSource, {
       eval: true,
       workerData: { path: this.path, driverPath: this.driverPath },
     });
     worker.on('message', (answer: WorkerAnswer) => {
       if (slot.worker !== worker) return;
+      if ('ready' in answer) slot.ready = true;
       const job = slot.job;
       slot.job = undefined;
       if (job) this.settle(job, () => this.answer(job, answer));
@@ -139,20 +140,32 @@ export class SqliteReadPool {
     return worker;
   }
 
-  private answer(job: Job, { outcome, error }: WorkerAnswer): void {
-    if (!outcome) job.reject(new CollectorError('STORE_FAILED', `SQLite read: ${error}`));
-    else if (outcome.status === 'done') job.resolve(outcome.results);
-    else if (outcome.status === 'over-budget')
+  /** Hands the oldest queued job to `slot`'s thread, whose time limit starts now. */
+  private next(slot: Slot): void {
+    if (this.closed || !slot.ready || slot.job) return;
+    const job = this.queue.shift();
+    if (!job || !slot.worker) return;
+    slot.job = job;
+    clearTimeout(job.timer);
+    job.timer = setTimeout(() => this.expire(job), this.limits.queryTimeoutMs);
+    slot.worker.postMessage({ task: job.task, deadline: Date.now() + this.limits.queryTimeoutMs });
+  }
+
+  private answer(job: Job, answer: WorkerAnswer): void {
+    if ('error' in answer) job.reject(new CollectorError('STORE_FAILED', `SQLite read: ${answer.error}`));
+    else if (!('outcome' in answer)) return;
+    else if (answer.outcome.status === 'done') job.resolve(answer.outcome.results);
+    else if (answer.outcome.status === 'over-budget')
       job.reject(tooManySamples(job.budgetName, job.task.maxTouched));
     else job.reject(timedOut(this.limits.queryTimeoutMs));
   }
 
-  /** A job past its time limit: dropped from the queue, or its thread terminated. */
+  /** A job past its time limit: dropped from the queue, or its thread terminated and replaced. */
   private expire(job: Job): void {
     const queued = this.queue.indexOf(job);
     if (queued >= 0) this.queue.splice(queued, 1);
-    const slot = this.slots.find((s) => s.job === job);
     job.reject(timedOut(this.limits.queryTimeoutMs));
+    const slot = this.slots.find((s) => s.job === job);
     if (!slot) return;
     this.logger?.warn(
       { timeoutMs: this.limits.queryTimeoutMs },
@@ -162,23 +175,15 @@ export class SqliteReadPool {
     slot.job = undefined;
     slot.worker = this.spawn(slot);
     void worker?.terminate();
-    this.next(slot);
   }
 
-  /** The thread of `slot` died on its own: its job fails, the next job starts a fresh thread. */
+  /** The thread of `slot` died on its own: its job fails; the next query starts a fresh one. */
   private drop(slot: Slot, worker: Worker, error: CollectorError): void {
     if (slot.worker !== worker) return;
-    // The next job starts a fresh thread: none is started here, so a thread that cannot open the file does not loop.
     slot.worker = undefined;
     const job = slot.job;
     slot.job = undefined;
     if (job) this.settle(job, () => job.reject(error));
-    this.next(slot);
-  }
-
-  private next(slot: Slot): void {
-    const job = this.queue.shift();
-    if (job && !this.closed) this.start(slot, job);
   }
 
   private settle(job: Job, how: () => void): void {
