@@ -17,6 +17,8 @@ export interface ReadTask {
   touchedColumn?: number;
   /** Most samples the task may touch; the task stops as soon as it has touched more. */
   maxTouched: number;
+  /** Rows the caller can use at most: the task ends (done) once it has them. */
+  maxRows?: number;
   /**
    * Statements select (ts, number or NULL): each result comes back as two Float64Arrays (NULL as
    * NaN), moved to the caller without a copy and without an object per row.
@@ -47,7 +49,9 @@ export function runReadTask(
   const column = task.touchedColumn;
   let touched = 0;
   let stepped = 0;
+  let kept = 0;
   for (const { sql, params } of task.statements) {
+    if (kept >= (task.maxRows ?? Number.POSITIVE_INFINITY)) break;
     if (Date.now() > deadline) return { status: 'timed-out' };
     let statement = prepared.get(sql);
     if (!statement) {
@@ -65,6 +69,7 @@ export function runReadTask(
       if (stepped % 4096 === 0 && Date.now() > deadline) return { status: 'timed-out' };
       if (!task.columns) {
         rows.push(row);
+        if (++kept >= (task.maxRows ?? Number.POSITIVE_INFINITY)) break;
         continue;
       }
       if (length === ts.length) {

@@ -94,7 +94,8 @@ const AGGREGATE_SLICES = 32;
 
 /**
  * One value per window of `windowMs` (aligned to multiples of it since the epoch) computed by
- * SQLite; the samples read count against `maxSamples`.
+ * SQLite, for the first `maxWindows` windows holding a usable sample; the samples read count
+ * against `maxSamples`.
  */
 export function aggregateTask(
   id: string,
@@ -103,10 +104,11 @@ export function aggregateTask(
   fn: AggregateFunction,
   windowMs: number,
   maxSamples: number,
+  maxWindows: number,
 ): ReadTask {
   const sql = `SELECT ts - ts % ${windowMs} AS start, COUNT(*), COUNT(v), ${aggregateColumns[fn]}
     FROM (SELECT ts, ${USABLE_VALUE} AS v FROM samples WHERE point_id = ? AND ts >= ? AND ts <= ?)
-    GROUP BY start ORDER BY start`;
+    GROUP BY start HAVING COUNT(v) > 0 ORDER BY start`;
   const firstWindow = from - (from % windowMs);
   const windows = Math.floor((to - firstWindow) / windowMs) + 1;
   const sliceMs = Math.ceil(windows / AGGREGATE_SLICES) * windowMs;
@@ -116,14 +118,12 @@ export function aggregateTask(
     const sliceTo = Math.min(to, sliceStart + sliceMs - 1);
     statements.push({ sql, params: [id, sliceFrom, sliceTo] });
   }
-  return { statements, touchedColumn: 1, maxTouched: maxSamples };
+  return { statements, touchedColumn: 1, maxTouched: maxSamples, maxRows: maxWindows };
 }
 
 /** The rows of an `aggregateTask`, one list per time slice. */
 export function decodeAggregateRows(slices: ReadResult[]): AggregatedSample[] {
   return (slices as unknown[][][])
     .flat()
-    .flatMap(([start, , count, value]) =>
-      Number(count) > 0 ? [{ ts: Number(start), value: Number(value), count: Number(count) }] : [],
-    );
+    .map(([start, , count, value]) => ({ ts: Number(start), value: Number(value), count: Number(count) }));
 }

@@ -61,7 +61,11 @@ export class SqliteStore extends SqliteCatalog {
     if (unit === undefined) return undefined;
     const { pointId, from, to, fn, windowMs, maxSamples } = query;
     const windows = decodeAggregateRows(
-      await this.read(aggregateTask(pointId, from, to, fn, windowMs, maxSamples), 'maxSamplesPerQuery'),
+      // One window past the limit tells whether the answer is truncated.
+      await this.read(
+        aggregateTask(pointId, from, to, fn, windowMs, maxSamples, query.limit + 1),
+        'maxSamplesPerQuery',
+      ),
     );
     return {
       point: pointId,

@@ -170,6 +170,12 @@ describe('queries that cannot stall the collector', () => {
       for (const [i, window] of windows.entries())
         expect(window.value).toBeCloseTo(expected[i]?.value ?? Number.NaN, 9);
       expect(expected.length).toBeGreaterThanOrEqual(3);
+      const firstTwo = await get(
+        roomy.httpUrl,
+        `/api/v1/series?point=${point}&${range}&aggregate=${fn}&window=1m&limit=2`,
+      );
+      expect(firstTwo.body.samples).toEqual(windows.slice(0, 2));
+      expect(firstTwo.body.truncated).toBe(true);
     }
   });
 
