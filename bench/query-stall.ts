@@ -4,7 +4,10 @@
  * against a real Mosquitto, and runs today's worst queries one after the other:
  * - an aggregated series (mean per hour) over all the samples;
  * - a KPI compare naming the same site BENCH_REPEAT (30) times;
- * - a KPI compare of that site once (every raw sample of the meter).
+ * - a KPI compare of that site once (every raw sample of the meter);
+ * - a KPI compare of that site over its last 400 000 samples (within the default cap).
+ * Each runs against a fresh collector process (killed after it), so a query still running after the
+ * client gave up (BENCH_CLIENT_TIMEOUT_MS, 30 s) does not spill into the next measurement.
  * Meanwhile a probe asks `/api/v1/health` every 10 ms and a light publisher sends a batch every
  * 50 ms on another site, whose latest value is polled every 100 ms (the ingest lag). Per query it
  * prints its status and time, the probe's worst and p99 delay, the worst ingest lag, and the
@@ -30,12 +33,14 @@ const CLI = resolve(
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 2_000_000);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 30);
 /** A query still unanswered then is reported as such (the collector may still be working on it). */
-const CLIENT_TIMEOUT_MS = Number(process.env.BENCH_CLIENT_TIMEOUT_MS ?? 45_000);
+const CLIENT_TIMEOUT_MS = Number(process.env.BENCH_CLIENT_TIMEOUT_MS ?? 30_000);
 const PROBE_EVERY_MS = 10;
 const PUBLISH_EVERY_MS = 50;
 const LAG_POLL_EVERY_MS = 100;
 const SAMPLE_EVERY_MS = 1000;
 const BATCH_SIZE = 10_000;
+/** A KPI compare under the default raw-sample cap (500 000), so it is computed, not refused. */
+const KPI_WITHIN_CAP_SAMPLES = 400_000;
 
 const HEAVY_SITE = 'bench-heavy';
 const LIGHT_SITE = 'bench-light';
@@ -143,14 +148,17 @@ async function startCollectorProcess(
   }
 }
 
-/** Response times of `/api/v1/health`, one request every 10 ms (the next waits for the previous). */
+/**
+ * Response times of `/api/v1/health`, one request every 10 ms (the next waits for the previous).
+ * `stop` abandons a request still unanswered and counts the time it has waited.
+ */
 function probeHealth(url: string) {
   const delays: number[] = [];
-  let running = true;
+  const stopping = new AbortController();
   const done = (async () => {
-    while (running) {
+    while (!stopping.signal.aborted) {
       const started = performance.now();
-      await fetch(`${url}/api/v1/health`).then(
+      await fetch(`${url}/api/v1/health`, { signal: stopping.signal }).then(
         (answer) => answer.arrayBuffer(),
         () => undefined,
       );
@@ -162,55 +170,61 @@ function probeHealth(url: string) {
   return {
     delays,
     async stop() {
-      running = false;
+      stopping.abort();
       await done;
     },
   };
 }
 
-/** How old the light site's newest stored sample is, polled: grows while ingest stands still. */
+/**
+ * How old the light site's newest stored sample is, polled every 100 ms: it grows while ingest
+ * stands still. An unanswered poll counts as lag too (the collector cannot be asked).
+ */
 function watchIngestLag(url: string) {
   let worst = 0;
-  let running = true;
+  const stopping = new AbortController();
   const done = (async () => {
-    while (running) {
+    while (!stopping.signal.aborted) {
       const started = Date.now();
-      const latest = (await fetch(`${url}/api/v1/latest?site=${LIGHT_SITE}`).then(
+      const latest = (await fetch(`${url}/api/v1/latest?site=${LIGHT_SITE}`, {
+        signal: stopping.signal,
+      }).then(
         (answer) => answer.json(),
         () => undefined,
       )) as { points?: { ts: number }[] } | undefined;
       const ts = latest?.points?.[0]?.ts;
       if (ts !== undefined) worst = Math.max(worst, Date.now() - ts);
+      else worst = Math.max(worst, Date.now() - started);
       await sleep(Math.max(0, LAG_POLL_EVERY_MS - (Date.now() - started)));
     }
   })();
   return {
-    reset() {
-      worst = 0;
-    },
     worst: () => worst,
     async stop() {
-      running = false;
+      stopping.abort();
       await done;
     },
   };
 }
 
+/** The light gateway's sequence, continued across measurements (a repeated seq would be dropped as a duplicate). */
+let lightSeq = 0;
+
 async function startPublisher(mqttUrl: string) {
   const client = await connectAsync(mqttUrl, { clientId: 'bench-light-publisher' });
-  let seq = 0;
+  const firstSeq = lightSeq;
   const timer = setInterval(() => {
+    const seq = lightSeq++;
     const batch = batchOf(LIGHT_SITE, seq, [
       { line: 'line-1', equipment: 'plc', point: 'counter', value: seq, ts: Date.now(), quality: 'good' },
     ]);
-    seq++;
     client.publish(`jjj/v1/BJ/${LIGHT_SITE}/gw-${LIGHT_SITE}/telemetry`, JSON.stringify(batch), { qos: 1 });
   }, PUBLISH_EVERY_MS);
   return {
-    published: () => seq,
+    published: () => lightSeq - firstSeq,
     async stop() {
       clearInterval(timer);
-      await client.endAsync();
+      await client.endAsync(true);
     },
   };
 }
@@ -220,72 +234,77 @@ const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 };
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'jjj-query-stall-'));
-  const broker = await startMosquittoBroker();
-  let collector: ChildProcess | undefined;
+/** One query against a fresh collector process, with the probe, the publisher and the lag watcher around it. */
+async function measure(dir: string, brokerUrl: string, name: string, path: string): Promise<void> {
+  const { child, url } = await startCollectorProcess(dir, brokerUrl);
+  const pid = child.pid ?? 0;
   try {
-    console.log(`collector: ${CLI}`);
-    const fillMs = await fill(join(dir, 'collector.db'));
-    console.log(`filled ${SAMPLES} samples of ${METER} in ${(fillMs / 1000).toFixed(1)} s`);
-    const started = await startCollectorProcess(dir, broker.url);
-    collector = started.child;
-    const pid = collector.pid ?? 0;
-    const publisher = await startPublisher(broker.url);
-    const lag = watchIngestLag(started.url);
-    await sleep(1000);
+    const publisher = await startPublisher(brokerUrl);
+    await sleep(500);
+    const lag = watchIngestLag(url);
     const rssAtStart = rssKb(pid, 'VmRSS');
-    const sites = (count: number) => Array.from({ length: count }, () => HEAVY_SITE).join(',');
-    const range = `from=${T0}&to=${LAST_TS}`;
-    const queries: [string, string][] = [
-      ['aggregated series, all samples', `/api/v1/series?point=${METER}&${range}&aggregate=mean&window=1h`],
-      [
-        `compare, same site x${REPEAT}`,
-        `/api/v1/compare?kpi=energy_per_unit&sites=${sites(REPEAT)}&${range}&window=1h`,
-      ],
-      [
-        'compare, the site once',
-        `/api/v1/compare?kpi=energy_per_unit&sites=${HEAVY_SITE}&${range}&window=1h`,
-      ],
-    ];
-    const rows: string[] = [];
-    for (const [name, path] of queries) {
-      if (collector.exitCode !== null) break;
-      lag.reset();
-      const probe = probeHealth(started.url);
-      await sleep(200);
-      const queryStarted = performance.now();
-      const answer = await fetch(`${started.url}${path}`, {
-        signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
-      }).then(
-        async (response) => `${response.status} ${(await response.text()).slice(0, 90)}`,
-        (error: Error) => `no answer (${error.name})`,
-      );
-      const queryMs = performance.now() - queryStarted;
-      await sleep(300);
-      await probe.stop();
-      const worst = Math.max(...probe.delays);
-      rows.push(
-        `${name.padEnd(34)} ${(queryMs / 1000).toFixed(2).padStart(7)} s  health worst ${worst.toFixed(0).padStart(6)} ms  ` +
-          `p99 ${percentile(probe.delays, 99).toFixed(0).padStart(5)} ms  ingest lag worst ${String(lag.worst()).padStart(6)} ms\n` +
-          `${''.padEnd(36)}→ ${answer.replace(/\s+/g, ' ')}`,
-      );
-      console.log(rows[rows.length - 1]);
-    }
-    await publisher.stop();
-    await lag.stop();
+    const probe = probeHealth(url);
+    await sleep(200);
+    const queryStarted = performance.now();
+    const answer = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) }).then(
+      async (response) => `${response.status} ${(await response.text()).slice(0, 100)}`,
+      (error: Error) => `no answer in ${CLIENT_TIMEOUT_MS / 1000} s (${error.name})`,
+    );
+    const queryMs = performance.now() - queryStarted;
+    await sleep(300);
+    const published = publisher.published();
+    await Promise.all([probe.stop(), lag.stop(), publisher.stop()]);
     const peakRss = rssKb(pid, 'VmHWM');
     console.log(
-      `\ningest kept going: ${publisher.published()} batches published, worst ingest lag above\n` +
-        `collector RSS: ${Math.round(rssAtStart / 1024)} MB at start, peak ${Math.round(peakRss / 1024)} MB ` +
+      `${name}\n  query ${(queryMs / 1000).toFixed(2)} s → ${answer.replace(/\s+/g, ' ')}\n` +
+        `  /health every ${PROBE_EVERY_MS} ms: worst ${Math.max(...probe.delays).toFixed(0)} ms, ` +
+        `p99 ${percentile(probe.delays, 99).toFixed(0)} ms (${probe.delays.length} probes)\n` +
+        `  ingest: ${published} batches published every ${PUBLISH_EVERY_MS} ms, worst lag of the stored value ${lag.worst()} ms\n` +
+        `  collector RSS ${Math.round(rssAtStart / 1024)} MB → peak ${Math.round(peakRss / 1024)} MB ` +
         `(+${Math.round((peakRss - rssAtStart) / 1024)} MB)`,
     );
   } finally {
-    if (collector && collector.exitCode === null) {
-      const exited = new Promise((resolve) => collector?.once('exit', resolve));
-      collector.kill('SIGKILL');
-      await exited;
-    }
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'jjj-query-stall-'));
+  const broker = await startMosquittoBroker();
+  try {
+    console.log(`collector: ${CLI}`);
+    const fillMs = await fill(join(dir, 'collector.db'));
+    console.log(`filled ${SAMPLES} samples of ${METER} in ${(fillMs / 1000).toFixed(1)} s\n`);
+    const sites = (count: number) => Array.from({ length: count }, () => HEAVY_SITE).join(',');
+    const range = `from=${T0}&to=${LAST_TS}`;
+    await measure(
+      dir,
+      broker.url,
+      'aggregated series (mean per hour) over all samples',
+      `/api/v1/series?point=${METER}&${range}&aggregate=mean&window=1h`,
+    );
+    await measure(
+      dir,
+      broker.url,
+      `compare, the same site x${REPEAT}`,
+      `/api/v1/compare?kpi=energy_per_unit&sites=${sites(REPEAT)}&${range}&window=1h`,
+    );
+    await measure(
+      dir,
+      broker.url,
+      'compare, the site once (every raw sample)',
+      `/api/v1/compare?kpi=energy_per_unit&sites=${HEAVY_SITE}&${range}&window=1h`,
+    );
+    const lastDays = `from=${LAST_TS - KPI_WITHIN_CAP_SAMPLES * SAMPLE_EVERY_MS}&to=${LAST_TS}`;
+    await measure(
+      dir,
+      broker.url,
+      `compare, the site over its last ${KPI_WITHIN_CAP_SAMPLES} samples`,
+      `/api/v1/compare?kpi=energy_per_unit&sites=${HEAVY_SITE}&${lastDays}&window=1h`,
+    );
+  } finally {
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
   }
