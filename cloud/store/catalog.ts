@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { type MetadataMessage, pointId, type StatusMessage } from '../../gateway/schema/index.js';
+import type { AggregatedSample } from '../aggregate.js';
 import { DeadLetterTable } from './dead-letters.js';
 import { LatestCache } from './latest-cache.js';
 import { RegistryQueries } from './registry-queries.js';
@@ -264,9 +265,20 @@ export abstract class SqliteCatalog implements TelemetryStore {
     if (this.db.open) this.db.close();
   }
 
-  /** A point's unit: `null` without one, `undefined` for an unknown point. */
-  protected unitOf(pointId: string): string | null | undefined {
-    return this.queries.pointUnit(pointId);
+  /** Aggregated windows of a known point from those `read` gives (asked for one more than the limit, to tell truncation). */
+  protected async aggregatedFrom(
+    query: AggregateQuery,
+    read: (maxWindows: number) => Promise<AggregatedSample[]>,
+  ): Promise<AggregatedSeries | undefined> {
+    const unit = this.queries.pointUnit(query.pointId);
+    if (unit === undefined) return undefined;
+    const windows = await read(query.limit + 1);
+    return {
+      point: query.pointId,
+      ...(unit !== null && { unit }),
+      samples: windows.slice(0, query.limit),
+      truncated: windows.length > query.limit,
+    };
   }
 
   /** A series of a known point from samples `read` gives (asked for one more than the limit, to tell truncation). */

@@ -85,29 +85,23 @@ export class InfluxStore extends SqliteCatalog {
    * samples the query would read refuses one over `maxSamples`. Boolean, text and array points have
    * no numeric field, so they have no windows here (the SQLite store counts booleans as 0/1).
    */
-  async aggregateSeries(query: AggregateQuery): Promise<AggregatedSeries | undefined> {
-    const unit = this.unitOf(query.pointId);
-    if (unit === undefined) return undefined;
+  aggregateSeries(query: AggregateQuery): Promise<AggregatedSeries | undefined> {
     const { pointId, from, to, fn, windowMs, maxSamples } = query;
-    const where = `${this.pointFilter(pointId)} AND time >= ${from}ms AND time <= ${to}ms`;
-    const source = `FROM ${quoteIdentifier(this.config.measurement)} WHERE ${where}`;
-    const [counted = []] = await this.statementRows([`SELECT count("quality") ${source}`]);
-    const touched = Number(counted[0]?.[1] ?? 0);
-    if (touched > maxSamples) throw tooManySamples('maxSamplesPerQuery', maxSamples);
-    const [rows = []] = await this.statementRows([
-      `SELECT ${fn}("value"), count("value") ${source} AND "quality" != 'bad' GROUP BY time(${windowMs}ms) fill(none)`,
-    ]);
-    const windows = rows.map(([ts, value, count]) => ({
-      ts: Number(ts),
-      value: Number(value),
-      count: Number(count),
-    }));
-    return {
-      point: pointId,
-      ...(unit !== null && { unit }),
-      samples: windows.slice(0, query.limit),
-      truncated: windows.length > query.limit,
-    };
+    return this.aggregatedFrom(query, async (maxWindows) => {
+      const where = `${this.pointFilter(pointId)} AND time >= ${from}ms AND time <= ${to}ms`;
+      const source = `FROM ${quoteIdentifier(this.config.measurement)} WHERE ${where}`;
+      const [counted = []] = await this.statementRows([`SELECT count("quality") ${source}`]);
+      if (Number(counted[0]?.[1] ?? 0) > maxSamples) throw tooManySamples('maxSamplesPerQuery', maxSamples);
+      const [rows = []] = await this.statementRows([
+        `SELECT ${fn}("value"), count("value") ${source} AND "quality" != 'bad' ` +
+          `GROUP BY time(${windowMs}ms) fill(none) LIMIT ${maxWindows}`,
+      ]);
+      return rows.map(([ts, value, count]) => ({
+        ts: Number(ts),
+        value: Number(value),
+        count: Number(count),
+      }));
+    });
   }
 
   /** One InfluxQL statement per point, sent together; more than `maxSamples` in all is refused. */

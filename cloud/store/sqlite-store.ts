@@ -56,23 +56,16 @@ export class SqliteStore extends SqliteCatalog {
     });
   }
 
-  async aggregateSeries(query: AggregateQuery): Promise<AggregatedSeries | undefined> {
-    const unit = this.unitOf(query.pointId);
-    if (unit === undefined) return undefined;
+  aggregateSeries(query: AggregateQuery): Promise<AggregatedSeries | undefined> {
     const { pointId, from, to, fn, windowMs, maxSamples } = query;
-    const windows = decodeAggregateRows(
-      // One window past the limit tells whether the answer is truncated.
-      await this.read(
-        aggregateTask(pointId, from, to, fn, windowMs, maxSamples, query.limit + 1),
-        'maxSamplesPerQuery',
+    return this.aggregatedFrom(query, async (maxWindows) =>
+      decodeAggregateRows(
+        await this.read(
+          aggregateTask(pointId, from, to, fn, windowMs, maxSamples, maxWindows),
+          'maxSamplesPerQuery',
+        ),
       ),
     );
-    return {
-      point: pointId,
-      ...(unit !== null && { unit }),
-      samples: windows.slice(0, query.limit),
-      truncated: windows.length > query.limit,
-    };
   }
 
   async numberSamplesOf(
