@@ -1,4 +1,8 @@
-/** Aggregation windows over raw samples, the same for every store. */
+/**
+ * Aggregation windows, the same for every store. The stores compute them where the samples are
+ * (SQL, InfluxQL); `aggregate` is the definition they follow, kept as the reference the tests hold
+ * them to.
+ */
 import type { SeriesSample } from './store/store.js';
 
 export const aggregateFunctions = ['mean', 'min', 'max', 'last'] as const;

@@ -8,13 +8,14 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { formatIssues } from '../gateway/common/config-loading.js';
 import { Identifier, parsePointId } from '../gateway/schema/index.js';
-import { type AggregateFunction, aggregate, aggregateFunctions, windowSizes } from './aggregate.js';
+import { aggregateFunctions, windowSizes } from './aggregate.js';
 import { type AccessOptions, registerAccess } from './auth/access.js';
 import { registerAdminRoutes } from './auth/admin-routes.js';
 import { registerCommandRoutes } from './commands/command-routes.js';
 import type { CommandSender } from './commands/command-sender.js';
 import { compareSites, kpis } from './kpi.js';
 import type { CollectorMetrics } from './metrics.js';
+import { type QueryLimits, QueryRefusedError } from './query/query-errors.js';
 import type { TelemetryStore } from './store/store.js';
 
 /** Most samples one series request returns; the response says `truncated` when there were more. */
@@ -75,7 +76,14 @@ const CompareQuery = z
     sites: z
       .string()
       .transform((list) => list.split(','))
-      .pipe(z.array(Identifier).min(1).max(100)),
+      .pipe(
+        z
+          .array(Identifier)
+          .min(1)
+          .refine((sites) => new Set(sites).size === sites.length, {
+            message: 'each site may appear once (repeated sites are refused)',
+          }),
+      ),
     from: Millis,
     to: Millis,
     window: z.enum(Object.keys(windowSizes) as [WindowName, ...WindowName[]]).default('1h'),
@@ -115,10 +123,11 @@ export interface ApiDependencies {
   /** Absent when commands are off (no signing key). */
   commandSender: CommandSender | undefined;
   ackTimeoutMs: number;
+  limits: QueryLimits;
 }
 
 export function buildApi(deps: ApiDependencies): FastifyInstance {
-  const { store, metrics, logger } = deps;
+  const { store, metrics, logger, limits } = deps;
   const app = Fastify({ logger: false });
 
   app.setErrorHandler((error, request, reply) => {
@@ -172,34 +181,53 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   app.get('/api/v1/series', async (request, reply) => {
     const query = parseQuery(SeriesQuery, request.query, reply);
     if (!query) return reply;
-    if (query.aggregation) {
+    return answerQuery(reply, async () => {
+      if (!query.aggregation) {
+        const series = await store.series(query);
+        if (!series) return reply.code(404).send({ error: `unknown point "${query.pointId}"` });
+        return series;
+      }
       const { fn, window } = query.aggregation;
-      const info = (await store.points(query.site))?.find((point) => point.pointId === query.pointId);
-      if (!info) return reply.code(404).send({ error: `unknown point "${query.pointId}"` });
-      const raw = (await store.samplesOf([query.pointId], query.from, query.to)).get(query.pointId) ?? [];
-      const windows = aggregate(raw, fn as AggregateFunction, windowSizes[window]);
-      return {
-        point: query.pointId,
-        ...(info.unit !== null && { unit: info.unit }),
-        aggregate: fn,
-        window,
-        samples: windows.slice(0, query.limit),
-        truncated: windows.length > query.limit,
-      };
-    }
-    const series = await store.series(query);
-    if (!series) return reply.code(404).send({ error: `unknown point "${query.pointId}"` });
-    return series;
+      const windowMs = windowSizes[window];
+      const buckets = Math.floor(query.to / windowMs) - Math.floor(query.from / windowMs) + 1;
+      if (buckets > limits.maxBuckets) {
+        return refuse(
+          reply,
+          400,
+          'maxBuckets',
+          `the range spans ${buckets} windows of ${window}, more than ${limits.maxBuckets} (api.limits.maxBuckets): narrow it or use a longer window`,
+        );
+      }
+      const series = await store.aggregateSeries({
+        ...query,
+        fn,
+        windowMs,
+        maxSamples: limits.maxSamplesPerQuery,
+      });
+      if (!series) return reply.code(404).send({ error: `unknown point "${query.pointId}"` });
+      const { samples, truncated, ...about } = series;
+      return { ...about, aggregate: fn, window, samples, truncated };
+    });
   });
 
   app.get('/api/v1/compare', async (request, reply) => {
     const query = parseQuery(CompareQuery, request.query, reply);
     if (!query) return reply;
+    if (query.sites.length > limits.maxSites) {
+      return refuse(
+        reply,
+        400,
+        'maxSites',
+        `${query.sites.length} sites asked, at most ${limits.maxSites} per request (api.limits.maxSites)`,
+      );
+    }
     const windows = { from: query.from, to: query.to, windowMs: windowSizes[query.window] };
-    const answer = await compareSites(store, query.kpi, query.sites, windows);
-    if ('unknownSite' in answer)
-      return reply.code(404).send({ error: `unknown site "${answer.unknownSite}"` });
-    return { kpi: query.kpi, from: query.from, to: query.to, window: query.window, sites: answer.sites };
+    return answerQuery(reply, async () => {
+      const answer = await compareSites(store, query.kpi, query.sites, windows, limits.maxRawSamplesPerQuery);
+      if ('unknownSite' in answer)
+        return reply.code(404).send({ error: `unknown site "${answer.unknownSite}"` });
+      return { kpi: query.kpi, from: query.from, to: query.to, window: query.window, sites: answer.sites };
+    });
   });
 
   app.get('/api/v1/gateways', async (request, reply) => {
@@ -228,6 +256,21 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   });
 
   return app;
+}
+
+/** Answers a query over one of `api.limits` (or past its time) with the limit named, instead of a 500. */
+async function answerQuery(reply: FastifyReply, run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!(error instanceof QueryRefusedError)) throw error;
+    if (error.httpStatus === 503) void reply.header('retry-after', '1');
+    return refuse(reply, error.httpStatus, error.limit, error.message);
+  }
+}
+
+function refuse(reply: FastifyReply, status: number, limit: keyof QueryLimits, reason: string): FastifyReply {
+  return reply.code(status).send({ error: reason, limit });
 }
 
 /** Validates a query string; on failure answers 400 listing each problem and returns `undefined`. */

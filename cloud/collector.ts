@@ -47,7 +47,9 @@ export async function startCollector(
     ? loadSigningKey(config.commands.signingKeyFile)
     : undefined;
   const store: TelemetryStore =
-    config.store.type === 'sqlite' ? new SqliteStore(config.store.path) : new InfluxStore(config.store);
+    config.store.type === 'sqlite'
+      ? new SqliteStore(config.store.path, config.api.limits)
+      : new InfluxStore(config.store, config.api.limits);
   const metrics = createCollectorMetrics();
   const stopping = new AbortController();
   const mqttClients: MqttClient[] = [];
@@ -83,6 +85,7 @@ export async function startCollector(
     allowedHosts: () => allowedHosts,
     commandSender,
     ackTimeoutMs: config.commands.ackTimeoutMs,
+    limits: config.api.limits,
   });
   let httpPort: number;
   try {

@@ -207,6 +207,53 @@ export const CollectorConfig = z
         port: z.number().int().min(0).max(65_535).default(8080).describe('0 picks a free port'),
       })
       .prefault({}),
+    // Query limits (issue 11, item 6): what one API query may cost, so none can stall the collector.
+    api: z
+      .strictObject({
+        limits: z
+          .strictObject({
+            maxSamplesPerQuery: z
+              .number()
+              .int()
+              .min(1)
+              .default(5_000_000)
+              .describe('samples an aggregation may touch in the store; more is refused (422)'),
+            maxRawSamplesPerQuery: z
+              .number()
+              .int()
+              .min(1)
+              .default(500_000)
+              .describe('raw samples a KPI comparison may load into memory; more is refused (422)'),
+            maxSites: z.number().int().min(1).max(100).default(20).describe('sites in one compare request'),
+            maxBuckets: z
+              .number()
+              .int()
+              .min(1)
+              .default(100_000)
+              .describe('aggregation windows one series request may span; more is refused (400)'),
+            queryTimeoutMs: z
+              .number()
+              .int()
+              .min(100)
+              .default(10_000)
+              .describe('a store query running longer is stopped and answered 503'),
+            readWorkers: z
+              .number()
+              .int()
+              .min(1)
+              .max(16)
+              .default(2)
+              .describe("threads running the SQLite store's heavy reads off the event loop"),
+            maxQueuedQueries: z
+              .number()
+              .int()
+              .min(0)
+              .default(16)
+              .describe('heavy queries waiting for a read thread; more are answered 503'),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .prefault({}),

@@ -1,6 +1,8 @@
 /**
  * Cross-plant KPIs, computed the same way for every site and every store from the raw samples
- * of the seed signals (see `seeds/device-maps.ts`). Only good-quality numeric samples count.
+ * of the seed signals (see `seeds/device-maps.ts`). Only good-quality numeric samples count. The
+ * state-time and counter definitions need each sample in order, so the samples are loaded, under a
+ * cap per request, rather than aggregated in the store.
  *
  * Which points feed them:
  * - a **machine** is an equipment with an `ideal-cycle-time` point; it also has `state`
@@ -30,7 +32,7 @@
  * A KPI whose denominator is 0 (no planned time, no output, no batches) is `null`, never 0.
  */
 import { parsePointId, pointId } from '../gateway/schema/index.js';
-import type { Completeness, PointInfo, SeriesSample, TelemetryStore } from './store/store.js';
+import type { Completeness, NumberSeries, PointInfo, TelemetryStore } from './store/store.js';
 
 export const kpis = [
   'oee',
@@ -127,55 +129,72 @@ export function windowStarts({ from, to, windowMs }: Windows): number[] {
   return starts;
 }
 
-const usable = (samples: SeriesSample[] | undefined): { ts: number; value: number }[] =>
-  (samples ?? []).flatMap((s) =>
-    s.quality === 'good' && typeof s.value === 'number' ? [{ ts: s.ts, value: s.value }] : [],
-  );
+/** A point's good-quality numeric samples, in time order. */
+interface Usable {
+  ts: Float64Array;
+  value: Float64Array;
+}
+
+/** Drops the samples whose value is NaN (not a good-quality number). */
+function usable(samples: NumberSeries | undefined): Usable {
+  if (!samples) return { ts: new Float64Array(0), value: new Float64Array(0) };
+  const keep: number[] = [];
+  for (let i = 0; i < samples.value.length; i++) if (!Number.isNaN(samples.value[i])) keep.push(i);
+  if (keep.length === samples.value.length) return samples;
+  return {
+    ts: Float64Array.from(keep, (i) => samples.ts[i] as number),
+    value: Float64Array.from(keep, (i) => samples.value[i] as number),
+  };
+}
 
 /** Adds each increase between consecutive samples to the window of the later sample. */
 function addIncreases(
-  samples: { ts: number; value: number }[],
+  samples: Usable,
   windows: Windows,
   totals: WindowTotals[],
   add: (t: WindowTotals, increase: number, ts: number) => void,
 ): void {
-  for (let i = 1; i < samples.length; i++) {
-    const previous = samples[i - 1] as { ts: number; value: number };
-    const current = samples[i] as { ts: number; value: number };
-    const increase = current.value >= previous.value ? current.value - previous.value : current.value;
-    if (current.ts < windows.from || current.ts > windows.to) continue;
-    const bucket = totals[Math.floor((current.ts - windows.from) / windows.windowMs)];
-    if (bucket && increase > 0) add(bucket, increase, current.ts);
+  for (let i = 1; i < samples.ts.length; i++) {
+    const previous = samples.value[i - 1] as number;
+    const current = samples.value[i] as number;
+    const ts = samples.ts[i] as number;
+    const increase = current >= previous ? current - previous : current;
+    if (ts < windows.from || ts > windows.to) continue;
+    const bucket = totals[Math.floor((ts - windows.from) / windows.windowMs)];
+    if (bucket && increase > 0) add(bucket, increase, ts);
   }
 }
 
-/** The latest usable value at or before `ts`; the first one when none is that old. */
-function valueAt(samples: { ts: number; value: number }[], ts: number): number | undefined {
-  let found = samples[0]?.value;
-  for (const sample of samples) {
-    if (sample.ts > ts) break;
-    found = sample.value;
+/** The latest usable value at or before `ts`; the first one when none is that old (binary search). */
+function valueAt(samples: Usable, ts: number): number | undefined {
+  let low = 0;
+  let high = samples.ts.length - 1;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if ((samples.ts[middle] as number) <= ts) low = middle;
+    else high = middle - 1;
   }
-  return found;
+  return samples.value[low];
 }
 
 /** Per-window totals of one site from its samples (read from `KPI_LOOKBACK_MS` before the first window). */
 export function siteTotals(
   plan: SitePlan,
-  samples: Map<string, SeriesSample[]>,
+  samples: Map<string, NumberSeries>,
   windows: Windows,
 ): WindowTotals[] {
   const totals = windowStarts(windows).map(emptyTotals);
   let observedUntil = Number.NEGATIVE_INFINITY;
-  for (const list of samples.values())
-    for (const sample of list) observedUntil = Math.max(observedUntil, sample.ts);
+  for (const { ts } of samples.values())
+    observedUntil = Math.max(observedUntil, ts[ts.length - 1] ?? observedUntil);
   observedUntil = Math.min(observedUntil, windows.to);
   for (const machine of plan.machines) {
     const states = usable(samples.get(machine.state));
-    for (const [i, { ts, value: state }] of states.entries()) {
+    for (let i = 0; i < states.ts.length; i++) {
+      const state = states.value[i];
       if (state !== RUNNING && state !== DOWN) continue;
-      const start = Math.max(ts, windows.from);
-      const end = Math.min(states[i + 1]?.ts ?? observedUntil, observedUntil);
+      const start = Math.max(states.ts[i] as number, windows.from);
+      const end = Math.min(states.ts[i + 1] ?? observedUntil, observedUntil);
       // Split the interval at window boundaries.
       for (let t = start; t < end; ) {
         const index = Math.floor((t - windows.from) / windows.windowMs);
@@ -250,14 +269,20 @@ export interface SiteComparison {
   windows: { start: number; value: number | null }[];
 }
 
-/** Computes one KPI for each site over the same windows; `undefined` names the first unknown site. */
+/**
+ * Computes one KPI for each site over the same windows; `undefined` names the first unknown site.
+ * The raw samples all sites load together are at most `maxSamples` (api.limits.maxRawSamplesPerQuery):
+ * past it the store throws `QueryRefusedError`.
+ */
 export async function compareSites(
   store: TelemetryStore,
   kpi: Kpi,
   sites: string[],
   windows: Windows,
+  maxSamples: number,
 ): Promise<{ sites: SiteComparison[] } | { unknownSite: string }> {
   const result: SiteComparison[] = [];
+  let budget = maxSamples;
   const starts = windowStarts(windows);
   for (const site of sites) {
     if (kpi === 'completeness') {
@@ -279,7 +304,13 @@ export async function compareSites(
     const points = await store.points(site);
     if (!points) return { unknownSite: site };
     const plan = planSite(points);
-    const samples = await store.samplesOf(pointsOfPlan(plan), windows.from - KPI_LOOKBACK_MS, windows.to);
+    const samples = await store.numberSamplesOf(
+      pointsOfPlan(plan),
+      windows.from - KPI_LOOKBACK_MS,
+      windows.to,
+      budget,
+    );
+    for (const { ts } of samples.values()) budget -= ts.length;
     const totals = siteTotals(plan, samples, windows);
     result.push({
       site,

@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { type MetadataMessage, pointId, type StatusMessage } from '../../gateway/schema/index.js';
+import type { AggregatedSample } from '../aggregate.js';
 import { AccountTable } from './account-table.js';
 import { CommandTable } from './command-table.js';
 import { DeadLetterTable } from './dead-letters.js';
@@ -12,6 +13,8 @@ import { LatestCache } from './latest-cache.js';
 import { RegistryQueries } from './registry-queries.js';
 import { registryStatements, siteRowOf } from './registry-writes.js';
 import type {
+  AggregatedSeries,
+  AggregateQuery,
   Completeness,
   DeadLetter,
   DeadLetterQuery,
@@ -19,6 +22,7 @@ import type {
   GatewaySummary,
   IncomingBatch,
   LatestPoint,
+  NumberSeries,
   OutOfRange,
   PointInfo,
   RejectedMessage,
@@ -177,7 +181,13 @@ export abstract class SqliteCatalog implements TelemetryStore {
   }
 
   abstract series(query: SeriesQuery): Promise<Series | undefined>;
-  abstract samplesOf(pointIds: string[], from: number, to: number): Promise<Map<string, SeriesSample[]>>;
+  abstract aggregateSeries(query: AggregateQuery): Promise<AggregatedSeries | undefined>;
+  abstract numberSamplesOf(
+    pointIds: string[],
+    from: number,
+    to: number,
+    maxSamples: number,
+  ): Promise<Map<string, NumberSeries>>;
 
   /**
    * Batches written concurrently (several MQTT connections, one InfluxDB request's worth) are
@@ -322,6 +332,22 @@ export abstract class SqliteCatalog implements TelemetryStore {
     if (this.db.open) this.commitQueuedTelemetry();
     if (this.db.open) this.latestValues.flush();
     if (this.db.open) this.db.close();
+  }
+
+  /** Aggregated windows of a known point from those `read` gives (asked for one more than the limit, to tell truncation). */
+  protected async aggregatedFrom(
+    query: AggregateQuery,
+    read: (maxWindows: number) => Promise<AggregatedSample[]>,
+  ): Promise<AggregatedSeries | undefined> {
+    const unit = this.queries.pointUnit(query.pointId);
+    if (unit === undefined) return undefined;
+    const windows = await read(query.limit + 1);
+    return {
+      point: query.pointId,
+      ...(unit !== null && { unit }),
+      samples: windows.slice(0, query.limit),
+      truncated: windows.length > query.limit,
+    };
   }
 
   /** A series of a known point from samples `read` gives (asked for one more than the limit, to tell truncation). */

@@ -15,11 +15,15 @@ import type { InfluxDB } from '@influxdata/influxdb-client';
 import { type PointValue, parsePointId, type Quality } from '../../gateway/schema/index.js';
 import type { InfluxStoreConfig } from '../config.js';
 import { CollectorError } from '../errors.js';
+import { type QueryLimits, timedOut, tooManySamples } from '../query/query-errors.js';
 import { SqliteCatalog } from './catalog.js';
 import { influxClientOf, influxTlsOf, LineWriter, v1Parameters } from './influx-write.js';
 import { openSqliteDatabase } from './sqlite-schema.js';
 import type {
+  AggregatedSeries,
+  AggregateQuery,
   IncomingBatch,
+  NumberSeries,
   OutOfRange,
   Series,
   SeriesQuery,
@@ -46,7 +50,10 @@ export class InfluxStore extends SqliteCatalog {
   private readonly writer: LineWriter;
   private readonly queryParams: URLSearchParams;
 
-  constructor(private readonly config: InfluxStoreConfig) {
+  constructor(
+    private readonly config: InfluxStoreConfig,
+    private readonly limits: Pick<QueryLimits, 'queryTimeoutMs'> = { queryTimeoutMs: 10_000 },
+  ) {
     super(openSqliteDatabase(config.catalogPath));
     const tls = influxTlsOf(config);
     this.influx = influxClientOf(config, tls);
@@ -68,53 +75,89 @@ export class InfluxStore extends SqliteCatalog {
   }
 
   series(query: SeriesQuery): Promise<Series | undefined> {
-    return this.seriesFrom(
-      query,
-      async (limit) =>
-        (await this.samplesOf([query.pointId], query.from, query.to, limit)).get(query.pointId) ?? [],
-    );
+    return this.seriesFrom(query, async (limit) => {
+      const [rows = []] = await this.statementRows([
+        this.rawStatement(query.pointId, query.from, query.to, limit),
+      ]);
+      return rows.map(sampleOfRow);
+    });
   }
 
-  /** One InfluxQL statement per point, sent together. */
-  async samplesOf(
+  /**
+   * `GROUP BY time()` in InfluxDB over the numeric `value` field, after a server-side count of the
+   * samples the query would read refuses one over `maxSamples`. Boolean, text and array points have
+   * no numeric field, so they have no windows here (the SQLite store counts booleans as 0/1).
+   */
+  aggregateSeries(query: AggregateQuery): Promise<AggregatedSeries | undefined> {
+    const { pointId, from, to, fn, windowMs, maxSamples } = query;
+    return this.aggregatedFrom(query, async (maxWindows) => {
+      const where = `${this.pointFilter(pointId)} AND time >= ${from}ms AND time <= ${to}ms`;
+      const source = `FROM ${quoteIdentifier(this.config.measurement)} WHERE ${where}`;
+      const [counted = []] = await this.statementRows([`SELECT count("quality") ${source}`]);
+      if (Number(counted[0]?.[1] ?? 0) > maxSamples) throw tooManySamples('maxSamplesPerQuery', maxSamples);
+      const [rows = []] = await this.statementRows([
+        `SELECT ${fn}("value"), count("value") ${source} AND "quality" != 'bad' ` +
+          `GROUP BY time(${windowMs}ms) fill(none) LIMIT ${maxWindows}`,
+      ]);
+      return rows.map(([ts, value, count]) => ({
+        ts: Number(ts),
+        value: Number(value),
+        count: Number(count),
+      }));
+    });
+  }
+
+  /** One InfluxQL statement per point, sent together; more than `maxSamples` in all is refused. */
+  async numberSamplesOf(
     pointIds: string[],
     from: number,
     to: number,
-    limit?: number,
-  ): Promise<Map<string, SeriesSample[]>> {
-    const result = new Map<string, SeriesSample[]>();
-    if (pointIds.length === 0) return result;
-    const statements = pointIds.map((id) => {
-      const parts = parsePointId(id);
-      if (!parts) throw new CollectorError('STORE_FAILED', `not a point id: ${JSON.stringify(id)}`);
-      const where = pointTags
-        .map((tag) => `${quoteIdentifier(tag)} = ${quoteLiteral(parts[tag])}`)
-        .join(' AND ');
-      return (
-        `SELECT "value", "value_bool", "value_str", "value_json", "quality", "out_of_range" FROM ${quoteIdentifier(this.config.measurement)} ` +
-        `WHERE ${where} AND time >= ${from}ms AND time <= ${to}ms ORDER BY time ASC${limit ? ` LIMIT ${limit}` : ''}`
-      );
-    });
+    maxSamples: number,
+  ): Promise<Map<string, NumberSeries>> {
+    const series = new Map<string, NumberSeries>();
+    if (pointIds.length === 0) return series;
+    const answers = await this.statementRows(
+      pointIds.map((id) => this.rawStatement(id, from, to, maxSamples + 1)),
+    );
+    let touched = 0;
+    for (const [index, rows] of answers.entries()) {
+      touched += rows.length;
+      if (touched > maxSamples) throw tooManySamples('maxRawSamplesPerQuery', maxSamples);
+      const id = pointIds[index];
+      if (id === undefined || rows.length === 0) continue;
+      const samples = rows.map(sampleOfRow);
+      series.set(id, {
+        ts: Float64Array.from(samples, (s) => s.ts),
+        value: Float64Array.from(samples, (s) =>
+          s.quality === 'good' && typeof s.value === 'number' ? s.value : Number.NaN,
+        ),
+      });
+    }
+    return series;
+  }
+
+  private pointFilter(id: string): string {
+    const parts = parsePointId(id);
+    if (!parts) throw new CollectorError('STORE_FAILED', `not a point id: ${JSON.stringify(id)}`);
+    return pointTags.map((tag) => `${quoteIdentifier(tag)} = ${quoteLiteral(parts[tag])}`).join(' AND ');
+  }
+
+  private rawStatement(id: string, from: number, to: number, limit: number): string {
+    return (
+      `SELECT "value", "value_bool", "value_str", "value_json", "quality", "out_of_range" FROM ${quoteIdentifier(this.config.measurement)} ` +
+      `WHERE ${this.pointFilter(id)} AND time >= ${from}ms AND time <= ${to}ms ORDER BY time ASC LIMIT ${limit}`
+    );
+  }
+
+  /** The rows of each statement (sent together), in statement order. */
+  private async statementRows(statements: string[]): Promise<unknown[][][]> {
     const answer = await this.query(statements.join('; '));
+    const rows: unknown[][][] = statements.map(() => []);
     for (const [index, statement] of (answer.results ?? []).entries()) {
       if (statement.error) throw new CollectorError('STORE_FAILED', `InfluxQL: ${statement.error}`);
-      const id = pointIds[statement.statement_id ?? index];
-      const rows = statement.series?.[0]?.values;
-      if (id === undefined || !rows || rows.length === 0) continue;
-      result.set(
-        id,
-        rows.map(([ts, value, valueBool, valueStr, valueJson, quality, outOfRange]) => {
-          const sample: SeriesSample = {
-            ts: Number(ts),
-            value: decodeFields(value, valueBool, valueStr, valueJson),
-            quality: (quality ?? 'bad') as Quality,
-          };
-          if (typeof outOfRange === 'string') sample.outOfRange = outOfRange as OutOfRange;
-          return sample;
-        }),
-      );
+      rows[statement.statement_id ?? index] = statement.series?.[0]?.values ?? [];
     }
-    return result;
+    return rows;
   }
 
   override async ping(): Promise<void> {
@@ -130,12 +173,38 @@ export class InfluxStore extends SqliteCatalog {
   private async query(q: string): Promise<InfluxqlResult> {
     const params = new URLSearchParams(this.queryParams);
     params.set('q', q);
-    const answer = (await this.influx.transport.request(`/query?${params}`, null, {
-      method: 'GET',
-    })) as InfluxqlResult;
+    const signal = AbortSignal.timeout(this.limits.queryTimeoutMs);
+    let answer: InfluxqlResult;
+    try {
+      answer = (await this.influx.transport.request(`/query?${params}`, null, {
+        method: 'GET',
+        signal,
+      })) as InfluxqlResult;
+    } catch (error) {
+      if (signal.aborted) throw timedOut(this.limits.queryTimeoutMs);
+      throw error;
+    }
     if (answer.error) throw new CollectorError('STORE_FAILED', `InfluxQL: ${answer.error}`);
     return answer;
   }
+}
+
+function sampleOfRow([
+  ts,
+  value,
+  valueBool,
+  valueStr,
+  valueJson,
+  quality,
+  outOfRange,
+]: unknown[]): SeriesSample {
+  const sample: SeriesSample = {
+    ts: Number(ts),
+    value: decodeFields(value, valueBool, valueStr, valueJson),
+    quality: (quality ?? 'bad') as Quality,
+  };
+  if (typeof outOfRange === 'string') sample.outOfRange = outOfRange as OutOfRange;
+  return sample;
 }
 
 function decodeFields(value: unknown, valueBool: unknown, valueStr: unknown, valueJson: unknown): PointValue {

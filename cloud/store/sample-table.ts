@@ -4,16 +4,10 @@
  */
 import type Database from 'better-sqlite3';
 import type { Quality } from '../../gateway/schema/index.js';
+import type { AggregatedSample, AggregateFunction } from '../aggregate.js';
+import type { ReadResult, ReadTask } from '../query/read-task.js';
 import type { OutOfRange, SeriesSample, StoredSample } from './store.js';
 import { decodeValue, encodeValue } from './value-codec.js';
-
-interface SampleRow {
-  ts: number;
-  value: unknown;
-  value_type: string;
-  quality: Quality;
-  out_of_range: OutOfRange | null;
-}
 
 export class SampleTable {
   private readonly statements;
@@ -23,10 +17,6 @@ export class SampleTable {
       insert: db.prepare(
         `INSERT OR REPLACE INTO samples (point_id, ts, value, value_type, quality, status_code, server_ts, out_of_range)
          VALUES (@pointId, @ts, @value, @valueType, @quality, @statusCode, @serverTs, @outOfRange)`,
-      ),
-      inWindow: db.prepare<[string, number, number, number], SampleRow>(
-        `SELECT ts, value, value_type, quality, out_of_range FROM samples
-         WHERE point_id = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?`,
       ),
     };
   }
@@ -45,17 +35,100 @@ export class SampleTable {
       outOfRange: sample.outOfRange ?? null,
     });
   }
+}
 
-  /** Samples of one point in [from, to], oldest first, at most `limit`. */
-  inWindow(id: string, from: number, to: number, limit: number): SeriesSample[] {
-    return this.statements.inWindow.all(id, from, to, limit).map((row) => {
-      const sample: SeriesSample = {
-        ts: row.ts,
-        value: decodeValue(row.value, row.value_type),
-        quality: row.quality,
-      };
-      if (row.out_of_range !== null) sample.outOfRange = row.out_of_range;
-      return sample;
-    });
+/*
+ * Reads, as tasks for a read thread (`cloud/query/`): statements over the (ts, point_id) key, each
+ * returning raw rows that the functions below decode.
+ */
+
+const RAW_COLUMNS =
+  'SELECT ts, value, value_type, quality, out_of_range FROM samples WHERE point_id = ? AND ts >= ? AND ts <= ?';
+
+/** Samples of one point in [from, to], oldest first, at most `limit`. */
+export function rawWindowTask(id: string, from: number, to: number, limit: number): ReadTask {
+  return {
+    statements: [{ sql: `${RAW_COLUMNS} ORDER BY ts LIMIT ?`, params: [id, from, to, limit] }],
+    maxTouched: limit,
+  };
+}
+
+/**
+ * Each point's samples as (ts, value) columns, the value NULL unless a good-quality number (one
+ * statement a point): more than `maxSamples` in all is over the budget.
+ */
+export function numberSamplesTask(ids: string[], from: number, to: number, maxSamples: number): ReadTask {
+  return {
+    statements: ids.map((id) => ({
+      sql: `SELECT ts, CASE WHEN quality = 'good' AND value_type = 'number' THEN value END FROM samples
+            WHERE point_id = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?`,
+      params: [id, from, to, maxSamples + 1],
+    })),
+    maxTouched: maxSamples,
+    columns: true,
+  };
+}
+
+/** The rows of a `rawWindowTask`. */
+export function decodeSampleRows(result: ReadResult | undefined): SeriesSample[] {
+  return ((result ?? []) as unknown[][]).map(([ts, value, valueType, quality, outOfRange]) => {
+    const sample: SeriesSample = {
+      ts: Number(ts),
+      value: decodeValue(value, String(valueType)),
+      quality: quality as Quality,
+    };
+    if (typeof outOfRange === 'string') sample.outOfRange = outOfRange as OutOfRange;
+    return sample;
+  });
+}
+
+/** Numbers as they are, booleans as 0/1; bad quality and other types count as no value. */
+const USABLE_VALUE = `CASE WHEN quality != 'bad' AND value_type IN ('number', 'boolean') THEN value END`;
+
+/** Per window: its start, samples read, usable samples, the value. */
+const aggregateColumns: Record<AggregateFunction, string> = {
+  mean: 'AVG(v)',
+  min: 'MIN(v)',
+  max: 'MAX(v)',
+  // SQLite takes a bare column from the row where the only MAX() is reached: the newest usable sample.
+  last: 'v, MAX(CASE WHEN v IS NOT NULL THEN ts END)',
+};
+
+/** Time slices a long aggregation is cut into, so the read thread checks its clock and budget between them. */
+const AGGREGATE_SLICES = 32;
+
+/**
+ * One value per window of `windowMs` (aligned to multiples of it since the epoch) computed by
+ * SQLite, for the first `maxWindows` windows holding a usable sample; the samples read count
+ * against `maxSamples`.
+ */
+export function aggregateTask(
+  id: string,
+  from: number,
+  to: number,
+  fn: AggregateFunction,
+  windowMs: number,
+  maxSamples: number,
+  maxWindows: number,
+): ReadTask {
+  const sql = `SELECT ts - ts % ${windowMs} AS start, COUNT(*), COUNT(v), ${aggregateColumns[fn]}
+    FROM (SELECT ts, ${USABLE_VALUE} AS v FROM samples WHERE point_id = ? AND ts >= ? AND ts <= ?)
+    GROUP BY start HAVING COUNT(v) > 0 ORDER BY start`;
+  const firstWindow = from - (from % windowMs);
+  const windows = Math.floor((to - firstWindow) / windowMs) + 1;
+  const sliceMs = Math.ceil(windows / AGGREGATE_SLICES) * windowMs;
+  const statements = [];
+  for (let sliceStart = firstWindow; sliceStart <= to; sliceStart += sliceMs) {
+    const sliceFrom = Math.max(from, sliceStart);
+    const sliceTo = Math.min(to, sliceStart + sliceMs - 1);
+    statements.push({ sql, params: [id, sliceFrom, sliceTo] });
   }
+  return { statements, touchedColumn: 1, maxTouched: maxSamples, maxRows: maxWindows };
+}
+
+/** The rows of an `aggregateTask`, one list per time slice. */
+export function decodeAggregateRows(slices: ReadResult[]): AggregatedSample[] {
+  return (slices as unknown[][][])
+    .flat()
+    .map(([start, , count, value]) => ({ ts: Number(start), value: Number(value), count: Number(count) }));
 }

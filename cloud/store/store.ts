@@ -12,6 +12,7 @@ import type {
   StatusMessage,
   TelemetryBatch,
 } from '../../gateway/schema/index.js';
+import type { AggregatedSample, AggregateFunction } from '../aggregate.js';
 import { CollectorError } from '../errors.js';
 import type { Accounts } from './account-table.js';
 import type { CommandLog } from './command-table.js';
@@ -115,6 +116,15 @@ export interface SeriesSample {
   outOfRange?: OutOfRange;
 }
 
+/**
+ * One point's samples as columns (no object per sample, so a long series costs the collector's heap
+ * 16 bytes a sample); `value` is NaN where the sample is not a good-quality number.
+ */
+export interface NumberSeries {
+  ts: Float64Array;
+  value: Float64Array;
+}
+
 export interface SeriesQuery {
   pointId: string;
   /** Inclusive bounds, ms. */
@@ -129,6 +139,22 @@ export interface Series {
   unit?: string;
   samples: SeriesSample[];
   /** True when more samples lie in the window than `limit`. */
+  truncated: boolean;
+}
+
+/** One value per window of `windowMs`; the store computes it, never the collector from raw samples. */
+export interface AggregateQuery extends SeriesQuery {
+  fn: AggregateFunction;
+  windowMs: number;
+  /** Most samples of the point the store may read; more throws `QueryRefusedError`. */
+  maxSamples: number;
+}
+
+export interface AggregatedSeries {
+  point: string;
+  unit?: string;
+  samples: AggregatedSample[];
+  /** True when more windows hold samples than `limit`. */
   truncated: boolean;
 }
 
@@ -195,8 +221,18 @@ export interface TelemetryStore {
   latest(site: string): Promise<LatestPoint[] | undefined>;
   /** `undefined` for an unknown point. */
   series(query: SeriesQuery): Promise<Series | undefined>;
-  /** Raw samples of each point in [from, to], oldest first; points without samples are left out. */
-  samplesOf(pointIds: string[], from: number, to: number): Promise<Map<string, SeriesSample[]>>;
+  /** `undefined` for an unknown point; throws `QueryRefusedError` over a limit. */
+  aggregateSeries(query: AggregateQuery): Promise<AggregatedSeries | undefined>;
+  /**
+   * Samples of each point in [from, to], oldest first, as number columns; points without samples
+   * are left out. More than `maxSamples` in all throws `QueryRefusedError` (they are held in memory).
+   */
+  numberSamplesOf(
+    pointIds: string[],
+    from: number,
+    to: number,
+    maxSamples: number,
+  ): Promise<Map<string, NumberSeries>>;
   /** The point registry of a site; `undefined` for an unknown site. */
   points(site: string): Promise<PointInfo[] | undefined>;
   gateways(): Promise<GatewaySummary[]>;

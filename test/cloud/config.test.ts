@@ -56,6 +56,17 @@ describe('collector config', () => {
         claimUnlistedSites: true,
       },
       http: { host: '127.0.0.1', port: 8080 },
+      api: {
+        limits: {
+          maxSamplesPerQuery: 5_000_000,
+          maxRawSamplesPerQuery: 500_000,
+          maxSites: 20,
+          maxBuckets: 100_000,
+          queryTimeoutMs: 10_000,
+          readWorkers: 2,
+          maxQueuedQueries: 16,
+        },
+      },
       log: { level: 'info' },
       auth: {
         anonymous: 'none',

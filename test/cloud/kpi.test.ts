@@ -29,31 +29,49 @@ describe('KPIs on the embedded store', () => {
   });
 
   it.each(kpis)('%s matches the hand-computed figures', async (kpi) => {
-    const answer = await compareSites(store, kpi, [KPI_SITE], {
-      from: KPI_FROM,
-      to: KPI_TO,
-      windowMs: 60_000,
-    });
+    const answer = await compareSites(
+      store,
+      kpi,
+      [KPI_SITE],
+      {
+        from: KPI_FROM,
+        to: KPI_TO,
+        windowMs: 60_000,
+      },
+      10_000,
+    );
     if (!('sites' in answer)) throw new Error(`unknown site ${answer.unknownSite}`);
     expect(answer.sites[0]?.site).toBe(KPI_SITE);
     expectKpi(answer.sites[0] as never, kpi);
   });
 
   it('names an unknown site', async () => {
-    const answer = await compareSites(store, 'oee', [KPI_SITE, 'nowhere'], {
-      from: KPI_FROM,
-      to: KPI_TO,
-      windowMs: 60_000,
-    });
+    const answer = await compareSites(
+      store,
+      'oee',
+      [KPI_SITE, 'nowhere'],
+      {
+        from: KPI_FROM,
+        to: KPI_TO,
+        windowMs: 60_000,
+      },
+      10_000,
+    );
     expect(answer).toEqual({ unknownSite: 'nowhere' });
   });
 
   it('gives null, not 0, when there is no planned time or output', async () => {
-    const answer = await compareSites(store, 'energy_per_unit', [KPI_SITE], {
-      from: T0 + 10_000_000,
-      to: T0 + 10_059_999,
-      windowMs: 60_000,
-    });
+    const answer = await compareSites(
+      store,
+      'energy_per_unit',
+      [KPI_SITE],
+      {
+        from: T0 + 10_000_000,
+        to: T0 + 10_059_999,
+        windowMs: 60_000,
+      },
+      10_000,
+    );
     expect(answer).toEqual({
       sites: [{ site: KPI_SITE, value: null, windows: [{ start: T0 + 10_000_000, value: null }] }],
     });

@@ -18,6 +18,7 @@ import {
   startMosquittoBroker,
   startVictoriaMetrics,
 } from '../../../bench/collector-peers.js';
+import { type AggregatedSample, aggregate, aggregateFunctions } from '../../../cloud/aggregate.js';
 import { type RunningCollector, startCollector } from '../../../cloud/collector.js';
 import {
   buildCollectorConfig,
@@ -250,6 +251,32 @@ describe('InfluxDB 1.x store (influxd 1.6.7)', () => {
     expect(series.samples.map((s) => s.value)).toContain(510.5);
     expect(series.samples.reduce((sum, s) => sum + s.count, 0)).toBe(3);
   });
+
+  it.each(aggregateFunctions)(
+    'aggregates %s in InfluxDB (GROUP BY time) as the in-memory reference does',
+    async (fn) => {
+      const base = harness?.collector.httpUrl;
+      const { points } = await getJson<{ points: { pointId: string }[] }>(
+        `${base}/api/v1/points?site=${KPI_SITE}`,
+      );
+      const range = `from=${KPI_FROM - 60_000}&to=${KPI_TO}`;
+      let windows = 0;
+      for (const { pointId } of points) {
+        const raw = await getJson<Series>(`${base}/api/v1/series?point=${pointId}&${range}`);
+        const expected = aggregate(raw.samples, fn, 60_000);
+        const served = await getJson<{ samples: AggregatedSample[] }>(
+          `${base}/api/v1/series?point=${pointId}&${range}&aggregate=${fn}&window=1m`,
+        );
+        expect(served.samples.map(({ ts, count }) => ({ ts, count }))).toEqual(
+          expected.map(({ ts, count }) => ({ ts, count })),
+        );
+        for (const [i, window] of served.samples.entries())
+          expect(window.value).toBeCloseTo(expected[i]?.value ?? Number.NaN, 9);
+        windows += expected.length;
+      }
+      expect(windows).toBeGreaterThan(5);
+    },
+  );
 
   it.each(kpis)('computes %s through the compare API as on the hand-computed fixture', async (kpi) => {
     const answer = await getJson<{
