@@ -128,7 +128,13 @@ describe('queries that cannot stall the collector', () => {
     await fillStore(path);
     const start = (limits: CollectorConfigInput['api']) =>
       startCollector(
-        buildCollectorConfig({ mqtt: { url: broker.url }, store: { path }, http: { port: 0 }, api: limits }),
+        buildCollectorConfig({
+          mqtt: { url: broker.url },
+          store: { path },
+          http: { port: 0 },
+          api: limits,
+          auth: { anonymous: 'viewer' },
+        }),
         { logger: silent },
       );
     roomy = await start({});
