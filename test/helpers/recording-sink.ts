@@ -31,7 +31,7 @@ export class RecordingSink implements SouthboundSink {
   }
 
   /** Resolves once `condition` holds after a sink call; rejects after `timeoutMs` with the states seen. */
-  until(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  until(what: string, condition: () => boolean, timeoutMs = 25_000): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const check = () => {
         if (!condition()) return;
