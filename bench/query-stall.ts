@@ -18,7 +18,7 @@
  * The store is filled through that build's own `store/sqlite-store.js`, so the file matches its schema.
  * `npm run bench:query-stall`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -115,10 +115,28 @@ const rssKb = (pid: number, field: 'VmRSS' | 'VmHWM') =>
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A viewer's API token, as a user would make one with the collector's own CLI; `{}` for a build
+ * without users (before the API had authentication), whose CLI refuses the command.
+ */
+function viewerHeaders(config: string): Record<string, string> {
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, [CLI, ...args, '--config', config], {
+      encoding: 'utf8',
+      env: { ...process.env, JJJ_COLLECTOR_PASSWORD: 'bench-viewer-password' },
+    });
+  // Each collector of the run opens the same store file: a user of its own each time.
+  const user = `bench-${process.hrtime.bigint()}`;
+  if (cli(['users', 'add', user, '--role', 'viewer']).status !== 0) return {};
+  const token = cli(['tokens', 'create', '--user', user]);
+  if (token.status !== 0) throw new Error(`tokens create failed: ${token.stderr}`);
+  return { authorization: `Bearer ${token.stdout.trim()}` };
+}
+
 async function startCollectorProcess(
   dir: string,
   mqttUrl: string,
-): Promise<{ child: ChildProcess; url: string }> {
+): Promise<{ child: ChildProcess; url: string; headers: Record<string, string> }> {
   const port = await freeLoopbackPort();
   const config = join(dir, 'collector.yaml');
   writeFileSync(
@@ -131,6 +149,7 @@ async function startCollectorProcess(
       '',
     ].join('\n'),
   );
+  const headers = viewerHeaders(config);
   const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -142,7 +161,7 @@ async function startCollectorProcess(
       (answer) => answer.ok,
       () => false,
     );
-    if (healthy) return { child, url };
+    if (healthy) return { child, url, headers };
     if (Date.now() > deadline) throw new Error('the collector did not become healthy in 20 s');
     await sleep(100);
   }
@@ -180,13 +199,14 @@ function probeHealth(url: string) {
  * How old the light site's newest stored sample is, polled every 100 ms: it grows while ingest
  * stands still. An unanswered poll counts as lag too (the collector cannot be asked).
  */
-function watchIngestLag(url: string) {
+function watchIngestLag(url: string, headers: Record<string, string>) {
   let worst = 0;
   const stopping = new AbortController();
   const done = (async () => {
     while (!stopping.signal.aborted) {
       const started = Date.now();
       const latest = (await fetch(`${url}/api/v1/latest?site=${LIGHT_SITE}`, {
+        headers,
         signal: stopping.signal,
       }).then(
         (answer) => answer.json(),
@@ -236,17 +256,20 @@ const percentile = (values: number[], p: number) => {
 
 /** One query against a fresh collector process, with the probe, the publisher and the lag watcher around it. */
 async function measure(dir: string, brokerUrl: string, name: string, path: string): Promise<void> {
-  const { child, url } = await startCollectorProcess(dir, brokerUrl);
+  const { child, url, headers } = await startCollectorProcess(dir, brokerUrl);
   const pid = child.pid ?? 0;
   try {
     const publisher = await startPublisher(brokerUrl);
     await sleep(500);
-    const lag = watchIngestLag(url);
+    const lag = watchIngestLag(url, headers);
     const rssAtStart = rssKb(pid, 'VmRSS');
     const probe = probeHealth(url);
     await sleep(200);
     const queryStarted = performance.now();
-    const answer = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) }).then(
+    const answer = await fetch(`${url}${path}`, {
+      headers,
+      signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
+    }).then(
       async (response) => `${response.status} ${(await response.text()).slice(0, 100)}`,
       (error: Error) => `no answer in ${CLIENT_TIMEOUT_MS / 1000} s (${error.name})`,
     );
