@@ -16,6 +16,7 @@ import type { CommandSender } from './commands/command-sender.js';
 import { compareSites, kpis } from './kpi.js';
 import type { CollectorMetrics } from './metrics.js';
 import { type QueryLimits, QueryRefusedError } from './query/query-errors.js';
+import { ListLimit, wholeNumberParam } from './query-params.js';
 import type { TelemetryStore } from './store/store.js';
 
 /** Most samples one series request returns; the response says `truncated` when there were more. */
@@ -46,12 +47,7 @@ const SeriesQuery = z
     point: PointIdParam,
     from: Millis.optional(),
     to: Millis.optional(),
-    limit: z
-      .string()
-      .regex(/^\d+$/, 'expected a whole number')
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(MAX_SERIES_SAMPLES))
-      .optional(),
+    limit: wholeNumberParam(1, MAX_SERIES_SAMPLES).optional(),
     aggregate: z.enum(aggregateFunctions).optional(),
     window: z.enum(Object.keys(windowSizes) as [WindowName, ...WindowName[]]).optional(),
   })
@@ -101,15 +97,7 @@ const CompareQuery = z
     }
   });
 
-const DeadLetterQuery = z.strictObject({
-  reason: z.string().max(64).optional(),
-  limit: z
-    .string()
-    .regex(/^\d+$/, 'expected a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(1000))
-    .default(100),
-});
+const DeadLetterQuery = z.strictObject({ reason: z.string().max(64).optional(), limit: ListLimit });
 
 const GapsQuery = z.strictObject({ gateway: Identifier });
 

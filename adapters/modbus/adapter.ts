@@ -1,7 +1,8 @@
 /**
  * The Modbus device adapter: one unit id on a shared link (TCP, RTU over TCP or a serial line).
  * Points are grouped by poll interval; each group is read with its planned (coalesced) requests on
- * its own poll schedule (adapters/common: scheduler, publish filter and state reporting). A unit that stops answering costs the others at most one timeout: it is then left
+ * its own poll schedule (the kit in adapters/common gives the scheduler, publish filter and state
+ * reporting). A unit that stops answering costs the others at most one timeout: it is then left
  * alone on a backoff schedule (its points read bad) and picked up again as soon as it answers.
  */
 

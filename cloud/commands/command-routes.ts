@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { WriteRequest } from '../../gateway/schema/commands.js';
 import { Identifier, parsePointId, ScalarValue } from '../../gateway/schema/index.js';
 import { parse } from '../auth/admin-routes.js';
+import { ListLimit } from '../query-params.js';
 import type { CommandLog } from '../store/command-table.js';
 import type { TelemetryStore } from '../store/store.js';
 import type { CommandSender } from './command-sender.js';
@@ -23,15 +24,7 @@ const CommandBody = z.strictObject({
   timeoutMs: z.number().int().min(100).max(120_000).optional(),
 });
 
-const CommandsQuery = z.strictObject({
-  site: Identifier.optional(),
-  limit: z
-    .string()
-    .regex(/^\d+$/, 'expected a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(1000))
-    .default(100),
-});
+const CommandsQuery = z.strictObject({ site: Identifier.optional(), limit: ListLimit });
 
 export interface CommandRouteOptions {
   store: TelemetryStore;
