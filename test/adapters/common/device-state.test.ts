@@ -1,8 +1,8 @@
 /** The device-state reporter: each change reaches the sink once, with one log line. */
 import { describe, expect, it } from 'vitest';
 import { DeviceStateReporter } from '../../../adapters/common/device-state.js';
+import { capturingLogger } from '../../helpers/capturing-logger.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
-import { capturingLogger } from '../modbus/helpers.js';
 
 function reporter() {
   const sink = new RecordingSink('press-01');

@@ -1,7 +1,7 @@
 /** The poll scheduler's timing, on vitest's fake clock (pure logic: no device involved). */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PollScheduler } from '../../../adapters/common/poll-scheduler.js';
-import { capturingLogger } from '../modbus/helpers.js';
+import { capturingLogger } from '../../helpers/capturing-logger.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 1_000_000 });

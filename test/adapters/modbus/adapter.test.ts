@@ -8,10 +8,11 @@ import { gatewayStatus } from '../../../adapters/contract.js';
 import { ModbusDeviceAdapter } from '../../../adapters/modbus/adapter.js';
 import { deviceSchema, type ModbusDevice } from '../../../adapters/modbus/config.js';
 import { modbusAdapter } from '../../../adapters/modbus/index.js';
+import { capturingLogger } from '../../helpers/capturing-logger.js';
 import { freePort } from '../../helpers/ports.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
 import { waitUntil } from '../../helpers/wait.js';
-import { capturingLogger, encode, put, startServer, type UnitData } from './helpers.js';
+import { encode, put, startServer, type UnitData } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -8,9 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { gatewayStatus } from '../../../adapters/contract.js';
 import { ModbusDeviceAdapter } from '../../../adapters/modbus/adapter.js';
 import { deviceSchema } from '../../../adapters/modbus/config.js';
+import { capturingLogger } from '../../helpers/capturing-logger.js';
 import { freePort } from '../../helpers/ports.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
-import { capturingLogger, startServer, type UnitData } from './helpers.js';
+import { startServer, type UnitData } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

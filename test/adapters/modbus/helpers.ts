@@ -1,6 +1,4 @@
-/** Test peers and probes for the Modbus adapter: a modbus-serial ServerTCP and a log capture. */
-import { Writable } from 'node:stream';
-import { type Logger, pino } from 'pino';
+/** Test peers and probes for the Modbus adapter: a modbus-serial ServerTCP and register encoding. */
 import { startModbusServer } from '../../helpers/modbus-server.js';
 
 export interface UnitData {
@@ -132,16 +130,4 @@ export function put(table: Map<number, number>, address: number, registers: numb
   registers.forEach((word, i) => {
     table.set(address + i, word);
   });
-}
-
-/** A pino logger whose lines are kept as parsed objects. */
-export function capturingLogger(): { logger: Logger; lines: { level: number; msg: string }[] } {
-  const lines: { level: number; msg: string }[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
 }

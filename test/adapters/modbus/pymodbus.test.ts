@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../../../adapters/contract.js';
 import { ModbusDeviceAdapter } from '../../../adapters/modbus/adapter.js';
 import { deviceSchema, type ModbusDevice } from '../../../adapters/modbus/config.js';
+import { capturingLogger } from '../../helpers/capturing-logger.js';
 import { freePort } from '../../helpers/ports.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
-import { capturingLogger } from './helpers.js';
 
 const PYTHON = '/usr/bin/python3';
 const script = join(dirname(fileURLToPath(import.meta.url)), 'pymodbus-server.py');

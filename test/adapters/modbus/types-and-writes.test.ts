@@ -6,18 +6,11 @@ import type { Reading } from '../../../adapters/contract.js';
 import { ModbusDeviceAdapter } from '../../../adapters/modbus/adapter.js';
 import { deviceSchema, type ModbusDevice } from '../../../adapters/modbus/config.js';
 import { byteOrders } from '../../../adapters/modbus/decode.js';
+import { capturingLogger } from '../../helpers/capturing-logger.js';
 import { freePort } from '../../helpers/ports.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
 import { waitUntil } from '../../helpers/wait.js';
-import {
-  capturingLogger,
-  type EncodableType,
-  encode,
-  put,
-  startServer,
-  type TestServer,
-  type UnitData,
-} from './helpers.js';
+import { type EncodableType, encode, put, startServer, type TestServer, type UnitData } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
