@@ -76,7 +76,7 @@ export interface AdapterContext {
   stateDir: string;
   /**
    * The gateway's metrics registry, served at its `/metrics`: adapters register their metrics here
-   * (see `sharedCounter`/`sharedGauge` in adapters/common/metrics.ts), never in prom-client's global one.
+   * (see `sharedCounter` in adapters/common/metrics.ts), never in prom-client's global one.
    */
   metrics: Registry;
 }
