@@ -313,13 +313,13 @@ export abstract class SqliteCatalog implements TelemetryStore {
   }
 
   async gatewayPosition(gateway: string, boot: number): Promise<GatewayPosition | undefined> {
-    const held = this.statements.gatewayPosition.get(gateway);
+    const held = this.statements.positionFor.get({ gateway, boot });
     if (!held) return undefined;
     return {
       boot: held.boot,
       lastSeq: held.last_seq,
       lastSeen: held.last_seen,
-      topSeqOfAskedBoot: this.statements.topSeqOfBoot.get(gateway, boot)?.top ?? null,
+      topSeqOfAskedBoot: held.top_of_older_boot,
     };
   }
 
