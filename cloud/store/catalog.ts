@@ -58,6 +58,8 @@ function outOfRangeOf(value: unknown, range: PointRange): OutOfRange | undefined
 interface QueuedTelemetry {
   batch: IncomingBatch;
   receivedAt: number;
+  /** The samples already carry their range judgement (`judgeBatch`). */
+  judged: boolean;
   resolve: (written: TelemetryWrite) => void;
   reject: (error: unknown) => void;
 }
@@ -103,7 +105,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
     // One transaction for every batch of a group: each batch is deduped and its gap counted in
     // order; each point's newest sample waits for the next `latest` update.
     this.writeTelemetryTx = db.transaction((group: readonly QueuedTelemetry[]): TelemetryWrite[] =>
-      group.map(({ batch, receivedAt }): TelemetryWrite => {
+      group.map(({ batch, receivedAt, judged }): TelemetryWrite => {
         const { id: gateway, boot, seq } = batch.gateway;
         let missingBefore = 0;
         if (seq !== undefined) {
@@ -128,7 +130,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
         let outOfRange = 0;
         for (const received of batch.points) {
           const id = pointId(batch.site, received);
-          const sample = this.judgeRange(id, received);
+          const sample: StoredSample = judged ? received : this.judgeRange(id, received);
           if (sample.outOfRange) outOfRange++;
           if (!this.knownPoints.has(id)) {
             s.ensurePoint.run({
@@ -195,8 +197,17 @@ export abstract class SqliteCatalog implements TelemetryStore {
    * once per point instead of once per batch. Each caller still learns its own outcome.
    */
   writeTelemetry(batch: IncomingBatch, receivedAt: number): Promise<TelemetryWrite> {
+    return this.queueTelemetry(batch, receivedAt, false);
+  }
+
+  /** `writeTelemetry` of a batch `judgeBatch` gave: its samples are not judged again. */
+  protected writeJudgedTelemetry(batch: IncomingBatch, receivedAt: number): Promise<TelemetryWrite> {
+    return this.queueTelemetry(batch, receivedAt, true);
+  }
+
+  private queueTelemetry(batch: IncomingBatch, receivedAt: number, judged: boolean): Promise<TelemetryWrite> {
     return new Promise((resolve, reject) => {
-      this.queuedTelemetry.push({ batch, receivedAt, resolve, reject });
+      this.queuedTelemetry.push({ batch, receivedAt, judged, resolve, reject });
       if (this.queuedTelemetry.length === 1) setImmediate(() => this.commitQueuedTelemetry());
     });
   }
@@ -313,13 +324,13 @@ export abstract class SqliteCatalog implements TelemetryStore {
   }
 
   async gatewayPosition(gateway: string, boot: number): Promise<GatewayPosition | undefined> {
-    const held = this.statements.gatewayPosition.get(gateway);
+    const held = this.statements.positionFor.get({ gateway, boot });
     if (!held) return undefined;
     return {
       boot: held.boot,
       lastSeq: held.last_seq,
       lastSeen: held.last_seen,
-      topSeqOfAskedBoot: this.statements.topSeqOfBoot.get(gateway, boot)?.top ?? null,
+      topSeqOfAskedBoot: held.top_of_older_boot,
     };
   }
 

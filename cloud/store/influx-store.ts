@@ -71,7 +71,7 @@ export class InfluxStore extends SqliteCatalog {
     const judged = this.judgeBatch(batch);
     // Samples first: if the catalog write never happens, a redelivery rewrites the same points in place.
     await this.writer.write(judged);
-    return super.writeTelemetry(judged, receivedAt);
+    return this.writeJudgedTelemetry(judged, receivedAt);
   }
 
   series(query: SeriesQuery): Promise<Series | undefined> {

@@ -78,8 +78,15 @@ export function registryStatements(db: Database.Database) {
     siteOwner: db.prepare<[string], { region: Region; project: string; gateway: string }>(
       'SELECT region, project, gateway FROM sites WHERE id = ?',
     ),
-    topSeqOfBoot: db.prepare<[string, number], { top: number | null }>(
-      'SELECT max(seq) AS top FROM batches WHERE gateway = ? AND boot = ?',
+    // The batches of an older boot are read only when a message names one (a replay).
+    positionFor: db.prepare<
+      { gateway: string; boot: number },
+      { boot: number; last_seq: number | null; last_seen: number | null; top_of_older_boot: number | null }
+    >(
+      `SELECT g.boot, g.last_seq, g.last_seen,
+         CASE WHEN @boot < g.boot THEN (SELECT max(b.seq) FROM batches b WHERE b.gateway = @gateway AND b.boot = @boot)
+         END AS top_of_older_boot
+       FROM gateways g WHERE g.id = @gateway`,
     ),
     pointRanges: db.prepare<[], { point_id: string; min_value: number | null; max_value: number | null }>(
       'SELECT point_id, min_value, max_value FROM points WHERE min_value IS NOT NULL OR max_value IS NOT NULL',

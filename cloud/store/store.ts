@@ -67,7 +67,10 @@ export interface GatewayPosition {
   /** Newest seq of `boot`; null when none arrived in this boot yet. */
   lastSeq: number | null;
   lastSeen: number | null;
-  /** Newest seq stored for the boot asked about (which may be an older one); null when none. */
+  /**
+   * Newest seq stored for the boot asked about when it is older than `boot` (a replay); null when
+   * none, and for the current or a newer boot (read only when needed: `lastSeq` covers the current one).
+   */
   topSeqOfAskedBoot: number | null;
 }
 
@@ -247,7 +250,7 @@ export interface TelemetryStore {
   readonly commandLog: CommandLog;
   /** The registered owner of a site; `undefined` for a site never seen. */
   siteOwner(site: string): Promise<SiteOwner | undefined>;
-  /** The gateway's record, with the newest seq of `boot`; `undefined` for a gateway never seen. */
+  /** The gateway's record, with the newest seq of `boot` when that is an older boot; `undefined` for a gateway never seen. */
   gatewayPosition(gateway: string, boot: number): Promise<GatewayPosition | undefined>;
   /** Rejects when the store cannot answer. */
   ping(): Promise<void>;
