@@ -11,6 +11,7 @@ import { type AuditEntry, WriteAudit } from './command-audit.js';
 import { CommandGuard, type GuardDecision, type RefusalCode, RefusalThrottle } from './command-guard.js';
 import { ReplayCache } from './command-replay-cache.js';
 import type { CommandExecutor } from './commands.js';
+import { formatIssues } from './common/config-loading.js';
 import type { LoadedGatewayConfig } from './config.js';
 import type { ConnectionStateMachine } from './connection-state.js';
 import type { Logger } from './logger.js';
@@ -210,8 +211,7 @@ function parseCommand(payload: Buffer): ParsedCommand {
   }
   const parsed = CommandMessage.safeParse(json);
   if (parsed.success) return { ok: true, command: parsed.data };
-  const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-  return { ok: false, code: 'invalid', reason, id: idOf(json) };
+  return { ok: false, code: 'invalid', reason: formatIssues(parsed.error.issues).join('; '), id: idOf(json) };
 }
 
 /** The id of a command that did not validate, if it has one. */
