@@ -26,9 +26,9 @@ import {
 import type { SparkplugEdgeNode } from './sparkplug/edge-node.js';
 
 /** A command is at most 1,000 writes of ~150 bytes; anything far larger is refused unread. */
-export const MAX_COMMAND_BYTES = 256 * 1024;
+const MAX_COMMAND_BYTES = 256 * 1024;
 /** Refusals acknowledged one by one per second (twice that in a burst); the rest are counted. */
-export const REFUSAL_ACKS_PER_SECOND = 10;
+const REFUSAL_ACKS_PER_SECOND = 10;
 
 export interface CommandIntakeOptions {
   config: Pick<LoadedGatewayConfig, 'gateway' | 'commands' | 'commandKeys' | 'stateDir'>;
