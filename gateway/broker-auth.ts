@@ -19,7 +19,7 @@ export const DEFAULT_COLLECTOR_USER = 'jjj-collector';
  * of a fleet costs the broker low, and the passwords it protects are meant to be long random secrets
  * (which no iteration count makes stronger or weaker against guessing).
  */
-export const MOSQUITTO_PBKDF2_ITERATIONS = 101;
+const MOSQUITTO_PBKDF2_ITERATIONS = 101;
 const SALT_BYTES = 12;
 const HASH_BYTES = 64;
 
@@ -60,7 +60,7 @@ export function mosquittoPasswordLine(
  * A client certificate (mqtt.tls.cert) makes the identity the gateway id: the broker takes the
  * certificate's CN as the username (`use_identity_as_username`), so no password line is written.
  */
-export function gatewayIdentity(config: GatewayConfig): BrokerIdentity {
+function gatewayIdentity(config: GatewayConfig): BrokerIdentity {
   const { gateway, mqtt } = config;
   const byCertificate = mqtt.tls?.cert !== undefined;
   const username = byCertificate ? gateway.id : (mqtt.username ?? gateway.id);
@@ -99,7 +99,7 @@ export function gatewayIdentity(config: GatewayConfig): BrokerIdentity {
  * only the commands of the fleet's gateways (JSON command, Sparkplug NCMD/DCMD) and the STATE of the
  * primary hosts the gateways wait for: the cloud side is the only one that may command.
  */
-export function collectorIdentity(
+function collectorIdentity(
   username: string,
   password: string,
   gateways: readonly GatewayConfig[],

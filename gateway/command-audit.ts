@@ -35,7 +35,7 @@ export interface AuditEntry {
   count?: number;
 }
 
-export const AUDIT_FILE = 'audit.jsonl';
+const AUDIT_FILE = 'audit.jsonl';
 
 export class WriteAudit {
   readonly file: string;

@@ -12,7 +12,7 @@ import { verifyCommandSignature } from './schema/command-signature.js';
 import type { CommandMessage, CommandTarget } from './schema/commands.js';
 
 /** The signer named in the audit and the ack for a Sparkplug DCMD, which carries no signature. */
-export const SPARKPLUG_SIGNER = 'sparkplug-dcmd';
+const SPARKPLUG_SIGNER = 'sparkplug-dcmd';
 
 export type RefusalCode =
   | 'too-large'

@@ -11,6 +11,7 @@ import { type AuditEntry, WriteAudit } from './command-audit.js';
 import { CommandGuard, type GuardDecision, type RefusalCode, RefusalThrottle } from './command-guard.js';
 import { ReplayCache } from './command-replay-cache.js';
 import type { CommandExecutor } from './commands.js';
+import { formatIssues } from './common/config-loading.js';
 import type { LoadedGatewayConfig } from './config.js';
 import type { ConnectionStateMachine } from './connection-state.js';
 import type { Logger } from './logger.js';
@@ -25,9 +26,9 @@ import {
 import type { SparkplugEdgeNode } from './sparkplug/edge-node.js';
 
 /** A command is at most 1,000 writes of ~150 bytes; anything far larger is refused unread. */
-export const MAX_COMMAND_BYTES = 256 * 1024;
+const MAX_COMMAND_BYTES = 256 * 1024;
 /** Refusals acknowledged one by one per second (twice that in a burst); the rest are counted. */
-export const REFUSAL_ACKS_PER_SECOND = 10;
+const REFUSAL_ACKS_PER_SECOND = 10;
 
 export interface CommandIntakeOptions {
   config: Pick<LoadedGatewayConfig, 'gateway' | 'commands' | 'commandKeys' | 'stateDir'>;
@@ -94,7 +95,7 @@ export class CommandIntake {
 
   private async onJson(payload: Buffer): Promise<void> {
     const command = parseCommand(payload);
-    if (!command.ok) return this.refuseJson(idOf(payload), command);
+    if (!command.ok) return this.refuseJson(command.id, command);
     const decision = this.guard.admitJson(command.command);
     if (!decision.ok) return this.refuseJson(command.command.id, decision);
     const { id, by, writes } = command.command;
@@ -191,30 +192,30 @@ export class CommandIntake {
   }
 }
 
-type ParsedCommand = { ok: true; command: CommandMessage } | Refusal;
+/** A refusal before the guard carries the command's id when it has one, so the sender can match it. */
+type ParsedCommand = { ok: true; command: CommandMessage } | (Refusal & { id: string });
 
 function parseCommand(payload: Buffer): ParsedCommand {
   if (payload.length > MAX_COMMAND_BYTES)
-    return { ok: false, code: 'too-large', reason: `${payload.length} bytes; at most ${MAX_COMMAND_BYTES}` };
+    return {
+      ok: false,
+      code: 'too-large',
+      reason: `${payload.length} bytes; at most ${MAX_COMMAND_BYTES}`,
+      id: 'unknown',
+    };
   let json: unknown;
   try {
     json = JSON.parse(payload.toString('utf8'));
   } catch {
-    return { ok: false, code: 'invalid', reason: 'not JSON' };
+    return { ok: false, code: 'invalid', reason: 'not JSON', id: 'unknown' };
   }
   const parsed = CommandMessage.safeParse(json);
   if (parsed.success) return { ok: true, command: parsed.data };
-  const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-  return { ok: false, code: 'invalid', reason };
+  return { ok: false, code: 'invalid', reason: formatIssues(parsed.error.issues).join('; '), id: idOf(json) };
 }
 
-/** The id of a command that did not validate, if it has one, so the sender can match the refusal. */
-function idOf(payload: Buffer): string {
-  if (payload.length > MAX_COMMAND_BYTES) return 'unknown';
-  try {
-    const id = (JSON.parse(payload.toString('utf8')) as { id?: unknown }).id;
-    return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : 'unknown';
-  } catch {
-    return 'unknown';
-  }
+/** The id of a command that did not validate, if it has one. */
+function idOf(json: unknown): string {
+  const id = typeof json === 'object' && json !== null ? (json as { id?: unknown }).id : undefined;
+  return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : 'unknown';
 }

@@ -56,8 +56,6 @@ export type CommandOutcome =
   | { kind: 'rebirth' }
   | { kind: 'write'; writes: CommandWrite[]; rejected: string[] };
 
-export { REBIRTH_METRIC };
-
 const typeOfDataType: Record<DataType, SparkplugDataType> = {
   bool: 'Boolean',
   int16: 'Int16',

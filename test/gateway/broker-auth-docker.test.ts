@@ -4,8 +4,7 @@
  * listeners; real gateways connect over TLS, with a password or (its commented lines switched on) by
  * client certificate, and the collector receives them on the plain listener.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
@@ -17,6 +16,7 @@ import { loadGatewayConfig } from '../../gateway/config.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { startModbusServer } from '../helpers/modbus-server.js';
 import { readableByBroker, startMosquittoWithConfig } from '../helpers/mosquitto.js';
+import { createPki, type Pki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
 import { waitUntil } from '../helpers/wait.js';
 import { brokerAuthGatewayConfig } from './broker-auth-fixtures.js';
@@ -24,42 +24,23 @@ import { brokerAuthGatewayConfig } from './broker-auth-fixtures.js';
 const COLLECTOR_PASSWORD = 'collector-secret-0b7e';
 const cleanups: Array<() => unknown> = [];
 let dir: string;
-let certs: string;
+let pki: Pki;
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Runs openssl in the certificate folder; `command` is split on spaces, `subject` is given whole. */
-function openssl(command: string, subject?: string) {
-  const args = command.split(' ');
-  if (subject !== undefined) args.push('-subj', subject);
-  execFileSync('openssl', args, { cwd: certs, stdio: 'ignore' });
-}
-
-/** A private CA, the broker's certificate for 127.0.0.1, and a client certificate with CN = gw-cert. */
-function makeCertificates() {
-  const ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';
-  openssl(`req -x509 ${ec} -keyout ca.key -out ca.crt -days 2`, '/CN=jjj test CA');
-  for (const [name, cn] of [
-    ['server', '127.0.0.1'],
-    ['gw-cert', 'gw-cert'],
-  ] as const) {
-    openssl(`req ${ec} -keyout ${name}.key -out ${name}.csr`, `/CN=${cn}`);
-    const extension = name === 'server' ? 'subjectAltName=IP:127.0.0.1' : 'extendedKeyUsage=clientAuth';
-    writeFileSync(join(certs, `${name}.ext`), `${extension}\n`);
-    openssl(
-      `x509 -req -in ${name}.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out ${name}.crt -days 2 -extfile ${name}.ext`,
-    );
-  }
-}
-
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'jjj-docker-mosquitto-'));
-  certs = join(dir, 'certs');
-  mkdirSync(certs);
-  makeCertificates();
-  return () => rmSync(dir, { recursive: true, force: true });
+  // A private CA, the broker's certificate for 127.0.0.1, and a client certificate with CN = gw-cert.
+  pki = createPki();
+  pki.makeCa('ca');
+  pki.makeSigned('server', 'ca', 'subjectAltName = IP:127.0.0.1\n');
+  pki.makeSigned('gw-cert', 'ca', 'extendedKeyUsage = clientAuth\n');
+  return () => {
+    rmSync(dir, { recursive: true, force: true });
+    pki.remove();
+  };
 });
 
 /** docker/mosquitto.conf with its listeners on loopback ports and its folders under `dir`. */
@@ -70,13 +51,15 @@ async function startComposeBroker(mutualTls: boolean) {
     .replace(/^listener 1883$/m, `listener ${plain} 127.0.0.1`)
     .replace(/^listener 8883$/m, `listener ${tls} 127.0.0.1`)
     .replaceAll('/mosquitto/auth/', `${join(dir, 'auth')}/`)
-    .replaceAll('/mosquitto/certs/', `${certs}/`)
+    .replace('/mosquitto/certs/ca.crt', pki.file('ca.pem'))
+    .replace('/mosquitto/certs/server.crt', pki.file('server.pem'))
+    .replace('/mosquitto/certs/server.key', pki.file('server.key'))
     .replace('/mosquitto/data/', `${data}/`);
   if (mutualTls)
     config = config.replace(/^#(require_certificate|use_identity_as_username) true$/gm, '$1 true');
   readableByBroker(
-    [dir, join(dir, 'auth'), certs, data],
-    [...Object.values(brokerAuthFiles).map((name) => join(dir, 'auth', name)), join(certs, 'server.key')],
+    [dir, join(dir, 'auth'), data],
+    Object.values(brokerAuthFiles).map((name) => join(dir, 'auth', name)),
   );
   const broker = await startMosquittoWithConfig(config.split('\n'), plain);
   cleanups.push(() => broker.stop());
@@ -87,7 +70,7 @@ async function startComposeBroker(mutualTls: boolean) {
 async function generate(gateways: Array<{ id: string; mqtt: object }>, modbusPort: number) {
   const files = gateways.map(({ id, mqtt }) => {
     const file = join(dir, `${id}.yaml`);
-    const tls = { ca: 'certs/ca.crt', ...(mqtt as { tls?: object }).tls };
+    const tls = { ca: pki.file('ca.pem'), ...(mqtt as { tls?: object }).tls };
     const config = brokerAuthGatewayConfig(
       { id, region: 'HE', site: 'he-docker' },
       { ...mqtt, tls },
@@ -140,7 +123,7 @@ describe('docker/mosquitto.conf', () => {
   it('refuses anonymous clients on both listeners; a gateway with a password reaches the collector over TLS', async () => {
     const files = await generate([{ id: 'gw-pass', mqtt: { password: 'gw-pass-secret-5d1e' } }], await plc());
     const urls = await startComposeBroker(false);
-    const ca = readFileSync(join(certs, 'ca.crt'));
+    const ca = pki.read('ca.pem');
     await expect(connectAsync(urls.plain, { reconnectPeriod: 0 })).rejects.toThrow(refused);
     await expect(connectAsync(urls.tls, { ca, reconnectPeriod: 0 })).rejects.toThrow(refused);
     await startGateway(files[0] as (typeof files)[0], urls.tls);
@@ -149,12 +132,12 @@ describe('docker/mosquitto.conf', () => {
 
   it('with its mutual-TLS lines on, a gateway proves itself by certificate (CN = gateway id) and gets its ACL', async () => {
     const files = await generate(
-      [{ id: 'gw-cert', mqtt: { tls: { cert: 'certs/gw-cert.crt', key: 'certs/gw-cert.key' } } }],
+      [{ id: 'gw-cert', mqtt: { tls: { cert: pki.file('gw-cert.pem'), key: pki.file('gw-cert.key') } } }],
       await plc(),
     );
     expect(readFileSync(join(dir, 'auth', brokerAuthFiles.passwords), 'utf8')).not.toMatch(/^gw-cert:/m);
     const urls = await startComposeBroker(true);
-    const ca = readFileSync(join(certs, 'ca.crt'));
+    const ca = pki.read('ca.pem');
     // No certificate: the TLS handshake itself fails.
     await expect(
       connectAsync(urls.tls, {
@@ -168,8 +151,8 @@ describe('docker/mosquitto.conf', () => {
     await startGateway(files[0] as (typeof files)[0], urls.tls);
     await collectorSees(urls.plain, 'jjj/v1/HE/he-docker/gw-cert/telemetry');
     // The same certificate may not publish as another gateway.
-    const cert = readFileSync(join(certs, 'gw-cert.crt'));
-    const key = readFileSync(join(certs, 'gw-cert.key'));
+    const cert = pki.read('gw-cert.pem');
+    const key = pki.read('gw-cert.key');
     const impostor = await connectAsync(urls.tls, { ca, cert, key, protocolVersion: 5, reconnectPeriod: 0 });
     cleanups.push(() => impostor.endAsync());
     await expect(

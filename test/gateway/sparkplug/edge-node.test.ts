@@ -5,9 +5,10 @@ import type { PointMetadata, TelemetryBatch } from '../../../gateway/schema/inde
 import {
   decodePayload,
   encodePayload,
+  REBIRTH_METRIC,
   type SparkplugDataType,
 } from '../../../gateway/schema/sparkplug/index.js';
-import { REBIRTH_METRIC, SparkplugEdgeNode } from '../../../gateway/sparkplug/edge-node.js';
+import { SparkplugEdgeNode } from '../../../gateway/sparkplug/edge-node.js';
 
 const tahu = createRequire(import.meta.url)('sparkplug-payload').get('spBv1.0') as {
   decodePayload(bytes: Uint8Array): { seq?: unknown; metrics: Array<Record<string, unknown>> };
