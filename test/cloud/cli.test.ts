@@ -119,7 +119,7 @@ describe('jjj-collector CLI', () => {
 
   it('run: serves until told to stop, then closes', async () => {
     let stop: (signal: string) => void = () => {};
-    const { io, out } = capturedIo(new Promise((resolveStop) => (stop = resolveStop)));
+    const { io, out } = capturedIo({ stop: new Promise((resolveStop) => (stop = resolveStop)) });
     const exit = runCli(['run', '--config', join(dir, 'good.yaml')], io);
     const started = await eventually(() => {
       const line = out.stderr.split('\n').find((l) => l.includes('collector started'));

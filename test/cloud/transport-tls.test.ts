@@ -221,7 +221,7 @@ describe('jjj-collector run: a broker it cannot connect to at start is fatal, wi
 
   it('the right password: starts and serves', async () => {
     let stop: (signal: string) => void = () => {};
-    const { io, out } = capturedIo(new Promise((resolveStop) => (stop = resolveStop)));
+    const { io, out } = capturedIo({ stop: new Promise((resolveStop) => (stop = resolveStop)) });
     const file = join(dir, 'good.yaml');
     writeFileSync(
       file,

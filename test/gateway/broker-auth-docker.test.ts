@@ -14,6 +14,7 @@ import { brokerAuthFiles, COLLECTOR_PASSWORD_ENV } from '../../gateway/broker-au
 import { runCli } from '../../gateway/cli.js';
 import { loadGatewayConfig } from '../../gateway/config.js';
 import { Gateway } from '../../gateway/gateway.js';
+import { capturedIo } from '../helpers/captured-io.js';
 import { startModbusServer } from '../helpers/modbus-server.js';
 import { readableByBroker, startMosquittoWithConfig } from '../helpers/mosquitto.js';
 import { createPki, type Pki } from '../helpers/pki.js';
@@ -79,13 +80,12 @@ async function generate(gateways: Array<{ id: string; mqtt: object }>, modbusPor
     writeFileSync(file, JSON.stringify(config));
     return { file, config };
   });
-  const io = {
-    stdout: { write: () => true },
-    stderr: { write: (text: string) => process.stderr.write(text) },
-    env: { [COLLECTOR_PASSWORD_ENV]: COLLECTOR_PASSWORD },
-    waitForStop: () => new Promise<string>(() => {}),
-  };
-  expect(await runCli(['broker-auth', '--out', join(dir, 'auth'), ...files.map((f) => f.file)], io)).toBe(0);
+  const cli = capturedIo({ env: { [COLLECTOR_PASSWORD_ENV]: COLLECTOR_PASSWORD } });
+  const exitCode = await runCli(
+    ['broker-auth', '--out', join(dir, 'auth'), ...files.map((f) => f.file)],
+    cli.io,
+  );
+  expect(exitCode, cli.out.stderr).toBe(0);
   return files;
 }
 

@@ -13,6 +13,7 @@ import { brokerAuthFiles, COLLECTOR_PASSWORD_ENV } from '../../gateway/broker-au
 import { runCli } from '../../gateway/cli.js';
 import { loadGatewayConfig } from '../../gateway/config.js';
 import { Gateway } from '../../gateway/gateway.js';
+import { capturedIo } from '../helpers/captured-io.js';
 import { startModbusServer } from '../helpers/modbus-server.js';
 import { type Mosquitto, readableByBroker, startMosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
@@ -122,13 +123,9 @@ beforeAll(async () => {
     ),
   );
   const out = join(dir, 'auth');
-  const io = {
-    stdout: { write: (text: string) => (cliOutput += text) },
-    stderr: { write: (text: string) => (cliOutput += text) },
-    env: { [COLLECTOR_PASSWORD_ENV]: COLLECTOR.password },
-    waitForStop: () => new Promise<string>(() => {}),
-  };
-  expect(await runCli(['broker-auth', '--out', out, ...files], io)).toBe(0);
+  const cli = capturedIo({ env: { [COLLECTOR_PASSWORD_ENV]: COLLECTOR.password } });
+  expect(await runCli(['broker-auth', '--out', out, ...files], cli.io)).toBe(0);
+  cliOutput = cli.out.stdout + cli.out.stderr;
   readableByBroker(
     [dir, out],
     Object.values(brokerAuthFiles).map((name) => join(out, name)),

@@ -13,6 +13,7 @@ import {
 } from '../../gateway/broker-auth.js';
 import { runCli } from '../../gateway/cli.js';
 import { GatewayConfig } from '../../gateway/config.js';
+import { capturedIo } from '../helpers/captured-io.js';
 
 function gatewayInput(id: string) {
   return {
@@ -156,24 +157,18 @@ describe('broker-auth generator', () => {
     try {
       const file = join(dir, 'gw-a.yaml');
       writeFileSync(file, JSON.stringify({ ...gatewayInput('gw-a'), mqtt: { password: 'gw-a-secret' } }));
-      let output = '';
-      const io = (env: NodeJS.ProcessEnv) => ({
-        stdout: { write: (text: string) => (output += text) },
-        stderr: { write: (text: string) => (output += text) },
-        env,
-        waitForStop: () => new Promise<string>(() => {}),
-      });
+      const all = ({ out }: ReturnType<typeof capturedIo>) => out.stdout + out.stderr;
       const out = join(dir, 'auth');
-      expect(await runCli(['broker-auth', '--out', out, file], io({}))).toBe(2);
-      expect(output).toContain('set JJJ_COLLECTOR_MQTT_PASSWORD to the collector');
-      expect(await runCli(['broker-auth', file], io({}))).toBe(2);
-      expect(output).toContain('broker-auth needs --out DIR');
-      output = '';
-      expect(
-        await runCli(['broker-auth', '--out', out, file], io({ JJJ_COLLECTOR_MQTT_PASSWORD: 'c-secret' })),
-      ).toBe(0);
-      expect(output).toMatch(/^wrote .*passwd, .*acl, .*emqx-acl.conf for 2 identities/);
-      expect(output).not.toMatch(/gw-a-secret|c-secret/);
+      const noPassword = capturedIo();
+      expect(await runCli(['broker-auth', '--out', out, file], noPassword.io)).toBe(2);
+      expect(all(noPassword)).toContain('set JJJ_COLLECTOR_MQTT_PASSWORD to the collector');
+      const noOut = capturedIo();
+      expect(await runCli(['broker-auth', file], noOut.io)).toBe(2);
+      expect(all(noOut)).toContain('broker-auth needs --out DIR');
+      const good = capturedIo({ env: { JJJ_COLLECTOR_MQTT_PASSWORD: 'c-secret' } });
+      expect(await runCli(['broker-auth', '--out', out, file], good.io)).toBe(0);
+      expect(all(good)).toMatch(/^wrote .*passwd, .*acl, .*emqx-acl.conf for 2 identities/);
+      expect(all(good)).not.toMatch(/gw-a-secret|c-secret/);
       expect(statSync(join(out, 'passwd')).mode & 0o777).toBe(0o600);
       expect(readFileSync(join(out, 'passwd'), 'utf8')).toMatch(
         /^gw-a:\$7\$101\$.+\njjj-collector:\$7\$101\$.+\n$/,
