@@ -6,7 +6,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { formatIssues } from '../gateway/common/config-loading.js';
 import { Identifier, parsePointId } from '../gateway/schema/index.js';
 import { aggregateFunctions, windowSizes } from './aggregate.js';
 import { type AccessOptions, registerAccess } from './auth/access.js';
@@ -16,7 +15,7 @@ import type { CommandSender } from './commands/command-sender.js';
 import { compareSites, kpis } from './kpi.js';
 import type { CollectorMetrics } from './metrics.js';
 import { type QueryLimits, QueryRefusedError } from './query/query-errors.js';
-import { ListLimit, wholeNumberParam } from './query-params.js';
+import { ListLimit, parseRequest, wholeNumberParam } from './query-params.js';
 import type { TelemetryStore } from './store/store.js';
 
 /** Most samples one series request returns; the response says `truncated` when there were more. */
@@ -150,14 +149,14 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   });
 
   app.get('/api/v1/sites', async (request, reply) => {
-    if (!parseQuery(SitesQuery, request.query, reply)) return reply;
+    if (!parseRequest(SitesQuery, request.query, reply)) return reply;
     return store.listSites();
   });
 
   /** `{ site, points }` of one site; 404 for an unknown one. */
   const pointsOfSite = (path: string, read: (site: string) => Promise<unknown[] | undefined>) =>
     app.get(path, async (request, reply) => {
-      const query = parseQuery(SiteQuery, request.query, reply);
+      const query = parseRequest(SiteQuery, request.query, reply);
       if (!query) return reply;
       const points = await read(query.site);
       if (!points) return reply.code(404).send({ error: `unknown site "${query.site}"` });
@@ -167,7 +166,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   pointsOfSite('/api/v1/points', (site) => store.points(site));
 
   app.get('/api/v1/series', async (request, reply) => {
-    const query = parseQuery(SeriesQuery, request.query, reply);
+    const query = parseRequest(SeriesQuery, request.query, reply);
     if (!query) return reply;
     return answerQuery(reply, async () => {
       if (!query.aggregation) {
@@ -199,7 +198,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   });
 
   app.get('/api/v1/compare', async (request, reply) => {
-    const query = parseQuery(CompareQuery, request.query, reply);
+    const query = parseRequest(CompareQuery, request.query, reply);
     if (!query) return reply;
     if (query.sites.length > limits.maxSites) {
       return refuse(
@@ -219,18 +218,18 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   });
 
   app.get('/api/v1/gateways', async (request, reply) => {
-    if (!parseQuery(SitesQuery, request.query, reply)) return reply;
+    if (!parseRequest(SitesQuery, request.query, reply)) return reply;
     return store.gateways();
   });
 
   app.get('/api/v1/gaps', async (request, reply) => {
-    const query = parseQuery(GapsQuery, request.query, reply);
+    const query = parseRequest(GapsQuery, request.query, reply);
     if (!query) return reply;
     return { gateway: query.gateway, gaps: await store.gaps(query.gateway) };
   });
 
   app.get('/api/v1/dead-letters', async (request, reply) => {
-    const query = parseQuery(DeadLetterQuery, request.query, reply);
+    const query = parseRequest(DeadLetterQuery, request.query, reply);
     if (!query) return reply;
     return store.deadLetters({
       limit: query.limit,
@@ -259,13 +258,4 @@ async function answerQuery(reply: FastifyReply, run: () => Promise<unknown>): Pr
 
 function refuse(reply: FastifyReply, status: number, limit: keyof QueryLimits, reason: string): FastifyReply {
   return reply.code(status).send({ error: reason, limit });
-}
-
-/** Validates a query string; on failure answers 400 listing each problem and returns `undefined`. */
-function parseQuery<T>(schema: z.ZodType<T>, query: unknown, reply: FastifyReply): T | undefined {
-  const result = schema.safeParse(query ?? {});
-  if (result.success) return result.data;
-  const problems = formatIssues(result.error.issues);
-  void reply.code(400).send({ error: `invalid query: ${problems.join('; ')}`, problems });
-  return undefined;
 }

@@ -280,7 +280,8 @@ function connectBroker(mqtt: CollectorConfig['mqtt'], index: number, context: Co
 
   client.handleMessage = (packet, done) => {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    if (parseTopic(packet.topic)?.kind === 'command-ack') {
+    // The suffix first: ingest parses every other topic itself, so telemetry is not split twice.
+    if (packet.topic.endsWith('/command-ack') && parseTopic(packet.topic)?.kind === 'command-ack') {
       context.commandSender?.handleAck(packet.topic, payload);
       done();
       return;

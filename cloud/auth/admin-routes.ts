@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { formatIssues } from '../../gateway/common/config-loading.js';
+import { parseRequest } from '../query-params.js';
 import type { Accounts } from '../store/account-table.js';
 import {
   type AdminResult,
@@ -36,7 +36,7 @@ export function registerAdminRoutes(app: FastifyInstance, accounts: Accounts, lo
   app.get('/api/v1/users', admin, async () => accounts.users());
 
   app.post('/api/v1/users', admin, async (request, reply) => {
-    const body = parse(NewUser, request.body, reply);
+    const body = parseRequest(NewUser, request.body, reply, 'request');
     if (!body) return reply;
     const created = await createUser(accounts, body, Date.now());
     if (created.ok)
@@ -45,8 +45,8 @@ export function registerAdminRoutes(app: FastifyInstance, accounts: Accounts, lo
   });
 
   app.patch('/api/v1/users/:name', admin, async (request, reply) => {
-    const params = parse(NameParam, request.params, reply);
-    const change = params && parse(UserChange, request.body, reply);
+    const params = parseRequest(NameParam, request.params, reply, 'request');
+    const change = params && parseRequest(UserChange, request.body, reply, 'request');
     if (!params || !change) return reply;
     if (change.role !== undefined && change.role !== 'admin' && isLastAdmin(accounts, params.name))
       return reply.code(409).send({ error: `"${params.name}" is the last admin` });
@@ -71,7 +71,7 @@ export function registerAdminRoutes(app: FastifyInstance, accounts: Accounts, lo
   });
 
   app.delete('/api/v1/users/:name', admin, async (request, reply) => {
-    const params = parse(NameParam, request.params, reply);
+    const params = parseRequest(NameParam, request.params, reply, 'request');
     if (!params) return reply;
     if (isLastAdmin(accounts, params.name))
       return reply.code(409).send({ error: `"${params.name}" is the last admin` });
@@ -87,7 +87,7 @@ export function registerAdminRoutes(app: FastifyInstance, accounts: Accounts, lo
   app.get('/api/v1/tokens', admin, async () => accounts.tokens());
 
   app.post('/api/v1/tokens', admin, async (request, reply) => {
-    const body = parse(NewToken, request.body, reply);
+    const body = parseRequest(NewToken, request.body, reply, 'request');
     if (!body) return reply;
     const created = createToken(accounts, body, Date.now());
     if (created.ok)
@@ -104,7 +104,7 @@ export function registerAdminRoutes(app: FastifyInstance, accounts: Accounts, lo
   });
 
   app.delete('/api/v1/tokens/:id', admin, async (request, reply) => {
-    const params = parse(TokenParam, request.params, reply);
+    const params = parseRequest(TokenParam, request.params, reply, 'request');
     if (!params) return reply;
     if (!accounts.revokeToken(params.id, Date.now()))
       return reply.code(404).send({ error: `no live token "${params.id}"` });
@@ -117,13 +117,4 @@ function answer<T>(reply: FastifyReply, result: AdminResult<T>, status: number) 
   return result.ok
     ? reply.code(status).send(result.value)
     : reply.code(result.status).send({ error: result.problem });
-}
-
-/** Validates a body or path; on failure answers 400 listing each problem and returns `undefined`. */
-export function parse<T>(schema: z.ZodType<T>, input: unknown, reply: FastifyReply): T | undefined {
-  const result = schema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const problems = formatIssues(result.error.issues);
-  void reply.code(400).send({ error: `invalid request: ${problems.join('; ')}`, problems });
-  return undefined;
 }

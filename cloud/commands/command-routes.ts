@@ -3,8 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { WriteRequest } from '../../gateway/schema/commands.js';
 import { Identifier, parsePointId, ScalarValue } from '../../gateway/schema/index.js';
-import { parse } from '../auth/admin-routes.js';
-import { ListLimit } from '../query-params.js';
+import { ListLimit, parseRequest } from '../query-params.js';
 import type { CommandLog } from '../store/command-table.js';
 import type { TelemetryStore } from '../store/store.js';
 import type { CommandSender } from './command-sender.js';
@@ -39,7 +38,7 @@ export function registerCommandRoutes(app: FastifyInstance, options: CommandRout
   const { store, sender } = options;
 
   app.post('/api/v1/commands', { config: { access: 'operator' } }, async (request, reply) => {
-    const body = parse(CommandBody, request.body, reply);
+    const body = parseRequest(CommandBody, request.body, reply, 'request');
     if (!body) return reply;
     if (!sender)
       return reply
@@ -86,7 +85,7 @@ export function registerCommandRoutes(app: FastifyInstance, options: CommandRout
   });
 
   app.get('/api/v1/commands', async (request, reply) => {
-    const query = parse(CommandsQuery, request.query, reply);
+    const query = parseRequest(CommandsQuery, request.query, reply, 'request');
     if (!query) return reply;
     return options.commandLog.commands({
       limit: query.limit,

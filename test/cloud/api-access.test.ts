@@ -14,8 +14,8 @@ import { runCli } from '../../cloud/cli.js';
 import { type RunningCollector, startCollector } from '../../cloud/collector.js';
 import { loadCollectorConfig } from '../../cloud/config.js';
 import { tempDir } from '../gateway/delivery-fixtures.js';
+import { capturedIo } from '../helpers/captured-io.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { captureCliIo } from './cli-capture.js';
 
 const METRICS_TOKEN = 'scrape-me-0123456789abcdef';
 const ADMIN_PASSWORD = 'correct horse battery staple';
@@ -67,10 +67,11 @@ describe('API access: users, roles, tokens and sessions', () => {
         '',
       ].join('\n'),
     );
-    expect(await runCli(['keygen', '--out', join(dir.path, 'keys')], captureCliIo().io)).toBe(0);
-    const add = captureCliIo({ [PASSWORD_ENV]: ADMIN_PASSWORD });
+    expect(await runCli(['keygen', '--out', join(dir.path, 'keys')], capturedIo().io)).toBe(0);
+    const add = capturedIo();
+    add.io.env = { [PASSWORD_ENV]: ADMIN_PASSWORD };
     expect(await runCli(['users', 'add', 'root', '--role', 'admin', '--config', configFile], add.io)).toBe(0);
-    const create = captureCliIo();
+    const create = capturedIo();
     expect(
       await runCli(['tokens', 'create', '--user', 'root', '--label', 'setup', '-c', configFile], create.io),
     ).toBe(0);

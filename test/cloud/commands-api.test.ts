@@ -20,11 +20,11 @@ import { Gateway } from '../../gateway/gateway.js';
 import { commandPublicKey, verifyCommandSignature } from '../../gateway/schema/command-signature.js';
 import type { CommandAck, CommandMessage } from '../../gateway/schema/commands.js';
 import { tempDir } from '../gateway/delivery-fixtures.js';
+import { capturedIo } from '../helpers/captured-io.js';
 import { startModbusServer } from '../helpers/modbus-server.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
 import { eventually, waitUntil } from '../helpers/wait.js';
-import { captureCliIo } from './cli-capture.js';
 
 const LIFETIME_MS = 20_000;
 const SETPOINT = 'he-cmd/press-line/plc/speed-setpoint';
@@ -83,15 +83,16 @@ describe('commands from the cloud', () => {
       ].join('\n'),
     );
     expect(
-      await runCli(['keygen', '--out', join(dir.path, 'keys'), '--key-id', 'plant-cloud'], captureCliIo().io),
+      await runCli(['keygen', '--out', join(dir.path, 'keys'), '--key-id', 'plant-cloud'], capturedIo().io),
     ).toBe(0);
     for (const [name, role] of [
       ['anna', 'operator'],
       ['vic', 'viewer'],
     ] as const) {
-      const add = captureCliIo({ [PASSWORD_ENV]: `${name}-has-a-long-password` });
+      const add = capturedIo();
+      add.io.env = { [PASSWORD_ENV]: `${name}-has-a-long-password` };
       expect(await runCli(['users', 'add', name, '--role', role, '-c', configFile], add.io)).toBe(0);
-      const create = captureCliIo();
+      const create = capturedIo();
       expect(await runCli(['tokens', 'create', '--user', name, '-c', configFile], create.io)).toBe(0);
       tokens[role] = create.out.stdout.trim();
     }

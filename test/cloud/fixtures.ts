@@ -1,6 +1,7 @@
 /** Wire messages for collector tests, valid by default; each builder takes overrides. */
 import type { SiteSummary } from '../../cloud/store/store.js';
 import type { MetadataMessage, StatusMessage, TelemetryBatch } from '../../gateway/schema/index.js';
+import { type EdgeNodeOptions, SparkplugEdgeNode } from '../../gateway/sparkplug/edge-node.js';
 
 export const SITE = 'bj-etown-cnc';
 export const GATEWAY = 'gw-bj-etown-cnc';
@@ -125,3 +126,19 @@ export const storedSite: SiteSummary = {
   lastTs: TS,
   protocols: ['modbus', 'opcua'],
 };
+
+/** A Sparkplug edge node of a Tianjin site (boot 1, data at QoS 1) publishing `points`; each option may be overridden. */
+export function tianjinEdgeNode(
+  options: Pick<EdgeNodeOptions, 'points'> & Partial<EdgeNodeOptions>,
+): SparkplugEdgeNode {
+  return new SparkplugEdgeNode({
+    site: 'tj-binhai-smt',
+    gateway: 'gw-tj',
+    region: 'TJ',
+    project: 'jjj-dp-03',
+    siteName: { zh: '滨海', en: 'Binhai' },
+    boot: 1,
+    dataQos: 1,
+    ...options,
+  });
+}

@@ -27,9 +27,9 @@ import {
   type TelemetryBatch,
   topicFor,
 } from '../../gateway/schema/index.js';
-import { SparkplugEdgeNode } from '../../gateway/sparkplug/edge-node.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 import { eventually } from '../helpers/wait.js';
+import { tianjinEdgeNode } from './fixtures.js';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const PROJECT = 'etown-smart-factory';
@@ -338,12 +338,9 @@ describe('ingest against poisoning (real collector, Mosquitto)', () => {
 
   it('a Sparkplug NaN or future timestamp is set aside; the rest of the DDATA is stored', async () => {
     const now = Date.now();
-    const edge = new SparkplugEdgeNode({
+    const edge = tianjinEdgeNode({
       site: 'tj-sparkplug',
       gateway: 'gw-tj-sparkplug',
-      region: 'TJ',
-      project: 'jjj-dp-03',
-      siteName: { zh: '滨海', en: 'Binhai' },
       boot: 3,
       points: ['a', 'b', 'c'].map((point) => ({
         line: 'smt',
@@ -353,7 +350,6 @@ describe('ingest against poisoning (real collector, Mosquitto)', () => {
         address: `ns=1;s=${point}`,
         dataType: 'float64' as const,
       })),
-      dataQos: 1,
     });
     edge.nextSessionWill();
     const sample = (point: string, value: number, ts = now): PointSample => ({

@@ -6,8 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SparkplugHost } from '../../cloud/sparkplug-host.js';
 import { isCertainlyValidTelemetry } from '../../cloud/telemetry-fast-path.js';
 import { type PointSample, type Protocol, protocols, TelemetryBatch } from '../../gateway/schema/index.js';
-import { SparkplugEdgeNode } from '../../gateway/sparkplug/edge-node.js';
-import { telemetry } from './fixtures.js';
+import { telemetry, tianjinEdgeNode } from './fixtures.js';
 
 const badSample = (protocol: Protocol): PointSample => ({
   line: 'machining',
@@ -27,13 +26,7 @@ describe.each(protocols)('protocol %s', (protocol) => {
   });
 
   it('keeps its point metadata and status through Sparkplug', () => {
-    const edge = new SparkplugEdgeNode({
-      site: 'tj-binhai-smt',
-      gateway: 'gw-tj',
-      region: 'TJ',
-      project: 'jjj-dp-03',
-      siteName: { zh: '滨海', en: 'Binhai' },
-      boot: 1,
+    const edge = tianjinEdgeNode({
       points: [
         {
           line: 'machining',
@@ -43,7 +36,6 @@ describe.each(protocols)('protocol %s', (protocol) => {
           address: `${protocol}-address`,
         },
       ],
-      dataQos: 1,
     });
     edge.nextSessionWill();
     const host = new SparkplugHost();

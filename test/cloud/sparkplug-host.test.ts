@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { type SparkplugEvent, SparkplugHost, SparkplugIngestError } from '../../cloud/sparkplug-host.js';
 import type { PointMetadata, TelemetryBatch } from '../../gateway/schema/index.js';
-import { SparkplugEdgeNode } from '../../gateway/sparkplug/edge-node.js';
+import { tianjinEdgeNode } from './fixtures.js';
 
 const tahu = createRequire(import.meta.url)('sparkplug-payload').get('spBv1.0') as {
   encodePayload(payload: unknown): Uint8Array;
@@ -29,16 +29,7 @@ const points: PointMetadata[] = [
 ];
 
 function edgeNode() {
-  return new SparkplugEdgeNode({
-    site: 'tj-binhai-smt',
-    gateway: 'gw-tj',
-    region: 'TJ',
-    project: 'jjj-dp-03',
-    siteName: { zh: '滨海', en: 'Binhai' },
-    boot: 9,
-    points,
-    dataQos: 1,
-  });
+  return tianjinEdgeNode({ boot: 9, points });
 }
 
 const batch = (spindle: number | null, historical = false): TelemetryBatch => ({
