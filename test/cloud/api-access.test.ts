@@ -68,8 +68,7 @@ describe('API access: users, roles, tokens and sessions', () => {
       ].join('\n'),
     );
     expect(await runCli(['keygen', '--out', join(dir.path, 'keys')], capturedIo().io)).toBe(0);
-    const add = capturedIo();
-    add.io.env = { [PASSWORD_ENV]: ADMIN_PASSWORD };
+    const add = capturedIo({ env: { [PASSWORD_ENV]: ADMIN_PASSWORD } });
     expect(await runCli(['users', 'add', 'root', '--role', 'admin', '--config', configFile], add.io)).toBe(0);
     const create = capturedIo();
     expect(

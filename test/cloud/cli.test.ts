@@ -74,8 +74,7 @@ describe('jjj-collector CLI', () => {
         asArgument.io,
       ),
     ).toBe(2);
-    const short = capturedIo();
-    short.io.env = { JJJ_COLLECTOR_PASSWORD: 'short' };
+    const short = capturedIo({ env: { JJJ_COLLECTOR_PASSWORD: 'short' } });
     expect(await runCli(['users', 'add', 'ada', '--role', 'admin', '-c', config], short.io)).toBe(2);
     expect(short.out.stderr).toBe('a password needs at least 12 characters\n');
     const fromStdin = capturedIo();
@@ -97,8 +96,7 @@ describe('jjj-collector CLI', () => {
       config,
       'store: { type: influxdb, url: "http://127.0.0.1:1", org: o, bucket: b, catalogPath: influx-catalog.db }\n',
     );
-    const add = capturedIo();
-    add.io.env = { JJJ_COLLECTOR_PASSWORD: 'a-long-enough-password' };
+    const add = capturedIo({ env: { JJJ_COLLECTOR_PASSWORD: 'a-long-enough-password' } });
     expect(await runCli(['users', 'add', 'ivy', '--role', 'viewer', '-c', config], add.io)).toBe(0);
     const db = new Database(join(dir, 'influx-catalog.db'), { readonly: true });
     expect(db.prepare('SELECT name, role FROM users').all()).toEqual([{ name: 'ivy', role: 'viewer' }]);

@@ -89,8 +89,7 @@ describe('commands from the cloud', () => {
       ['anna', 'operator'],
       ['vic', 'viewer'],
     ] as const) {
-      const add = capturedIo();
-      add.io.env = { [PASSWORD_ENV]: `${name}-has-a-long-password` };
+      const add = capturedIo({ env: { [PASSWORD_ENV]: `${name}-has-a-long-password` } });
       expect(await runCli(['users', 'add', name, '--role', role, '-c', configFile], add.io)).toBe(0);
       const create = capturedIo();
       expect(await runCli(['tokens', 'create', '--user', name, '-c', configFile], create.io)).toBe(0);
