@@ -3,6 +3,7 @@
  * stores (samples in InfluxDB, registry in an SQLite catalog) implement the same interface.
  */
 import type {
+  KpiRole,
   MetadataMessage,
   PointValue,
   Protocol,
@@ -14,6 +15,7 @@ import type {
 } from '../../gateway/schema/index.js';
 import type { AggregatedSample, AggregateFunction } from '../aggregate.js';
 import { CollectorError } from '../errors.js';
+import type { RollupRow, ScalarSeries } from '../kpi/model.js';
 import type { Accounts } from './account-table.js';
 import type { CommandLog } from './command-table.js';
 
@@ -203,6 +205,36 @@ export interface PointInfo {
   point: string;
   protocol: Protocol | null;
   unit: string | null;
+  /** What the point means for the KPIs, as its metadata declared. */
+  kpi?: KpiRole;
+}
+
+/**
+ * Where a site's rollups stand. Every telemetry write lowers `dirtyFrom` to its oldest sample and
+ * raises `newestTs`; the rollup job takes `dirtyFrom` and moves `cursor` (rows before it are final,
+ * unless late data lowers `dirtyFrom` below it).
+ */
+export interface RollupState {
+  site: string;
+  /** Newest sample time of the site (any point). */
+  newestTs: number;
+  /** Oldest sample time written since the job last took it; null when nothing was. */
+  dirtyFrom: number | null;
+  /** Minute from which the job recomputes next; null before its first run. */
+  cursor: number | null;
+}
+
+export interface RollupQuery {
+  sites: string[];
+  /** Inclusive bounds on the rows' start, ms. */
+  from: number;
+  to: number;
+  /**
+   * Rows are summed per (site, line, equipment, planned) into windows of this length, aligned to
+   * multiples of it since the epoch: read from hour rows when it is a whole number of hours, else from
+   * minute rows.
+   */
+  windowMs: number;
 }
 
 /** Batches a site's gateway numbered (first to last seq per boot) versus those that arrived. */
@@ -236,6 +268,30 @@ export interface TelemetryStore {
     to: number,
     maxSamples: number,
   ): Promise<Map<string, NumberSeries>>;
+  /**
+   * Good-quality scalar samples (numbers, booleans, texts) of each point in [from, to], oldest first;
+   * points without samples are left out. More than `maxSamples` in all throws `QueryRefusedError`.
+   */
+  scalarSamplesOf(
+    pointIds: string[],
+    from: number,
+    to: number,
+    maxSamples: number,
+  ): Promise<Map<string, ScalarSeries>>;
+  /** Every site's rollup state (sites that have samples). */
+  rollupStates(): Promise<RollupState[]>;
+  /** Reads and clears a site's `dirtyFrom` at once (null when nothing was written since). */
+  takeRollupDirty(site: string): Promise<number | null>;
+  setRollupCursor(site: string, cursor: number): Promise<void>;
+  /**
+   * Replaces the site's minute rows starting in [from, to] with `rows` (all minute rows of that site
+   * and range), then rewrites its hour rows of the hours those minutes touch from the minute rows.
+   */
+  writeRollups(site: string, from: number, to: number, rows: RollupRow[]): Promise<void>;
+  /** Rollup rows summed into the query's windows; throws `QueryRefusedError` past the query time limit. */
+  readRollups(query: RollupQuery): Promise<RollupRow[]>;
+  /** Deletes minute rows that start before `before` (hour rows are kept). */
+  pruneMinuteRollups(before: number): Promise<number>;
   /** The point registry of a site; `undefined` for an unknown site. */
   points(site: string): Promise<PointInfo[] | undefined>;
   gateways(): Promise<GatewaySummary[]>;

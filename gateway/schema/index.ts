@@ -5,6 +5,7 @@
  * JSON Schema other vendors implement against (`telemetry.schema.json`).
  */
 import { z } from 'zod';
+import { KpiRole } from './kpi-roles.js';
 
 export const TELEMETRY_SCHEMA = 'jjj.telemetry/1';
 export const POINT_SCHEMA = 'jjj.point/1';
@@ -152,6 +153,7 @@ export const PointMetadata = PointIdentity.extend({
   min: z.number().optional(),
   max: z.number().optional(),
   writable: z.boolean().optional(),
+  kpi: KpiRole.optional().describe('what the point means for the plant-comparison KPIs'),
 });
 export type PointMetadata = z.infer<typeof PointMetadata>;
 
@@ -197,4 +199,5 @@ export function parsePointId(id: string): ParsedPointId | undefined {
   return { site, line, equipment, point };
 }
 
+export * from './kpi-roles.js';
 export * from './topics.js';
