@@ -16,6 +16,7 @@ import { JjjError } from '../gateway/common/errors.js';
 import {
   DataType,
   Identifier,
+  KpiRole,
   type ProtocolStatus,
   type Quality,
   UneceUnit,
@@ -138,6 +139,9 @@ export const PointBase = z.strictObject({
   min: z.number().optional(),
   max: z.number().optional(),
   writable: z.boolean().optional(),
+  kpi: KpiRole.optional().describe(
+    'what the point means for the plant-comparison KPIs (docs/kpi-roles.md); carried in its metadata',
+  ),
 });
 
 /** Fields every device of every protocol has. Adapters extend this with `protocol` and connection fields. */

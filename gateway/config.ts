@@ -5,9 +5,11 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { type DeviceBase, type PointBase, pointRangeIssues } from '../adapters/contract.js';
 import { adapterModules } from '../adapters/registry.js';
+import { addressOf } from './adapter-modules.js';
 import { formatIssues, loadYamlConfig, MqttUrl } from './common/config-loading.js';
 import { ConfigError } from './common/errors.js';
 import { readTlsFiles, TlsSettings } from './common/tls.js';
+import { kpiRoleIssues, type RolePointEntry } from './kpi-role-checks.js';
 import { commandPublicKey } from './schema/command-signature.js';
 import { Identifier, LocalizedName, Region } from './schema/index.js';
 
@@ -224,6 +226,7 @@ export const GatewayConfig = z
   .superRefine((config, ctx) => {
     const deviceIds = new Set<string>();
     const points = new Map<string, string>();
+    const rolePoints: RolePointEntry[] = [];
     config.devices.forEach((device, d) => {
       if (deviceIds.has(device.id)) {
         ctx.addIssue({
@@ -245,8 +248,17 @@ export const GatewayConfig = z
             message: `point ${key} is already defined at ${first}`,
           });
         } else points.set(key, where);
+        if (point.kpi) {
+          rolePoints.push({
+            path: ['devices', d, 'points', p],
+            equipment: `${identity.line}/${identity.equipment}`,
+            role: point.kpi,
+            dataType: addressOf(device, point).dataType,
+          });
+        }
       });
     });
+    for (const issue of kpiRoleIssues(rolePoints)) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 export type GatewayConfig = z.infer<typeof GatewayConfig>;

@@ -26,6 +26,7 @@ export function buildPointDirectory(config: Pick<GatewayConfig, 'devices'>): Poi
       if (point.min !== undefined) metadata.min = point.min;
       if (point.max !== undefined) metadata.max = point.max;
       if (point.writable !== undefined) metadata.writable = point.writable;
+      if (point.kpi) metadata.kpi = point.kpi;
       points.set(point.name, { identity, metadata });
     }
     directory.set(device.id, points);
