@@ -105,7 +105,7 @@ export class Ingest {
   private readonly now: () => number;
   /** True from a failed store write until the next one that works: logs once per outage. */
   private storeDown = false;
-  private readonly sparkplug = new SparkplugHost();
+  private readonly sparkplug: SparkplugHost;
   /** When each Sparkplug node was last asked for a rebirth, so a stream of unknown data asks once. */
   private readonly rebirthAsked = new Map<string, number>();
   /**
@@ -116,6 +116,7 @@ export class Ingest {
 
   constructor(private readonly deps: IngestDependencies) {
     this.now = deps.now ?? Date.now;
+    this.sparkplug = new SparkplugHost(deps.logger);
   }
 
   /** Never rejects: every failure becomes a `rejected` outcome. */

@@ -5,10 +5,13 @@
  *
  * Mapping (the gateway's, read back): group = site, edge node = gateway, device = equipment, metric
  * name = point; region, project, site names and boot counter travel as NBIRTH `Properties/…` metrics;
- * line, unit, protocol and address as DBIRTH metric properties.
+ * line, unit, protocol, address and the KPI role (JSON text) as DBIRTH metric properties.
  */
+import type { Logger } from 'pino';
+import { formatIssues } from '../gateway/common/config-loading.js';
 import {
   Identifier,
+  KpiRole,
   METADATA_SCHEMA,
   type MetadataMessage,
   type PointMetadata,
@@ -87,6 +90,9 @@ function identifier(value: string | undefined, what: string): string {
 
 export class SparkplugHost {
   private readonly nodes = new Map<string, EdgeNode>();
+
+  /** `logger` hears of what is dropped but not refused (an invalid KPI role: the point is kept). */
+  constructor(private readonly logger?: Pick<Logger, 'warn'>) {}
 
   handle(topic: string, payload: Buffer, receivedAt = Date.now()): SparkplugEvent[] {
     const address = parseSparkplugTopic(topic);
@@ -211,6 +217,17 @@ export class SparkplugHost {
         const max = property(pointProperties.max);
         if (typeof max === 'number' && Number.isFinite(max)) meta.max = max;
         if (property(pointProperties.writable) === true) meta.writable = true;
+        const kpi = property(pointProperties.kpi);
+        if (kpi !== undefined) {
+          const role = kpiRoleOf(kpi);
+          if (role.success) meta.kpi = role.data;
+          else {
+            this.logger?.warn(
+              { site, gateway, point: `${line}/${device}/${point}`, reason: role.reason },
+              `Sparkplug DBIRTH: the ${pointProperties.kpi} of ${device}/${point} is not a valid KPI role; the point is kept without it`,
+            );
+          }
+        }
         metadata.push(meta);
       }
       if (metric.value !== null) points.push(sample(device, born, metric, payload.timestamp ?? now));
@@ -288,6 +305,21 @@ function telemetry(
       points,
     },
   };
+}
+
+/** A `KpiRole` property: JSON text of the role (see `pointProperties.kpi`). */
+function kpiRoleOf(text: unknown): { success: true; data: KpiRole } | { success: false; reason: string } {
+  if (typeof text !== 'string') return { success: false, reason: 'not a String property' };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return { success: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+  const role = KpiRole.safeParse(json);
+  return role.success
+    ? { success: true, data: role.data }
+    : { success: false, reason: formatIssues(role.error.issues).join('; ') };
 }
 
 function decodeOrReject(payload: Buffer, datatypeOf?: Parameters<typeof decodePayload>[1]): SparkplugPayload {

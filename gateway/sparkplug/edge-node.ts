@@ -303,6 +303,8 @@ export class SparkplugEdgeNode {
       if (metadata.max !== undefined)
         properties[pointProperties.max] = { type: 'Double', value: metadata.max };
       if (metadata.writable) properties[pointProperties.writable] = { type: 'Boolean', value: true };
+      if (metadata.kpi)
+        properties[pointProperties.kpi] = { type: 'String', value: JSON.stringify(metadata.kpi) };
       const birth: SparkplugMetric = {
         name: metadata.point,
         alias: metric.alias,

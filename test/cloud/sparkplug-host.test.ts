@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { type SparkplugEvent, SparkplugHost, SparkplugIngestError } from '../../cloud/sparkplug-host.js';
-import type { PointMetadata, TelemetryBatch } from '../../gateway/schema/index.js';
+import type { KpiRole, PointMetadata, TelemetryBatch } from '../../gateway/schema/index.js';
+import { capturingLogger } from '../helpers/capturing-logger.js';
 import { tianjinEdgeNode } from './fixtures.js';
 
 const tahu = createRequire(import.meta.url)('sparkplug-payload').get('spBv1.0') as {
@@ -134,6 +135,67 @@ describe('SparkplugHost', () => {
       quality: 'bad',
       status: { source: 'gateway', code: 2, name: 'NotConnected' },
     });
+  });
+
+  it("reads each point's KPI role back from its DBIRTH into the metadata", () => {
+    const roles: Record<string, KpiRole> = {
+      'spindle-speed': { role: 'machine-state', bits: [{ bit: 0, state: 'producing' }], otherwise: 'idle' },
+      'energy-total': { role: 'energy', measure: 'counter', scope: 'site', width: 32, reset: 'never' },
+    };
+    const edge = tianjinEdgeNode({
+      boot: 9,
+      points: points.map((point) => ({ ...point, kpi: roles[point.point] as KpiRole })),
+    });
+    edge.nextSessionWill();
+    const metadata = feed(new SparkplugHost(), edge.births(1000)).flatMap((e) =>
+      e.kind === 'metadata' ? e.message.points : [],
+    );
+    expect(metadata.map((m) => [m.point, m.kpi])).toEqual([
+      ['spindle-speed', roles['spindle-speed']],
+      ['energy-total', roles['energy-total']],
+    ]);
+  });
+
+  it('keeps a point whose KpiRole property is invalid, without the role, and logs a warning naming it', () => {
+    const { logger, lines } = capturingLogger();
+    const host = new SparkplugHost(logger);
+    const edge = edgeNode();
+    edge.nextSessionWill();
+    const [nbirth] = edge.births(1000);
+    feed(host, [nbirth as { topic: string; payload: Buffer }]);
+    // A foreign node's DBIRTH (encoded by Eclipse Tahu): one role maps nothing, one is not JSON.
+    const metric = (name: string, role: string) => ({
+      name,
+      type: 'Double',
+      value: 1,
+      properties: {
+        Line: { type: 'String', value: 'machining' },
+        Protocol: { type: 'String', value: 'opcua' },
+        Address: { type: 'String', value: `ns=1;s=${name}` },
+        KpiRole: { type: 'String', value: role },
+      },
+    });
+    const dbirth = Buffer.from(
+      tahu.encodePayload({
+        timestamp: 1000,
+        seq: 1,
+        metrics: [
+          metric('state', JSON.stringify({ role: 'machine-state' })),
+          metric('good-count', '{role: good-count}'),
+          metric('reject-count', JSON.stringify({ role: 'reject-count', width: 16 })),
+        ],
+      }),
+    );
+    const events = feed(host, [{ topic: 'spBv1.0/tj-binhai-smt/DBIRTH/gw-tj/cnc-01', payload: dbirth }]);
+    const metadata = events.flatMap((e) => (e.kind === 'metadata' ? e.message.points : []));
+    expect(metadata.map((m) => [m.point, m.kpi])).toEqual([
+      ['state', undefined],
+      ['good-count', undefined],
+      ['reject-count', { role: 'reject-count', width: 16, reset: 'restart' }],
+    ]);
+    const warnings = lines.filter((line) => line.level === 40) as Array<{ msg: string; point?: string }>;
+    expect(warnings.map((w) => w.point)).toEqual(['machining/cnc-01/state', 'machining/cnc-01/good-count']);
+    expect(warnings[0]?.msg).toContain('cnc-01/state');
   });
 
   it('marks the node offline on the NDEATH of its current session only', () => {

@@ -27,6 +27,13 @@ export const pointProperties = {
   min: 'Min',
   max: 'Max',
   writable: 'Writable',
+  /**
+   * The point's KPI role (`KpiRole`) as JSON text. Not a nested PropertySet: a machine state's
+   * `values` map has arbitrary keys ("3", "true", "RUN") and `bits` is a list of objects, which a
+   * PropertySet (typed, name-keyed, no lists of sets) cannot carry cleanly; one String property
+   * round-trips the role exactly, and a consumer that does not know it simply ignores it.
+   */
+  kpi: 'KpiRole',
 } as const;
 
 /** Metric properties of a value that is not good (good is what Sparkplug consumers assume). */

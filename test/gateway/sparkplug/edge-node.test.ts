@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import type { OutgoingMessage } from '../../../gateway/mqtt-link.js';
-import type { PointMetadata, TelemetryBatch } from '../../../gateway/schema/index.js';
+import type { KpiRole, PointMetadata, TelemetryBatch } from '../../../gateway/schema/index.js';
 import {
   decodePayload,
   encodePayload,
@@ -159,6 +159,42 @@ describe('SparkplugEdgeNode', () => {
       [2, 'UInt16', 1, 1_764_000_000_000],
     ]);
     expect(host(data[1]).map((m) => [m.alias, m.value])).toEqual([[3, 1234]]);
+  });
+
+  it("births each point's KPI role as the KpiRole property, the role as JSON text", () => {
+    const state = {
+      role: 'machine-state',
+      values: { '1': 'producing', '2': 'idle', '3': 'down' },
+    } satisfies KpiRole;
+    const energy = { role: 'energy', measure: 'counter', scope: 'site', reset: 'restart' } satisfies KpiRole;
+    const edge = new SparkplugEdgeNode({
+      site: 'bj-etown-cnc',
+      gateway: 'gw-1',
+      region: 'BJ',
+      project: 'jjj-dp-01',
+      siteName: { zh: '亦庄', en: 'E-Town' },
+      boot: 4,
+      dataQos: 1,
+      points: points.map((point) =>
+        point.point === 'state'
+          ? { ...point, kpi: state }
+          : point.point === 'energy-total'
+            ? { ...point, kpi: energy }
+            : point,
+      ),
+    });
+    edge.nextSessionWill();
+    const [, cnc, meter] = edge.births();
+    const roleOf = (metric: Record<string, unknown> | undefined) =>
+      (metric?.properties as Record<string, { type: string; value: unknown }> | undefined)?.KpiRole;
+    const cncMetrics = decoded(cnc).metrics;
+    expect(roleOf(cncMetrics.find((m) => m.name === 'state'))).toEqual({
+      type: 'String',
+      value: JSON.stringify(state),
+    });
+    expect(roleOf(cncMetrics.find((m) => m.name === 'spindle-speed'))).toBeUndefined();
+    const meterRole = roleOf(decoded(meter).metrics.find((m) => m.name === 'energy-total'));
+    expect(JSON.parse(String(meterRole?.value))).toEqual(energy);
   });
 
   it('wraps seq after 255 and restarts it at 0 with each NBIRTH', () => {

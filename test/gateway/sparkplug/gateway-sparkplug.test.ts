@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SparkplugHost } from '../../../cloud/sparkplug-host.js';
 import { parseGatewayConfig } from '../../../gateway/config.js';
 import { Gateway } from '../../../gateway/gateway.js';
 import { encodePayload, REBIRTH_METRIC, stateTopic } from '../../../gateway/schema/sparkplug/index.js';
@@ -163,5 +164,43 @@ describe('a gateway in Sparkplug B mode', () => {
     });
     await waitUntil('data once the host is online', () => recorder.seen.some((m) => m.type === 'DDATA'));
     expect(recorder.seen[0]?.type).toBe('NBIRTH');
+  });
+
+  it("carries a point's KPI role from its config through the broker to the collector's Sparkplug host", async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const device = await startCounterDevice();
+    cleanups.push(() => device.close());
+    const dir = tempDir('jjj-sparkplug-roles-');
+    cleanups.push(() => dir.remove());
+    const births: Array<{ topic: string; payload: Buffer }> = [];
+    const listener = await connectAsync(broker.url);
+    cleanups.push(() => listener.endAsync());
+    listener.on('message', (topic, payload) => {
+      if (/\/(NBIRTH|DBIRTH)\//.test(topic)) births.push({ topic, payload });
+    });
+    await listener.subscribeAsync(`spBv1.0/${SITE}/#`, { qos: 1 });
+    const raw = counterGatewayConfig({
+      gatewayId: 'gw-sparkplug',
+      mqttUrl: broker.url,
+      devicePort: device.port,
+      stateDir: `${dir.path}/gateway`,
+      mqtt: { format: 'sparkplug' },
+    });
+    // A 16-bit parts counter that wraps; the other point has no role.
+    Object.assign(raw.devices[0]?.points[0] as object, { kpi: { role: 'total-count', width: 16 } });
+    const gateway = new Gateway(parseGatewayConfig(raw, 'test', dir.path), pino({ level: 'silent' }));
+    cleanups.push(() => gateway.stop());
+    await gateway.start();
+    await waitUntil('NBIRTH and DBIRTH', () => births.length >= 2);
+
+    const host = new SparkplugHost();
+    const metadata = births
+      .flatMap((birth) => host.handle(birth.topic, birth.payload))
+      .flatMap((event) => (event.kind === 'metadata' ? event.message.points : []));
+    expect(metadata.map((m) => [m.point, m.kpi])).toEqual([
+      [COUNTER_POINTS[0], { role: 'total-count', width: 16, reset: 'restart' }],
+      [COUNTER_POINTS[1], undefined],
+    ]);
   });
 });
