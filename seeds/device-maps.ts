@@ -1,9 +1,16 @@
 /**
  * What each simulated device exposes: OPC UA points per equipment kind and the fixed Modbus register
- * maps (big-endian ABCD word order, 0-based protocol addresses). The simulators serve these and the
- * gateway configs read them, so both ends come from this one table.
+ * maps (big-endian ABCD word order, 0-based protocol addresses), with the KPI role each point declares
+ * (docs/kpi-roles.md). The simulators serve these and the gateway configs read them, so both ends
+ * come from this one table.
  */
+import type { z } from 'zod';
+import type { KpiRole } from '../gateway/schema/index.js';
 import type { ModbusDeviceKind, OpcuaEquipmentKind, Site } from './catalogue.js';
+import { MachineState } from './signals.js';
+
+/** A role as the gateway config spells it (its defaults may be left out). */
+export type KpiRoleEntry = z.input<typeof KpiRole>;
 
 export function simulatorNamespaceUri(site: Site): string {
   return `urn:jjj-iiot:sim:${site.id}`;
@@ -21,14 +28,46 @@ export interface OpcuaPointSpec {
   dataType: OpcuaDataType;
   unit?: string;
   description: string;
+  kpi?: KpiRoleEntry;
 }
 
-/** Every machine exposes these, so OEE (availability × performance × quality) works for any kind. */
+/** Every machine exposes these, with their roles, so OEE (availability × performance × quality) works for any kind. */
 const commonPoints: OpcuaPointSpec[] = [
-  { name: 'state', dataType: 'UInt16', description: 'machine state: 1 running, 2 idle, 3 down' },
-  { name: 'good-count', dataType: 'UInt32', unit: 'C62', description: 'good parts produced (counter)' },
-  { name: 'reject-count', dataType: 'UInt32', unit: 'C62', description: 'rejected parts (counter)' },
-  { name: 'ideal-cycle-time', dataType: 'Double', unit: 'SEC', description: 'ideal cycle time of one part' },
+  {
+    name: 'state',
+    dataType: 'UInt16',
+    description: 'machine state: 1 running, 2 idle, 3 down',
+    // Idle is a planned stop (no order, changeover), down a breakdown.
+    kpi: {
+      role: 'machine-state',
+      values: {
+        [MachineState.running]: 'producing',
+        [MachineState.idle]: 'idle',
+        [MachineState.down]: 'down',
+      },
+    },
+  },
+  {
+    name: 'good-count',
+    dataType: 'UInt32',
+    unit: 'C62',
+    description: 'good parts produced (counter)',
+    kpi: { role: 'good-count', width: 32 },
+  },
+  {
+    name: 'reject-count',
+    dataType: 'UInt32',
+    unit: 'C62',
+    description: 'rejected parts (counter)',
+    kpi: { role: 'reject-count', width: 32 },
+  },
+  {
+    name: 'ideal-cycle-time',
+    dataType: 'Double',
+    unit: 'SEC',
+    description: 'ideal cycle time of one part',
+    kpi: { role: 'ideal-cycle-time' },
+  },
 ];
 
 const kindPoints: Record<OpcuaEquipmentKind, OpcuaPointSpec[]> = {
@@ -73,6 +112,11 @@ export interface RegisterSpec {
   scale: number;
   unit?: string;
   description: string;
+  /**
+   * The meter total this register is, for its KPI role: the role's scope follows where the meter
+   * sits (a production line's sub-meter or a main meter; see `meterRoleOf` in seeds/gateway-config.ts).
+   */
+  meter?: 'energy' | 'water';
 }
 
 export const registerMaps: Record<ModbusDeviceKind, RegisterSpec[]> = {
@@ -85,6 +129,7 @@ export const registerMaps: Record<ModbusDeviceKind, RegisterSpec[]> = {
       scale: 0.1,
       unit: 'KWH',
       description: 'active energy import',
+      meter: 'energy',
     },
     {
       name: 'power',
@@ -131,6 +176,7 @@ export const registerMaps: Record<ModbusDeviceKind, RegisterSpec[]> = {
       scale: 0.001,
       unit: 'MTQ',
       description: 'water volume (totaliser)',
+      meter: 'water',
     },
     {
       name: 'flow',

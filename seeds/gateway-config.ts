@@ -4,8 +4,21 @@
  * `gateway/config.ts`, so it can be written as YAML or validated in memory.
  */
 import { stringify } from 'yaml';
-import { modbusDevicesOf, opcuaEquipmentOf, projects, type Site } from './catalogue.js';
-import { opcuaNodeId, opcuaPointsOf, registerMaps } from './device-maps.js';
+import {
+  modbusDevicesOf,
+  opcuaEquipmentOf,
+  type PlacedModbusDevice,
+  projects,
+  type Site,
+  scopeLineOf,
+} from './catalogue.js';
+import {
+  type KpiRoleEntry,
+  opcuaNodeId,
+  opcuaPointsOf,
+  type RegisterSpec,
+  registerMaps,
+} from './device-maps.js';
 
 export interface GatewayConfigTargets {
   opcuaEndpoint: string;
@@ -20,6 +33,7 @@ interface PointEntry {
   name: string;
   unit?: string;
   description: string;
+  kpi?: KpiRoleEntry;
 }
 
 export interface OpcuaDeviceEntry {
@@ -80,6 +94,7 @@ export function gatewayConfigFor(site: Site, targets: GatewayConfigTargets): See
         nodeId: opcuaNodeId(equipment.id, point.name),
         ...(point.unit ? { unit: point.unit } : {}),
         description: point.description,
+        ...(point.kpi && { kpi: point.kpi }),
       })),
     }),
   );
@@ -95,15 +110,19 @@ export function gatewayConfigFor(site: Site, targets: GatewayConfigTargets): See
       unitId: device.unitId,
       pollIntervalMs: 1000,
       timeoutMs: 1000,
-      points: registerMaps[device.kind].map((spec) => ({
-        name: spec.name,
-        table: spec.table,
-        address: spec.address,
-        type: spec.type,
-        ...(spec.scale !== 1 ? { scale: spec.scale } : {}),
-        ...(spec.unit ? { unit: spec.unit } : {}),
-        description: spec.description,
-      })),
+      points: registerMaps[device.kind].map((spec) => {
+        const kpi = meterRoleOf(site, device, spec);
+        return {
+          name: spec.name,
+          table: spec.table,
+          address: spec.address,
+          type: spec.type,
+          ...(spec.scale !== 1 ? { scale: spec.scale } : {}),
+          ...(spec.unit ? { unit: spec.unit } : {}),
+          description: spec.description,
+          ...(kpi && { kpi }),
+        };
+      }),
     }),
   );
   return {
@@ -118,6 +137,20 @@ export function gatewayConfigFor(site: Site, targets: GatewayConfigTargets): See
     ...(targets.commandKey && { commands: { trustedKeys: [targets.commandKey] } }),
     devices: [...opcuaDevices, ...modbusDevices],
   };
+}
+
+/**
+ * The role of a meter total: a meter on a production line is that line's sub-meter (scope `line`),
+ * one on any other line meters the whole site (scope `site`, a main meter). Line PLC counts and
+ * states get no role: they repeat the machines' own counts, which would count every part twice.
+ */
+export function meterRoleOf(
+  site: Site,
+  device: PlacedModbusDevice,
+  spec: RegisterSpec,
+): KpiRoleEntry | undefined {
+  if (!spec.meter) return undefined;
+  return { role: spec.meter, scope: scopeLineOf(site, device) === undefined ? 'site' : 'line' };
 }
 
 /** Where the committed config of a site lives, relative to the repository root. */
@@ -139,5 +172,7 @@ export function renderConfigYaml(site: Site, targets: GatewayConfigTargets): str
     `OPC UA ${targets.opcuaEndpoint}, Modbus TCP ${targets.modbusHost}:${targets.modbusPort}.`,
   ];
   const comment = header.map((line) => (line === '' ? '#' : `# ${line}`)).join('\n');
-  return `${comment}\n${stringify(gatewayConfigFor(site, targets), { lineWidth: 0 })}`;
+  // Machines share their role objects: spelled out in full, not as YAML anchors and aliases.
+  const yaml = stringify(gatewayConfigFor(site, targets), { lineWidth: 0, aliasDuplicateObjects: false });
+  return `${comment}\n${yaml}`;
 }

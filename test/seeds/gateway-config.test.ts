@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../../gateway/config.js';
-import { modbusDevicesOf, opcuaEquipmentOf, sites } from '../../seeds/catalogue.js';
+import { findSite, modbusDevicesOf, opcuaEquipmentOf, sites } from '../../seeds/catalogue.js';
 import { configPathFor, gatewayConfigFor, renderConfigYaml } from '../../seeds/gateway-config.js';
 import { defaultTargets } from '../../seeds/write-configs.js';
 
@@ -61,5 +61,37 @@ describe('gatewayConfigFor', () => {
       unit: 'KWH',
     });
     expect(config.devices.find((d) => d.id === 'water-main')).toMatchObject({ unitId: 2 });
+  });
+});
+
+describe('the roles the seed configs declare', () => {
+  const site = findSite('bj-shunyi-auto');
+  if (!site) throw new Error('bj-shunyi-auto is not in the catalogue');
+  const config = gatewayConfigFor(site, defaultTargets(0));
+  const roleOf = (device: string, point: string) =>
+    config.devices.find((d) => d.id === device)?.points.find((p) => p.name === point)?.kpi;
+  const machine = opcuaEquipmentOf(site)[0]?.id ?? '';
+
+  it("maps a machine's state codes, counts its 32-bit counters and reads its ideal cycle time", () => {
+    expect(roleOf(machine, 'state')).toEqual({
+      role: 'machine-state',
+      values: { '1': 'producing', '2': 'idle', '3': 'down' },
+    });
+    expect(roleOf(machine, 'good-count')).toEqual({ role: 'good-count', width: 32 });
+    expect(roleOf(machine, 'reject-count')).toEqual({ role: 'reject-count', width: 32 });
+    expect(roleOf(machine, 'ideal-cycle-time')).toEqual({ role: 'ideal-cycle-time' });
+    expect(roleOf(machine, 'spindle-speed') ?? roleOf(machine, 'joint-temp')).toBeUndefined();
+  });
+
+  it("scopes a production line's sub-meter to its line and the utilities' main meters to the site", () => {
+    expect(roleOf('meter-body-shop', 'energy-total')).toEqual({ role: 'energy', scope: 'line' });
+    expect(roleOf('meter-main', 'energy-total')).toEqual({ role: 'energy', scope: 'site' });
+    expect(roleOf('water-main', 'volume-total')).toEqual({ role: 'water', scope: 'site' });
+    expect(roleOf('meter-main', 'power')).toBeUndefined();
+  });
+
+  it("gives a line PLC's counts and state no role: they repeat the machines' counts", () => {
+    const plc = config.devices.find((d) => d.id === 'plc-body-shop');
+    expect(plc?.points.map((p) => p.kpi)).toEqual(plc?.points.map(() => undefined));
   });
 });
