@@ -1,8 +1,11 @@
 /**
  * KPI roles in the gateway config: every protocol's point takes a `kpi` role, and the checks that
- * span points refuse, with `path: reason`, what the KPIs could not make sense of.
+ * span points refuse, with `path: reason`, what the KPIs could not make sense of. The worked
+ * examples of docs/kpi-roles.md are valid configs.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { ConfigError } from '../../gateway/common/errors.js';
 import { parseGatewayConfig } from '../../gateway/config.js';
 
@@ -175,5 +178,26 @@ describe('gateway config: KPI roles', () => {
       'devices[0].points[0].kpi.values.RUN: a int16 point never reads "RUN"',
     ]);
     expect(problems(config([{ name: 'code', dataType: 'string', kpi: codes }]))).toEqual([]);
+  });
+});
+
+describe('docs/kpi-roles.md', () => {
+  const text = readFileSync(new URL('../../docs/kpi-roles.md', import.meta.url), 'utf8');
+  // Each `### ` section with a `devices:` block is one worked example.
+  const examples = text.split(/^### /m).flatMap((section) => {
+    const yaml = /```yaml\n(devices:\n[\s\S]*?)```/.exec(section)?.[1];
+    return yaml === undefined ? [] : [{ title: section.split('\n')[0] as string, yaml }];
+  });
+
+  it('has the worked examples', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it.each(examples)('example "$title" is a valid gateway config with roles', ({ yaml }) => {
+    const { devices } = parse(yaml) as { devices: unknown[] };
+    const raw = { ...config([]), devices };
+    expect(problems(raw)).toEqual([]);
+    const parsed = parseGatewayConfig(raw, 'docs.yaml', '/srv/gw');
+    expect(parsed.devices.flatMap((d) => d.points).every((p) => p.kpi !== undefined)).toBe(true);
   });
 });
