@@ -144,7 +144,7 @@ export function gatewayConfigFor(site: Site, targets: GatewayConfigTargets): See
  * one on any other line meters the whole site (scope `site`, a main meter). Line PLC counts and
  * states get no role: they repeat the machines' own counts, which would count every part twice.
  */
-export function meterRoleOf(
+function meterRoleOf(
   site: Site,
   device: PlacedModbusDevice,
   spec: RegisterSpec,
