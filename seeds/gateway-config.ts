@@ -144,11 +144,7 @@ export function gatewayConfigFor(site: Site, targets: GatewayConfigTargets): See
  * one on any other line meters the whole site (scope `site`, a main meter). Line PLC counts and
  * states get no role: they repeat the machines' own counts, which would count every part twice.
  */
-function meterRoleOf(
-  site: Site,
-  device: PlacedModbusDevice,
-  spec: RegisterSpec,
-): KpiRoleEntry | undefined {
+function meterRoleOf(site: Site, device: PlacedModbusDevice, spec: RegisterSpec): KpiRoleEntry | undefined {
   if (!spec.meter) return undefined;
   return { role: spec.meter, scope: scopeLineOf(site, device) === undefined ? 'site' : 'line' };
 }

@@ -198,6 +198,7 @@ describe('docs/kpi-roles.md', () => {
     const raw = { ...config([]), devices };
     expect(problems(raw)).toEqual([]);
     const parsed = parseGatewayConfig(raw, 'docs.yaml', '/srv/gw');
-    expect(parsed.devices.flatMap((d) => d.points).every((p) => p.kpi !== undefined)).toBe(true);
+    const points = parsed.devices.flatMap((device): { kpi?: unknown }[] => device.points);
+    expect(points.every((point) => point.kpi !== undefined)).toBe(true);
   });
 });
