@@ -25,10 +25,8 @@ import {
 } from '../../gateway/schema/index.js';
 import {
   type ComponentKey,
-  type Components,
   componentKeys,
   type EquipmentPlan,
-  emptyComponents,
   MINUTE_MS,
   type RolePoint,
   type RollupRow,
@@ -73,6 +71,9 @@ const waterColumn = {
 
 const MS_PER_HOUR = 3_600_000;
 
+/** Position of each component in a minute's accumulator (typed arrays: the hot loop adds by index). */
+const slot = Object.fromEntries(componentKeys.map((key, i) => [key, i])) as Record<ComponentKey, number>;
+
 export function computeMinuteRollups(input: MinuteInput): RollupRow[] {
   const { plan, from, to } = input;
   const lastMinute = Math.floor(to / MINUTE_MS) * MINUTE_MS;
@@ -86,20 +87,91 @@ export function computeMinuteRollups(input: MinuteInput): RollupRow[] {
     const start = from + index * MINUTE_MS;
     let planned: boolean | undefined;
     plan.equipment.forEach((equipment, e) => {
-      const components = perEquipment[e]?.[index];
-      if (!components || componentKeys.every((key) => components[key] === 0)) return;
+      const sums = perEquipment[e];
+      if (!sums?.hasAny(index)) return;
       planned ??= input.isPlanned(start);
-      rows.push({
-        site: plan.site,
-        line: equipment.line,
-        equipment: equipment.equipment,
-        start,
-        planned,
-        ...components,
-      });
+      rows.push(rowOf(plan.site, equipment, start, planned, sums, index));
     });
   }
   return rows;
+}
+
+/**
+ * One row as an object literal with every key at once: V8 gives it one fixed shape, several times
+ * faster to build than adding the components key by key (a day of minutes is ~100k rows).
+ */
+function rowOf(
+  site: string,
+  equipment: EquipmentPlan,
+  start: number,
+  planned: boolean,
+  sums: MinuteSums,
+  minute: number,
+): RollupRow {
+  const at = (key: ComponentKey) => sums.get(minute, slot[key]);
+  return {
+    site,
+    line: equipment.line,
+    equipment: equipment.equipment,
+    start,
+    planned,
+    producingMs: at('producingMs'),
+    idleMs: at('idleMs'),
+    downMs: at('downMs'),
+    setupMs: at('setupMs'),
+    maintenanceMs: at('maintenanceMs'),
+    failures: at('failures'),
+    producedQty: at('producedQty'),
+    goodQty: at('goodQty'),
+    scrapQty: at('scrapQty'),
+    idealMs: at('idealMs'),
+    valueAdded: at('valueAdded'),
+    energyEquipmentKwh: at('energyEquipmentKwh'),
+    energyLineKwh: at('energyLineKwh'),
+    energySiteKwh: at('energySiteKwh'),
+    waterEquipmentM3: at('waterEquipmentM3'),
+    waterLineM3: at('waterLineM3'),
+    waterSiteM3: at('waterSiteM3'),
+  };
+}
+
+const SLOTS = componentKeys.length;
+/** Minutes per block of `MinuteSums` (an hour: a chunk of a few hours allocates a few blocks). */
+const BLOCK_MINUTES = 60;
+
+/**
+ * The components of each minute of a range, in blocks of typed arrays allocated when first touched
+ * (one small array per minute made the garbage collector the main cost of a day's recompute).
+ */
+class MinuteSums {
+  private readonly blocks: (Float64Array | undefined)[];
+
+  constructor(count: number) {
+    this.blocks = new Array(Math.ceil(count / BLOCK_MINUTES));
+  }
+
+  add(minute: number, slot: number, amount: number): void {
+    const b = Math.floor(minute / BLOCK_MINUTES);
+    let block = this.blocks[b];
+    if (!block) {
+      block = new Float64Array(BLOCK_MINUTES * SLOTS);
+      this.blocks[b] = block;
+    }
+    const at = (minute % BLOCK_MINUTES) * SLOTS + slot;
+    block[at] = (block[at] as number) + amount;
+  }
+
+  get(minute: number, slot: number): number {
+    return this.blocks[Math.floor(minute / BLOCK_MINUTES)]?.[(minute % BLOCK_MINUTES) * SLOTS + slot] ?? 0;
+  }
+
+  hasAny(minute: number): boolean {
+    const block = this.blocks[Math.floor(minute / BLOCK_MINUTES)];
+    if (!block) return false;
+    const base = (minute % BLOCK_MINUTES) * SLOTS;
+    for (let slot = 0; slot < SLOTS; slot++) if (block[base + slot] !== 0) return true;
+    return false;
+  }
 }
 
 /** Each point's last sample before `cursor`, from `carry` and `samples`. */
@@ -141,16 +213,18 @@ interface Window {
   holdUntil: number;
 }
 
-/** A point's carry followed by its samples in range, as one time-ordered list. */
-function samplesOf(input: MinuteInput, pointId: string): ScalarSample[] {
-  const list: ScalarSample[] = [];
+/** Calls `each` with a point's carry, then its samples in range, oldest first (no object per sample). */
+function forEachSample(
+  input: MinuteInput,
+  pointId: string,
+  each: (ts: number, value: ScalarSample['value']) => void,
+): void {
   const carried = input.carry.get(pointId);
-  if (carried && carried.ts < input.from) list.push(carried);
+  if (carried && carried.ts < input.from) each(carried.ts, carried.value);
   const series = input.samples.get(pointId);
-  if (series)
-    for (let i = 0; i < series.ts.length; i++)
-      list.push({ ts: series.ts[i] as number, value: series.value[i] as ScalarSample['value'] });
-  return list;
+  if (!series) return;
+  const { ts, value } = series;
+  for (let i = 0; i < ts.length; i++) each(ts[i] as number, value[i] as ScalarSample['value']);
 }
 
 function isCounterRole(role: KpiRole): role is CounterRole {
@@ -162,57 +236,52 @@ function equipmentMinutes(
   input: MinuteInput,
   window: Window,
   count: number,
-): (Components | undefined)[] {
-  const minutes: (Components | undefined)[] = new Array(count);
+): MinuteSums {
+  const minutes = new MinuteSums(count);
   const indexOf = (ts: number) => Math.floor((ts - window.from) / MINUTE_MS);
   const inRange = (ts: number) => ts >= window.from && ts < window.end;
-  const add = (index: number, key: ComponentKey, amount: number) => {
-    let components = minutes[index];
-    if (!components) {
-      components = emptyComponents();
-      minutes[index] = components;
-    }
-    components[key] += amount;
-  };
-  /** Spreads the held interval [start, stop) over its minutes, clipped to what was observed. */
-  const hold = (start: number, stop: number, each: (index: number, ms: number) => void) => {
+  const add = (index: number, key: ComponentKey, amount: number) => minutes.add(index, slot[key], amount);
+  /** Adds `rate` × ms of the held interval [start, stop) to `key` of its minutes, clipped to what was observed. */
+  const hold = (start: number, stop: number, key: ComponentKey, rate: number) => {
     const until = Math.min(stop, window.holdUntil);
     for (let t = Math.max(start, window.from); t < until; ) {
       const index = indexOf(t);
       const next = Math.min(until, window.from + (index + 1) * MINUTE_MS);
-      each(index, next - t);
+      add(index, key, (next - t) * rate);
       t = next;
     }
   };
   /** Calls `each` with every increase of a counter point counted in range. */
   const increases = (point: RolePoint, each: (index: number, ts: number, increase: number) => void) => {
-    if (!isCounterRole(point.role)) return;
+    const role = point.role;
+    if (!isCounterRole(role)) return;
     let previous: number | undefined;
-    for (const { ts, value } of samplesOf(input, point.pointId)) {
-      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+    forEachSample(input, point.pointId, (ts, value) => {
+      if (typeof value !== 'number' || !Number.isFinite(value)) return;
       if (previous !== undefined && inRange(ts)) {
-        const increase = counterIncrease(point.role, previous, value);
+        const increase = counterIncrease(role, previous, value);
         if (increase > 0) each(indexOf(ts), ts, increase * point.scale);
       }
       previous = value;
-    }
+    });
   };
 
   if (equipment.state) {
     const role = equipment.state.role;
-    let previous: { ts: number; state: IsoState | undefined } | undefined;
-    for (const { ts, value } of samplesOf(input, equipment.state.pointId)) {
+    let seen = false;
+    let heldSince = 0;
+    let held: IsoState | undefined;
+    forEachSample(input, equipment.state.pointId, (ts, value) => {
       const state = isoStateOf(role, value);
-      if (previous) {
-        const held = previous.state;
-        if (held) hold(previous.ts, ts, (index, ms) => add(index, stateColumn[held], ms));
+      if (seen) {
+        if (held) hold(heldSince, ts, stateColumn[held], 1);
         if (state === 'down' && held !== 'down' && inRange(ts)) add(indexOf(ts), 'failures', 1);
       }
-      previous = { ts, state };
-    }
-    const last = previous?.state;
-    if (previous && last)
-      hold(previous.ts, window.holdUntil, (index, ms) => add(index, stateColumn[last], ms));
+      seen = true;
+      heldSince = ts;
+      held = state;
+    });
+    if (held) hold(heldSince, window.holdUntil, stateColumn[held], 1);
   }
 
   const idealCycleS = valueAt(input, equipment.idealCycleTime, equipment.idealCycleTimeS);
@@ -253,19 +322,15 @@ function equipmentMinutes(
     if (point.role.role !== 'energy') continue;
     const column = energyColumn[point.role.scope];
     if (point.role.measure === 'power') {
-      let previous: { ts: number; kw: number } | undefined;
-      for (const { ts, value } of samplesOf(input, point.pointId)) {
-        if (typeof value !== 'number' || !Number.isFinite(value)) continue;
-        if (previous) {
-          const kw = previous.kw;
-          hold(previous.ts, ts, (index, ms) => add(index, column, (kw * ms) / MS_PER_HOUR));
-        }
-        previous = { ts, kw: value * point.scale };
-      }
-      if (previous) {
-        const kw = previous.kw;
-        hold(previous.ts, window.holdUntil, (index, ms) => add(index, column, (kw * ms) / MS_PER_HOUR));
-      }
+      let since: number | undefined;
+      let kw = 0;
+      forEachSample(input, point.pointId, (ts, value) => {
+        if (typeof value !== 'number' || !Number.isFinite(value)) return;
+        if (since !== undefined) hold(since, ts, column, kw / MS_PER_HOUR);
+        since = ts;
+        kw = value * point.scale;
+      });
+      if (since !== undefined) hold(since, window.holdUntil, column, kw / MS_PER_HOUR);
     } else increases(point, (index, _ts, kwh) => add(index, column, kwh));
   }
   for (const point of equipment.water) {
@@ -288,11 +353,11 @@ function valueAt(
   const times: number[] = [];
   const values: number[] = [];
   if (point)
-    for (const { ts, value } of samplesOf(input, point.pointId))
-      if (typeof value === 'number' && Number.isFinite(value)) {
-        times.push(ts);
-        values.push(value * point.scale);
-      }
+    forEachSample(input, point.pointId, (ts, value) => {
+      if (typeof value !== 'number' || !Number.isFinite(value)) return;
+      times.push(ts);
+      values.push(value * point.scale);
+    });
   if (times.length === 0) return () => constant;
   return (ts) => values[Math.max(0, lastIndexBefore(times, ts + 1))];
 }
