@@ -1,6 +1,12 @@
 /** Summing rollup rows per entity and window, with the meter precedence at line, site and project. */
 import { describe, expect, it } from 'vitest';
-import { type Components, emptyComponents, type RollupRow, type SitePlan } from '../../../cloud/kpi/model.js';
+import {
+  type Components,
+  componentKeys,
+  emptyComponents,
+  type RollupRow,
+  type SitePlan,
+} from '../../../cloud/kpi/model.js';
 import { planSite } from '../../../cloud/kpi/plan.js';
 import { type Level, summarise } from '../../../cloud/kpi/summarise.js';
 import { rolePoint, T0 } from './fixtures.js';
@@ -101,6 +107,14 @@ describe('summarise', () => {
     expect(site?.windows.get(W0)?.all.energyEquipmentKwh).toBe(22); // raw columns stay as the rows had them
     const b = summarise('site', rows, { plans, projectOf }).get('b');
     expect(b?.total.waterM3).toBe(1);
+  });
+
+  it('adds every component (none is left out of the sums)', () => {
+    const distinct = Object.fromEntries(componentKeys.map((key, i) => [key, i + 1])) as Components;
+    const twice = [row('a/l1/m1', W0, distinct), row('a/l1/m1', W1, distinct, false)];
+    const summary = summarise('equipment', twice, { plans: new Map(), projectOf }).get('a/l1/m1');
+    expect(summary?.total.all).toEqual(Object.fromEntries(componentKeys.map((key, i) => [key, 2 * (i + 1)])));
+    expect(summary?.total.planned).toEqual(distinct);
   });
 
   it('leaves rows of a site without project out of the project level', () => {
