@@ -224,7 +224,13 @@ export const CollectorConfig = z
               .min(1)
               .default(500_000)
               .describe('raw samples a KPI comparison may load into memory; more is refused (422)'),
-            maxSites: z.number().int().min(1).max(100).default(20).describe('sites in one compare request'),
+            maxSites: z
+              .number()
+              .int()
+              .min(1)
+              .max(2000)
+              .default(200)
+              .describe('sites in one compare request (compare reads rollups, not raw samples)'),
             maxBuckets: z
               .number()
               .int()
