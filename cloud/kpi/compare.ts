@@ -7,9 +7,9 @@
 import type { Region } from '../../gateway/schema/index.js';
 import type { SiteSummary, TelemetryStore } from '../store/store.js';
 import { type EntitySums, type KpiName, kpiValuesOf } from './definitions.js';
-import { emptyComponents, type SitePlan } from './model.js';
+import type { EquipmentPlan, SitePlan } from './model.js';
 import { planSite } from './plan.js';
-import { type Level, summarise } from './summarise.js';
+import { emptySums, type Level, summarise } from './summarise.js';
 
 export interface CompareRequest {
   kpis: KpiName[];
@@ -57,9 +57,12 @@ export interface CompareAnswer {
   entities: CompareEntity[];
 }
 
-export type CompareOutcome =
-  | { answer: CompareAnswer }
-  | { refused: { status: 400 | 404; error: string; limit?: 'maxSites' | 'maxBuckets' } };
+/** A comparison not answered: an unknown site or project (404), or over a limit (400, naming it). */
+export interface CompareRefusal {
+  refused: { status: 400 | 404; error: string; limit?: 'maxSites' | 'maxBuckets' };
+}
+
+export type CompareOutcome = { answer: CompareAnswer } | CompareRefusal;
 
 /** Received and expected batches, summed over sites for a project. */
 interface BatchCount {
@@ -129,33 +132,41 @@ export async function compare(
     }
     return expected > 0 ? received / expected : null;
   };
-  const valuesOf = (entity: CompareEntity, sums: EntitySums | undefined, index: number | 'total') => {
+  const valuesOf = (
+    entity: CompareEntity,
+    counted: boolean,
+    sums: EntitySums | undefined,
+    index: number | 'total',
+  ) => {
     const all = kpiValuesOf(sums ?? emptySums());
     const values: KpiValues = {};
-    for (const kpi of request.kpis)
-      values[kpi] = kpi === 'completeness' ? (batches ? completenessOf(entity, index) : null) : all[kpi];
+    for (const kpi of request.kpis) {
+      if (kpi === 'completeness') values[kpi] = batches ? completenessOf(entity, index) : null;
+      // Without a count role the output is unknown, not 0 (kpi-sources says what is missing).
+      else values[kpi] = kpi === 'output' && !counted ? null : all[kpi];
+    }
     return values;
   };
   for (const entity of entities) {
     const sums = summed.get(entity.id);
-    entity.values = valuesOf(entity, sums?.total, 'total');
+    const counted = equipmentOf(entity, sites, plans).some(
+      (e) => e.goodCounts.length + e.totalCounts.length > 0,
+    );
+    entity.values = valuesOf(entity, counted, sums?.total, 'total');
     entity.windows = starts.map((start, index) => ({
       start,
-      values: valuesOf(entity, sums?.windows.get(start), index),
+      values: valuesOf(entity, counted, sums?.windows.get(start), index),
     }));
   }
   return { answer: { from: request.from, to: request.to, windowMs, level, kpis: request.kpis, entities } };
 }
 
-function refuse(status: 400 | 404, error: string, limit?: 'maxSites' | 'maxBuckets'): CompareOutcome {
+function refuse(status: 400 | 404, error: string, limit?: 'maxSites' | 'maxBuckets'): CompareRefusal {
   return { refused: { status, error, ...(limit && { limit }) } };
 }
 
 /** The sites named (by id or by project), in the registry's order; every site when none is named. */
-function selectSites(
-  all: SiteSummary[],
-  request: CompareRequest,
-): { sites: SiteSummary[] } | Extract<CompareOutcome, { refused: unknown }> {
+function selectSites(all: SiteSummary[], request: CompareRequest): { sites: SiteSummary[] } | CompareRefusal {
   if (!request.sites && !request.projects) return { sites: all };
   const known = new Set(all.map((s) => s.id));
   const unknownSite = request.sites?.find((site) => !known.has(site));
@@ -166,10 +177,6 @@ function selectSites(
   const sites = new Set(request.sites);
   const ofProjects = new Set(request.projects);
   return { sites: all.filter((s) => sites.has(s.id) || ofProjects.has(s.project)) };
-}
-
-function emptySums(): EntitySums {
-  return { planned: emptyComponents(), all: emptyComponents(), energyKwh: 0, waterM3: 0 };
 }
 
 /** The entities of a level the selected sites have, before any values: sites always, lines and equipment from the plans. */
@@ -220,6 +227,23 @@ function entitiesOf(
     }
   }
   return entities;
+}
+
+/** The equipment (with role points) an entity covers. */
+function equipmentOf(
+  entity: CompareEntity,
+  sites: SiteSummary[],
+  plans: ReadonlyMap<string, SitePlan>,
+): EquipmentPlan[] {
+  const siteIds =
+    entity.site !== undefined ? [entity.site] : sites.filter((s) => s.project === entity.id).map((s) => s.id);
+  return siteIds
+    .flatMap((site) => plans.get(site)?.equipment ?? [])
+    .filter(
+      (e) =>
+        (entity.line === undefined || e.line === entity.line) &&
+        (entity.equipment === undefined || e.equipment === entity.equipment),
+    );
 }
 
 /** A line or equipment entity from its id (`site/line[/equipment]`), for rollups outside the plans. */

@@ -18,14 +18,15 @@ import { type CompareAnswer, compare } from './compare.js';
 import type { KpiConfig } from './config.js';
 import { toCsv } from './csv.js';
 import { kpiDefinitions, kpiNames, missingRoles } from './definitions.js';
-import type { EquipmentPlan, RolePoint } from './model.js';
+import { type EquipmentPlan, HOUR_MS, type RolePoint } from './model.js';
 import { planSite } from './plan.js';
 import { levels } from './summarise.js';
 
 /** Windows one comparison may span. */
 export const MAX_COMPARE_WINDOWS = 1000;
+const DAY_MS = 24 * HOUR_MS;
 /** The range compared when the request names none. */
-export const DEFAULT_COMPARE_RANGE_MS = 24 * 3_600_000;
+export const DEFAULT_COMPARE_RANGE_MS = DAY_MS;
 
 type WindowName = keyof typeof windowSizes;
 const windowNames = Object.keys(windowSizes) as [WindowName, ...WindowName[]];
@@ -101,6 +102,17 @@ export function registerKpiRoutes(app: FastifyInstance, deps: KpiRouteDependenci
         400,
         'maxSites',
         `${query.sites.length} sites asked, at most ${limits.maxSites} per request (api.limits.maxSites)`,
+      );
+    }
+    // Minute rows are pruned past the retention (hour rows stay): say so rather than answer nulls.
+    const { minuteRetentionDays } = deps.kpi.rollups;
+    const minutesKeptFrom = Math.floor((Date.now() - minuteRetentionDays * DAY_MS) / HOUR_MS) * HOUR_MS;
+    if (query.windowMs < HOUR_MS && query.from < minutesKeptFrom) {
+      return refuse(
+        reply,
+        400,
+        undefined,
+        `minute rollups are kept ${minuteRetentionDays} days (kpi.rollups.minuteRetentionDays), from ${new Date(minutesKeptFrom).toISOString()}: use window=1h for older ranges`,
       );
     }
     return answerQuery(reply, async () => {

@@ -112,10 +112,10 @@ export const expected: Record<KpiName, readonly [number | null, number | null, n
   utilisation_efficiency: [80 / 95, 30 / 45, 1],
   // SQ / PQ: 1/8, 1/3, 0/5
   scrap_ratio: [1 / 8, 1 / 3, 0],
-  // ADET / failures, s: 15/1, 15/1, no failure in window 2
-  mttr: [15, 15, null],
-  // APT / failures, s: 80/1, 30/1, no failure
-  mtbf: [80, 30, null],
+  // ADET / failures, min: 15 s/1, 15 s/1, no failure in window 2
+  mttr: [0.25, 0.25, null],
+  // APT / failures, min: 80 s/1, 30 s/1, no failure
+  mtbf: [80 / 60, 0.5, null],
   output: [7, 2, 5],
   // main meter kWh / good parts: 10.5/7, 3.5/2, 7/5
   energy_per_unit: [1.5, 1.75, 1.4],
