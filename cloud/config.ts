@@ -11,6 +11,7 @@ import {
 import { ConfigError } from '../gateway/common/errors.js';
 import { readTlsFiles, type TlsMaterial, TlsSettings } from '../gateway/common/tls.js';
 import { ALL_GATEWAYS_FILTER, Identifier, regions } from '../gateway/schema/index.js';
+import { KpiConfig } from './kpi/config.js';
 
 export const IN_MEMORY = ':memory:';
 
@@ -260,6 +261,8 @@ export const CollectorConfig = z
           .prefault({}),
       })
       .prefault({}),
+    // Plant comparison (issue 12): shift calendars per site and the rollup job.
+    kpi: KpiConfig.prefault({}).describe('shift calendars (planned time) per site, and the KPI rollup job'),
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .prefault({}),

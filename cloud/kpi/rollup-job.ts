@@ -114,7 +114,8 @@ export class RollupJob {
             this.runFailing = false;
           },
           (error: unknown) => {
-            if (!this.runFailing) this.logger.warn({ err: error }, `rollup job failed: ${(error as Error).message}`);
+            if (!this.runFailing)
+              this.logger.warn({ err: error }, `rollup job failed: ${(error as Error).message}`);
             this.runFailing = true;
           },
         )
@@ -151,7 +152,8 @@ export class RollupJob {
         run.sites++;
         run.minutes += minutes;
         this.metrics.seconds.observe((performance.now() - started) / 1000);
-        if (this.failing.delete(state.site)) this.logger.info({ site: state.site }, 'rollups of the site recovered');
+        if (this.failing.delete(state.site))
+          this.logger.info({ site: state.site }, 'rollups of the site recovered');
       } catch (error) {
         // The carry may not match the persisted cursor any more: read it again next time.
         this.held.delete(state.site);
@@ -177,7 +179,10 @@ export class RollupJob {
     const { site, newestTs } = state;
     const { graceMs, maxChunkMs } = this.config.rollups;
     const dirty = state.dirtyFrom === null ? null : await this.store.takeRollupDirty(site);
-    let start = Math.min(state.cursor ?? Number.POSITIVE_INFINITY, dirty === null ? Number.POSITIVE_INFINITY : floorTo(dirty, MINUTE_MS));
+    let start = Math.min(
+      state.cursor ?? Number.POSITIVE_INFINITY,
+      dirty === null ? Number.POSITIVE_INFINITY : floorTo(dirty, MINUTE_MS),
+    );
     if (!Number.isFinite(start)) return 0;
     // Minutes before the horizon are pruned: recompute whole hours there, so their re-sum is complete.
     if (start < this.pruneHorizon()) start = floorTo(start, HOUR_MS);
@@ -205,11 +210,20 @@ export class RollupJob {
       try {
         samples = await this.store.scalarSamplesOf(plan.pointIds, start, end, this.options.maxSamples);
       } catch (error) {
-        if (!(error instanceof QueryRefusedError) || error.code === 'QUERY_BUSY' || chunk <= MINUTE_MS) throw error;
+        if (!(error instanceof QueryRefusedError) || error.code === 'QUERY_BUSY' || chunk <= MINUTE_MS)
+          throw error;
         chunk = Math.max(MINUTE_MS, floorTo(chunk / 2, MINUTE_MS));
         continue;
       }
-      const rows = computeMinuteRollups({ plan, isPlanned, from: start, to: end, observedUntil: end, carry, samples });
+      const rows = computeMinuteRollups({
+        plan,
+        isPlanned,
+        from: start,
+        to: end,
+        observedUntil: end,
+        carry,
+        samples,
+      });
       await this.store.writeRollups(site, start, end, rows);
       const computed = (floorTo(end, MINUTE_MS) - start) / MINUTE_MS + 1;
       minutes += computed;
@@ -244,7 +258,10 @@ export class RollupJob {
     );
     for (const [pointId, series] of before) {
       const last = series.ts.length - 1;
-      carry.set(pointId, { ts: series.ts[last] as number, value: series.value[last] as ScalarSample['value'] });
+      carry.set(pointId, {
+        ts: series.ts[last] as number,
+        value: series.value[last] as ScalarSample['value'],
+      });
     }
     return carry;
   }

@@ -126,13 +126,13 @@ describe.each(subjects)('rollups in the %s store', (_name, open) => {
     const role = { role: 'machine-state', values: { true: 'producing', false: 'down' } } as const;
     const withRole = metadata();
     const spindle = withRole.points[0] as (typeof withRole.points)[number];
-    withRole.points.push({ ...spindle, point: 'running', dataType: 'boolean', unit: undefined, kpi: role });
+    withRole.points.push({ ...spindle, point: 'running', dataType: 'bool', unit: undefined, kpi: role });
     await store.writeMetadata(withRole);
     const points = await store.points(SITE);
     expect(points?.find((p) => p.pointId === RUNNING)?.kpi).toEqual(role);
     expect(points?.filter((p) => p.kpi !== undefined)).toHaveLength(1);
     const withoutRole = metadata();
-    withoutRole.points.push({ ...spindle, point: 'running', dataType: 'boolean', unit: undefined });
+    withoutRole.points.push({ ...spindle, point: 'running', dataType: 'bool', unit: undefined });
     await store.writeMetadata(withoutRole);
     expect((await store.points(SITE))?.find((p) => p.pointId === RUNNING)).not.toHaveProperty('kpi');
   });
