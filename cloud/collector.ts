@@ -95,6 +95,7 @@ export async function startCollector(
     commandSender,
     ackTimeoutMs: config.commands.ackTimeoutMs,
     limits: config.api.limits,
+    kpi: config.kpi,
   });
   let httpPort: number;
   try {

@@ -224,7 +224,9 @@ export const CollectorConfig = z
               .int()
               .min(1)
               .default(500_000)
-              .describe('raw samples a KPI comparison may load into memory; more is refused (422)'),
+              .describe(
+                'raw samples one read may load into memory (the KPI rollup job reads in chunks under it)',
+              ),
             maxSites: z
               .number()
               .int()

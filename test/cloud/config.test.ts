@@ -60,7 +60,7 @@ describe('collector config', () => {
         limits: {
           maxSamplesPerQuery: 5_000_000,
           maxRawSamplesPerQuery: 500_000,
-          maxSites: 20,
+          maxSites: 200,
           maxBuckets: 100_000,
           queryTimeoutMs: 10_000,
           readWorkers: 2,

@@ -16,7 +16,6 @@ import { RollupJob } from '../../cloud/kpi/rollup-job.js';
 import { createCollectorMetrics } from '../../cloud/metrics.js';
 import { SqliteStore } from '../../cloud/store/sqlite-store.js';
 import {
-  expected,
   expectKpi,
   type FixtureSite,
   fixtureSite,
