@@ -4,9 +4,15 @@ import { toCsv } from '../../../cloud/kpi/csv.js';
 
 describe('toCsv', () => {
   it('quotes fields holding a comma, a quote or a line break, and ends every record with CRLF', () => {
-    expect(toCsv(['a', 'b'], [['plain', 'with, comma'], ['say "hi"', 'two\nlines']])).toBe(
-      'a,b\r\nplain,"with, comma"\r\n"say ""hi""","two\nlines"\r\n',
-    );
+    expect(
+      toCsv(
+        ['a', 'b'],
+        [
+          ['plain', 'with, comma'],
+          ['say "hi"', 'two\nlines'],
+        ],
+      ),
+    ).toBe('a,b\r\nplain,"with, comma"\r\n"say ""hi""","two\nlines"\r\n');
   });
 
   it('writes numbers as they are, null as an empty field', () => {
