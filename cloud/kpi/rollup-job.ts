@@ -52,6 +52,8 @@ export interface RollupRun {
   sites: number;
   /** Minute rows' worth of time computed (per site, not per equipment). */
   minutes: number;
+  /** Sites whose recompute failed (logged; retried at the next run). */
+  failed: string[];
 }
 
 export class RollupJob {
@@ -137,7 +139,7 @@ export class RollupJob {
 
   /** One pass over every site that needs it; a site's failure is logged and retried next time. */
   async runOnce(): Promise<RollupRun> {
-    const run: RollupRun = { sites: 0, minutes: 0 };
+    const run: RollupRun = { sites: 0, minutes: 0, failed: [] };
     const grace = this.config.rollups.graceMs;
     for (const state of await this.store.rollupStates()) {
       if (this.stopped) break;
@@ -158,6 +160,7 @@ export class RollupJob {
         // The carry may not match the persisted cursor any more: read it again next time.
         this.held.delete(state.site);
         this.metrics.failures.inc();
+        run.failed.push(state.site);
         if (!this.failing.has(state.site))
           this.logger.warn(
             { err: error, site: state.site },

@@ -67,6 +67,18 @@ describe('collector config', () => {
           maxQueuedQueries: 16,
         },
       },
+      kpi: {
+        timeZone: 'Asia/Shanghai',
+        calendars: {},
+        sites: {},
+        rollups: {
+          intervalMs: 10_000,
+          graceMs: 60_000,
+          lookbackMs: 3_600_000,
+          maxChunkMs: 21_600_000,
+          minuteRetentionDays: 35,
+        },
+      },
       log: { level: 'info' },
       auth: {
         anonymous: 'none',

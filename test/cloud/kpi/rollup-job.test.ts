@@ -3,11 +3,12 @@
  * written as telemetry batches, rollups checked against a hand computation, a replayed outage that
  * arrives late and corrects what it touches, and a new job instance continuing from the cursor.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../../cloud/cli.js';
 import { KpiConfig } from '../../../cloud/kpi/config.js';
 import {
   type Components,
@@ -19,6 +20,7 @@ import {
 import { RollupJob } from '../../../cloud/kpi/rollup-job.js';
 import { SqliteStore } from '../../../cloud/store/sqlite-store.js';
 import type { MetadataMessage, TelemetryBatch } from '../../../gateway/schema/index.js';
+import { capturedIo } from '../../helpers/captured-io.js';
 import { capturingLogger } from '../../helpers/capturing-logger.js';
 import { eventually } from '../../helpers/wait.js';
 import { GATEWAY, SITE, telemetry } from '../fixtures.js';
@@ -155,7 +157,7 @@ describe('rollup job on the SQLite store', () => {
   it('rolls raw samples up into minute and hour rows as computed by hand', async () => {
     const job = newJob();
     // First run: the oldest sample (T0−30m) to the newest (T0+66m): 97 minutes.
-    expect(await job.runOnce()).toEqual({ sites: 1, minutes: 97 });
+    expect(await job.runOnce()).toEqual({ sites: 1, minutes: 97, failed: [] });
     expect(log.lines.map((line) => line.msg)).toEqual(['rollup job: first run done']);
     // Producing from T0−30m to the newest sample (T0+66m), down T0+2m … T0+3m (one failure).
     // Parts: 20 at T0−10m, 5 at T0, 5 at T0+5m, 30 at T0+65m, 2 at T0+66m; ideal 30 s each.
@@ -183,7 +185,7 @@ describe('rollup job on the SQLite store', () => {
       { site: SITE, newestTs: T0 + 66 * M, dirtyFrom: null, cursor: T0 + 65 * M },
     ]);
     // Nothing new: nothing to do.
-    expect(await job.runOnce()).toEqual({ sites: 0, minutes: 0 });
+    expect(await job.runOnce()).toEqual({ sites: 0, minutes: 0, failed: [] });
   });
 
   it('corrects the minutes and hours a late replayed outage touches, and only those', async () => {
@@ -194,7 +196,7 @@ describe('rollup job on the SQLite store', () => {
 
     await store.writeTelemetry(replayedOutage, T0 + 70 * M);
     // From the replay's oldest minute (T0+10m) to the newest sample (T0+66m).
-    expect(await job.runOnce()).toEqual({ sites: 1, minutes: 57 });
+    expect(await job.runOnce()).toEqual({ sites: 1, minutes: 57, failed: [] });
     expect(log.lines.at(-1)).toMatchObject({
       msg: `late data: recomputing rollups of ${SITE} from ${new Date(T0 + 10 * M).toISOString()}`,
       from: new Date(T0 + 10 * M).toISOString(),
@@ -243,7 +245,7 @@ describe('rollup job on the SQLite store', () => {
     log.lines.length = 0;
     const restarted = newJob();
     // From the cursor (T0+65m) to T0+67m30s: three minutes, the carry read from before the cursor.
-    expect(await restarted.runOnce()).toEqual({ sites: 1, minutes: 3 });
+    expect(await restarted.runOnce()).toEqual({ sites: 1, minutes: 3, failed: [] });
     expect(log.lines.map((line) => line.msg)).toEqual(['rollup job: first run done']);
     const after = await minutes();
     expect(after.filter((r) => r.start < T0 + 65 * M)).toEqual(before.filter((r) => r.start < T0 + 65 * M));
@@ -323,5 +325,60 @@ describe('rollup job on the SQLite store', () => {
     const metrics = await registry.getMetricsAsJSON();
     const lag = metrics.find((m) => m.name === 'jjj_collector_kpi_rollup_lag_seconds');
     expect(lag?.values).toEqual([expect.objectContaining({ labels: { site: SITE }, value: (5 * M) / 1000 })]);
+  });
+});
+
+describe('jjj-collector rollups rebuild', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'jjj-rollup-rebuild-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('recomputes the rollups after a calendar change, with progress lines', async () => {
+    const path = join(dir, 'collector.db');
+    const store = new SqliteStore(path);
+    try {
+      await store.writeMetadata(roleMetadata());
+      for (const live of [...beforeOutage, afterOutage]) await store.writeTelemetry(live, T0);
+      const logger = capturingLogger().logger;
+      await new RollupJob({ store, config, logger, maxSamples: 10_000, now: () => T0 + 70 * M }).runOnce();
+    } finally {
+      await store.close();
+    }
+    // The break is dropped from the calendar.
+    const file = join(dir, 'collector.yaml');
+    writeFileSync(
+      file,
+      [
+        `store: { path: ${path} }`,
+        'kpi:',
+        "  calendars: { day: { shifts: [{ start: '08:00', end: '20:00' }] } }",
+        `  sites: { ${SITE}: day }`,
+        '',
+      ].join('\n'),
+    );
+    const { io, out } = capturedIo();
+    expect(await runCli(['rollups', 'rebuild', '--config', file, '--site', SITE], io)).toBe(0);
+    expect(out.stdout).toContain(
+      `${SITE}: rollups recomputed through ${new Date(T0 + 66 * M).toISOString()} (100%)`,
+    );
+    expect(out.stdout).toContain(`rebuilt the rollups of ${SITE}`);
+
+    const reopened = new SqliteStore(path);
+    try {
+      const rows = await reopened.readRollups({ sites: [SITE], from: T0, to: T0, windowMs: HOUR_MS });
+      expect(rows.map((r) => [r.planned, r.producingMs, r.downMs])).toEqual([[true, 59 * M, M]]);
+    } finally {
+      await reopened.close();
+    }
+
+    const unknown = capturedIo();
+    expect(await runCli(['rollups', 'rebuild', '--config', file, '--site', 'nowhere'], unknown.io)).toBe(0);
+    expect(unknown.out.stdout).toContain('nothing to rebuild');
+    const badFrom = capturedIo();
+    expect(await runCli(['rollups', 'rebuild', '--config', file, '--from', 'yesterday'], badFrom.io)).toBe(2);
   });
 });
