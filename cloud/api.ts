@@ -1,9 +1,9 @@
 /**
  * The collector's HTTP API (fastify): health, sites, latest values, series (raw or aggregated),
- * the registry (gateways, points), sequence gaps, dead letters, cross-site KPI comparison and
- * Prometheus metrics.
+ * the registry (gateways, points), sequence gaps, dead letters, the KPI routes (cloud/kpi/kpi-routes.ts)
+ * and Prometheus metrics.
  */
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { Identifier, parsePointId } from '../gateway/schema/index.js';
@@ -12,21 +12,23 @@ import { type AccessOptions, registerAccess } from './auth/access.js';
 import { registerAdminRoutes } from './auth/admin-routes.js';
 import { registerCommandRoutes } from './commands/command-routes.js';
 import type { CommandSender } from './commands/command-sender.js';
-import { compareSites, kpis } from './kpi.js';
+import type { KpiConfig } from './kpi/config.js';
+import { registerKpiRoutes } from './kpi/kpi-routes.js';
 import type { CollectorMetrics } from './metrics.js';
-import { type QueryLimits, QueryRefusedError } from './query/query-errors.js';
-import { ListLimit, parseRequest, wholeNumberParam } from './query-params.js';
+import type { QueryLimits } from './query/query-errors.js';
+import {
+  answerQuery,
+  ListLimit,
+  MillisParam,
+  parseRequest,
+  refuse,
+  wholeNumberParam,
+} from './query-params.js';
 import type { TelemetryStore } from './store/store.js';
 
 /** Most samples one series request returns; the response says `truncated` when there were more. */
 export const MAX_SERIES_SAMPLES = 10_000;
 const DEFAULT_WINDOW_MS = 60 * 60 * 1000;
-const MAX_COMPARE_WINDOWS = 1000;
-
-const Millis = z
-  .string()
-  .regex(/^\d{1,15}$/, 'expected Unix time in milliseconds')
-  .transform(Number);
 
 const SitesQuery = z.strictObject({});
 
@@ -44,8 +46,8 @@ const PointIdParam = z.string().transform((id, ctx) => {
 const SeriesQuery = z
   .strictObject({
     point: PointIdParam,
-    from: Millis.optional(),
-    to: Millis.optional(),
+    from: MillisParam.optional(),
+    to: MillisParam.optional(),
     limit: wholeNumberParam(1, MAX_SERIES_SAMPLES).optional(),
     aggregate: z.enum(aggregateFunctions).optional(),
     window: z.enum(Object.keys(windowSizes) as [WindowName, ...WindowName[]]).optional(),
@@ -65,37 +67,6 @@ const SeriesQuery = z
 
 type WindowName = keyof typeof windowSizes;
 
-const CompareQuery = z
-  .strictObject({
-    kpi: z.enum(kpis),
-    sites: z
-      .string()
-      .transform((list) => list.split(','))
-      .pipe(
-        z
-          .array(Identifier)
-          .min(1)
-          .refine((sites) => new Set(sites).size === sites.length, {
-            message: 'each site may appear once (repeated sites are refused)',
-          }),
-      ),
-    from: Millis,
-    to: Millis,
-    window: z.enum(Object.keys(windowSizes) as [WindowName, ...WindowName[]]).default('1h'),
-  })
-  .superRefine((query, ctx) => {
-    if (query.from > query.to)
-      ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must not be after to' });
-    // Bounds the work of one request.
-    if ((query.to - query.from) / windowSizes[query.window] > MAX_COMPARE_WINDOWS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['window'],
-        message: `at most ${MAX_COMPARE_WINDOWS} windows per request`,
-      });
-    }
-  });
-
 const DeadLetterQuery = z.strictObject({ reason: z.string().max(64).optional(), limit: ListLimit });
 
 const GapsQuery = z.strictObject({ gateway: Identifier });
@@ -111,6 +82,8 @@ export interface ApiDependencies {
   commandSender: CommandSender | undefined;
   ackTimeoutMs: number;
   limits: QueryLimits;
+  /** The collector's `kpi` block (calendars per site). */
+  kpi: KpiConfig;
 }
 
 export function buildApi(deps: ApiDependencies): FastifyInstance {
@@ -197,25 +170,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     });
   });
 
-  app.get('/api/v1/compare', async (request, reply) => {
-    const query = parseRequest(CompareQuery, request.query, reply);
-    if (!query) return reply;
-    if (query.sites.length > limits.maxSites) {
-      return refuse(
-        reply,
-        400,
-        'maxSites',
-        `${query.sites.length} sites asked, at most ${limits.maxSites} per request (api.limits.maxSites)`,
-      );
-    }
-    const windows = { from: query.from, to: query.to, windowMs: windowSizes[query.window] };
-    return answerQuery(reply, async () => {
-      const answer = await compareSites(store, query.kpi, query.sites, windows, limits.maxRawSamplesPerQuery);
-      if ('unknownSite' in answer)
-        return reply.code(404).send({ error: `unknown site "${answer.unknownSite}"` });
-      return { kpi: query.kpi, from: query.from, to: query.to, window: query.window, sites: answer.sites };
-    });
-  });
+  registerKpiRoutes(app, { store, limits, kpi: deps.kpi });
 
   app.get('/api/v1/gateways', async (request, reply) => {
     if (!parseRequest(SitesQuery, request.query, reply)) return reply;
@@ -243,19 +198,4 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   });
 
   return app;
-}
-
-/** Answers a query over one of `api.limits` (or past its time) with the limit named, instead of a 500. */
-async function answerQuery(reply: FastifyReply, run: () => Promise<unknown>): Promise<unknown> {
-  try {
-    return await run();
-  } catch (error) {
-    if (!(error instanceof QueryRefusedError)) throw error;
-    if (error.httpStatus === 503) void reply.header('retry-after', '1');
-    return refuse(reply, error.httpStatus, error.limit, error.message);
-  }
-}
-
-function refuse(reply: FastifyReply, status: number, limit: keyof QueryLimits, reason: string): FastifyReply {
-  return reply.code(status).send({ error: reason, limit });
 }

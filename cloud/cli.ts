@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-/** `jjj-collector`: run the cloud collector, check its config file, manage API users and tokens, make a signing key. */
+/**
+ * `jjj-collector`: run the cloud collector, check its config file, manage API users and tokens, make a
+ * signing key, rebuild KPI rollups.
+ */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -9,6 +12,9 @@ import { type AccountCliIo, runAccountCommand } from './auth/account-cli.js';
 import { startCollector } from './collector.js';
 import { trustedKeyYaml, writeSigningKeyPair } from './commands/signing-key.js';
 import { type CollectorConfig, loadCollectorConfig } from './config.js';
+import { RollupJob } from './kpi/rollup-job.js';
+import { InfluxStore } from './store/influx-store.js';
+import { SqliteStore } from './store/sqlite-store.js';
 
 const USAGE = `Usage:
   jjj-collector run --config FILE       start the collector (MQTT → store → HTTP API)
@@ -19,6 +25,9 @@ const USAGE = `Usage:
   jjj-collector tokens list|revoke [ID] --config FILE
   jjj-collector keygen --out DIR [--key-id ID]
                                         write a command-signing key pair; print the gateway block
+  jjj-collector rollups rebuild --config FILE [--site SITE] [--from ISO-TIME]
+                                        recompute KPI rollups (after a calendar change) from
+                                        --from, by default from the site's oldest rollup
   jjj-collector --help
 
 Options:
@@ -26,6 +35,9 @@ Options:
                       work on its store file directly (the catalog file with InfluxDB)
   --role ROLE         viewer (read the API), operator (+ commands) or admin (+ users and tokens)
   --password-stdin    read the new user's password from stdin (else from $JJJ_COLLECTOR_PASSWORD)
+  --site SITE         rollups rebuild: only this site (default every site)
+  --from ISO-TIME     rollups rebuild: from this time (e.g. 2026-03-01T00:00+08:00); the raw
+                      samples of the range must still be held
   -h, --help          show this help
 
 Environment:
@@ -52,9 +64,10 @@ export async function runCli(argv: string[], io: AccountCliIo = processIo()): Pr
   const [command, ...extra] = positionals;
   if (command === 'keygen') return keygen(values, io);
   const manages = command === 'users' || command === 'tokens';
+  const rebuilds = command === 'rollups' && extra.join(' ') === 'rebuild';
   if (
-    (command !== 'run' && command !== 'validate' && !manages) ||
-    (!manages && extra.length > 0) ||
+    (command !== 'run' && command !== 'validate' && !manages && !rebuilds) ||
+    (!manages && !rebuilds && extra.length > 0) ||
     values.config === undefined
   ) {
     const problem =
@@ -78,6 +91,7 @@ export async function runCli(argv: string[], io: AccountCliIo = processIo()): Pr
     return 2;
   }
   if (manages) return runAccountCommand(command, extra, values, accountsFileOf(config), io);
+  if (rebuilds) return rebuildRollups(config, values, io);
   if (command === 'validate') {
     io.stdout.write(`${values.config}: ok\n`);
     return 0;
@@ -112,6 +126,8 @@ function parse(argv: string[]) {
       'password-stdin': { type: 'boolean' },
       out: { type: 'string' },
       'key-id': { type: 'string' },
+      site: { type: 'string' },
+      from: { type: 'string' },
     },
   });
 }
@@ -121,6 +137,56 @@ export type CliValues = ReturnType<typeof parse>['values'];
 /** The SQLite file holding users and tokens: the store itself, or the catalog beside InfluxDB. */
 function accountsFileOf(config: CollectorConfig): string {
   return config.store.type === 'sqlite' ? config.store.path : config.store.catalogPath;
+}
+
+/**
+ * Marks the sites for recomputing (the store's rollup state, which a running collector's job also
+ * sees) and does the work here, with a progress line per site and tenth of its range.
+ */
+async function rebuildRollups(config: CollectorConfig, values: CliValues, io: CliIo): Promise<number> {
+  const from = values.from === undefined ? undefined : Date.parse(values.from);
+  if (from !== undefined && Number.isNaN(from)) {
+    io.stderr.write(`--from: expected an ISO 8601 time, got "${values.from}"\n\n${USAGE}`);
+    return 2;
+  }
+  const store =
+    config.store.type === 'sqlite'
+      ? new SqliteStore(config.store.path, config.api.limits)
+      : new InfluxStore(config.store, config.api.limits);
+  try {
+    const marked = await store.markRollupsForRebuild(values.site, from);
+    if (marked.length === 0) {
+      io.stdout.write(
+        `nothing to rebuild: ${values.site === undefined ? 'no site has' : `site ${values.site} has no`} rollups yet (the rollup job computes them from the first sample)\n`,
+      );
+      return 0;
+    }
+    const shown = new Map<string, number>();
+    const job = new RollupJob({
+      store,
+      config: config.kpi,
+      logger: pino({ level: 'warn' }, io.stderr),
+      maxSamples: config.api.limits.maxRawSamplesPerQuery,
+      onProgress: ({ site, through, newestTs }) => {
+        const start = marked.find((m) => m.site === site)?.from ?? through;
+        const tenth = Math.floor((10 * (through - start)) / Math.max(1, newestTs - start));
+        if ((shown.get(site) ?? -1) >= tenth) return;
+        shown.set(site, tenth);
+        io.stdout.write(
+          `${site}: rollups recomputed through ${new Date(through).toISOString()} (${tenth * 10}%)\n`,
+        );
+      },
+    });
+    const run = await job.runOnce();
+    if (run.failed.length > 0) {
+      io.stderr.write(`rollups rebuild failed for ${run.failed.join(', ')}\n`);
+      return 1;
+    }
+    io.stdout.write(`rebuilt the rollups of ${marked.map((m) => m.site).join(', ')}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
 }
 
 function keygen(values: CliValues, io: CliIo): number {

@@ -19,6 +19,7 @@ import { CommandSender } from './commands/command-sender.js';
 import { type CollectorConfig, tlsMaterialOf } from './config.js';
 import { CollectorError } from './errors.js';
 import { Ingest } from './ingest.js';
+import { RollupJob } from './kpi/rollup-job.js';
 import { type CollectorMetrics, createCollectorMetrics } from './metrics.js';
 import { InfluxStore } from './store/influx-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -62,6 +63,14 @@ export async function startCollector(
     ...config.ingest,
   });
 
+  const rollupJob = new RollupJob({
+    store,
+    config: config.kpi,
+    logger,
+    maxSamples: config.api.limits.maxRawSamplesPerQuery,
+    registry: metrics.registry,
+  });
+
   const brokerConnected = () => mqttClients.length > 0 && mqttClients.every((client) => client.connected);
   const commandSender = signingKey
     ? new CommandSender({
@@ -86,6 +95,7 @@ export async function startCollector(
     commandSender,
     ackTimeoutMs: config.commands.ackTimeoutMs,
     limits: config.api.limits,
+    kpi: config.kpi,
   });
   let httpPort: number;
   try {
@@ -135,6 +145,7 @@ export async function startCollector(
     );
   }
   const storeName = redactCredentials(config.store.type === 'sqlite' ? config.store.path : config.store.url);
+  rollupJob.start();
   logger.info({ httpUrl, store: storeName, broker, topic: subscriptionOf(config.mqtt) }, 'collector started');
   logger.info(
     { hosts: [...allowedHosts], anonymous: config.auth.anonymous, commands: commandSender ? 'on' : 'off' },
@@ -155,6 +166,7 @@ export async function startCollector(
         await Promise.all(mqttClients.map((client) => client.endAsync(true)));
         // Messages already being stored finish before the store closes under them.
         await Promise.allSettled(inFlight);
+        await rollupJob.stop();
         await api.close();
         await store.close();
         logger.info('collector stopped');

@@ -11,6 +11,7 @@ import {
 import { ConfigError } from '../gateway/common/errors.js';
 import { readTlsFiles, type TlsMaterial, TlsSettings } from '../gateway/common/tls.js';
 import { ALL_GATEWAYS_FILTER, Identifier, regions } from '../gateway/schema/index.js';
+import { KpiConfig } from './kpi/config.js';
 
 export const IN_MEMORY = ':memory:';
 
@@ -223,8 +224,16 @@ export const CollectorConfig = z
               .int()
               .min(1)
               .default(500_000)
-              .describe('raw samples a KPI comparison may load into memory; more is refused (422)'),
-            maxSites: z.number().int().min(1).max(100).default(20).describe('sites in one compare request'),
+              .describe(
+                'raw samples one read may load into memory (the KPI rollup job reads in chunks under it)',
+              ),
+            maxSites: z
+              .number()
+              .int()
+              .min(1)
+              .max(2000)
+              .default(200)
+              .describe('sites in one compare request (compare reads rollups, not raw samples)'),
             maxBuckets: z
               .number()
               .int()
@@ -254,6 +263,8 @@ export const CollectorConfig = z
           .prefault({}),
       })
       .prefault({}),
+    // Plant comparison (issue 12): shift calendars per site and the rollup job.
+    kpi: KpiConfig.prefault({}).describe('shift calendars (planned time) per site, and the KPI rollup job'),
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .prefault({}),

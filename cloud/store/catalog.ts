@@ -6,12 +6,15 @@
 import type Database from 'better-sqlite3';
 import { type MetadataMessage, pointId, type StatusMessage } from '../../gateway/schema/index.js';
 import type { AggregatedSample } from '../aggregate.js';
+import type { RollupRow, ScalarSeries } from '../kpi/model.js';
+import type { StoreReader } from '../query/store-reader.js';
 import { AccountTable } from './account-table.js';
 import { CommandTable } from './command-table.js';
 import { DeadLetterTable } from './dead-letters.js';
 import { LatestCache } from './latest-cache.js';
 import { RegistryQueries } from './registry-queries.js';
 import { registryStatements, siteRowOf } from './registry-writes.js';
+import { decodeRollupRows, type ReplacedRollups, RollupTable, rollupReadTask } from './rollup-table.js';
 import type {
   AggregatedSeries,
   AggregateQuery,
@@ -26,6 +29,8 @@ import type {
   OutOfRange,
   PointInfo,
   RejectedMessage,
+  RollupQuery,
+  RollupState,
   SequenceGap,
   Series,
   SeriesQuery,
@@ -69,6 +74,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
   private readonly queries: RegistryQueries;
   private readonly latestValues: LatestCache;
   private readonly rejected: DeadLetterTable;
+  private readonly rollups: RollupTable;
   readonly accounts: AccountTable;
   readonly commandLog: CommandTable;
   // Written with `.immediate` so instances sharing the file queue on the write lock instead of failing.
@@ -86,9 +92,13 @@ export abstract class SqliteCatalog implements TelemetryStore {
   /** Declared ranges of the points that have one, by point id (from metadata). */
   private readonly ranges = new Map<string, PointRange>();
 
-  /** `samples`: where the store keeps samples in the same transaction; none when they live elsewhere. */
+  /**
+   * `reader`: where heavy reads of the file run (rollups, and the embedded store's samples);
+   * `samples`: where the store keeps samples in the same transaction; none when they live elsewhere.
+   */
   constructor(
     private readonly db: Database.Database,
+    protected readonly reader: StoreReader,
     samples?: SampleSink,
   ) {
     const s = registryStatements(db);
@@ -96,6 +106,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
     this.queries = new RegistryQueries(db);
     this.latestValues = new LatestCache(db);
     this.rejected = new DeadLetterTable(db);
+    this.rollups = new RollupTable(db);
     this.accounts = new AccountTable(db);
     this.commandLog = new CommandTable(db);
     for (const row of s.pointRanges.all()) {
@@ -128,7 +139,11 @@ export abstract class SqliteCatalog implements TelemetryStore {
         if (seq !== undefined) s.gatewaySeen.run({ gateway, site: batch.site, boot, seq, receivedAt });
         else s.gatewayTouched.run({ gateway, site: batch.site, boot, receivedAt });
         let outOfRange = 0;
+        let oldest = Number.POSITIVE_INFINITY;
+        let newest = Number.NEGATIVE_INFINITY;
         for (const received of batch.points) {
+          oldest = Math.min(oldest, received.ts);
+          newest = Math.max(newest, received.ts);
           const id = pointId(batch.site, received);
           const sample: StoredSample = judged ? received : this.judgeRange(id, received);
           if (sample.outOfRange) outOfRange++;
@@ -145,6 +160,8 @@ export abstract class SqliteCatalog implements TelemetryStore {
           samples?.insert(id, sample);
           this.latestValues.stage(id, batch.site, sample);
         }
+        // The rollup job recomputes from the oldest sample a stored batch brought.
+        if (batch.points.length > 0) this.rollups.markWritten(batch.site, oldest, newest);
         return { outcome: 'stored', points: batch.points.length, missingBefore, outOfRange };
       }),
     );
@@ -166,6 +183,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
           description: point.description ?? null,
           min: point.min ?? null,
           max: point.max ?? null,
+          kpiRole: point.kpi ? JSON.stringify(point.kpi) : null,
         });
       }
     });
@@ -190,6 +208,12 @@ export abstract class SqliteCatalog implements TelemetryStore {
     to: number,
     maxSamples: number,
   ): Promise<Map<string, NumberSeries>>;
+  abstract scalarSamplesOf(
+    pointIds: string[],
+    from: number,
+    to: number,
+    maxSamples: number,
+  ): Promise<Map<string, ScalarSeries>>;
 
   /**
    * Batches written concurrently (several MQTT connections, one InfluxDB request's worth) are
@@ -334,11 +358,56 @@ export abstract class SqliteCatalog implements TelemetryStore {
     };
   }
 
+  async rollupStates(): Promise<RollupState[]> {
+    return this.rollups.states();
+  }
+
+  async takeRollupDirty(site: string): Promise<number | null> {
+    return this.rollups.takeDirty(site);
+  }
+
+  async setRollupCursor(site: string, cursor: number): Promise<void> {
+    this.rollups.setCursor(site, cursor);
+  }
+
+  async writeRollups(site: string, from: number, to: number, rows: RollupRow[]): Promise<void> {
+    this.replaceRollups(site, from, to, rows, false);
+  }
+
+  /** `writeRollups` in the catalog; with `copy`, answers what to copy where rows can only be overwritten. */
+  protected replaceRollups(
+    site: string,
+    from: number,
+    to: number,
+    rows: RollupRow[],
+    copy: boolean,
+  ): ReplacedRollups {
+    return this.rollups.replace(site, from, to, rows, copy);
+  }
+
+  async readRollups(query: RollupQuery): Promise<RollupRow[]> {
+    if (query.sites.length === 0) return [];
+    return decodeRollupRows(query, await this.reader.read(rollupReadTask(query), 'maxSamplesPerQuery'));
+  }
+
+  async pruneMinuteRollups(before: number): Promise<number> {
+    return this.rollups.prune(before);
+  }
+
+  /**
+   * For `jjj-collector rollups rebuild`: marks `site` (every site without one) for recomputing from
+   * `from`, by default from its oldest hour row; the rollup job does the work. Answers the sites marked.
+   */
+  async markRollupsForRebuild(site?: string, from?: number): Promise<{ site: string; from: number }[]> {
+    return this.rollups.markForRebuild(site, from);
+  }
+
   async ping(): Promise<void> {
     this.statements.ping.get();
   }
 
   async close(): Promise<void> {
+    await this.reader.close();
     // Writes already queued are committed, not dropped, before the file closes.
     if (this.db.open) this.commitQueuedTelemetry();
     if (this.db.open) this.latestValues.flush();

@@ -10,14 +10,26 @@
  *          status_code, server_ts, boot, seq (integers); gateway, out_of_range (strings)
  *   time   the sample's source timestamp, ms
  * Quality and ids are fields, so a replayed sample has the same series and time and overwrites itself.
+ *
+ * KPI rollups (issue 12) live in the catalog like everywhere else (the compare API reads them there:
+ * one code path for every store, VictoriaMetrics included), and `writeRollups` also copies them to
+ * `<measurement>_kpi` so Grafana can chart KPIs from InfluxDB:
+ *   tags   site, line, equipment, resolution (1m | 1h), planned (true | false)
+ *   fields the components in snake case (producing_ms, good_qty, energy_line_kwh, …), floats
+ *   time   the minute's or hour's start, ms
+ * A recomputed row overwrites its point; a row that is gone is written as zeros (InfluxDB 1.x, 2.x
+ * and VictoriaMetrics share no delete), which every sum of components reads as absent.
  */
 import type { InfluxDB } from '@influxdata/influxdb-client';
 import { type PointValue, parsePointId, type Quality } from '../../gateway/schema/index.js';
 import type { InfluxStoreConfig } from '../config.js';
 import { CollectorError } from '../errors.js';
+import { componentKeys, type RollupRow, type ScalarSeries } from '../kpi/model.js';
 import { type QueryLimits, timedOut, tooManySamples } from '../query/query-errors.js';
+import { defaultReaderLimits, storeReaderOf } from '../query/store-reader.js';
 import { SqliteCatalog } from './catalog.js';
-import { influxClientOf, influxTlsOf, LineWriter, v1Parameters } from './influx-write.js';
+import { escapeTag, influxClientOf, influxTlsOf, LineWriter, v1Parameters } from './influx-write.js';
+import { columnOf } from './rollup-table.js';
 import { openSqliteDatabase } from './sqlite-schema.js';
 import type {
   AggregatedSeries,
@@ -52,9 +64,13 @@ export class InfluxStore extends SqliteCatalog {
 
   constructor(
     private readonly config: InfluxStoreConfig,
-    private readonly limits: Pick<QueryLimits, 'queryTimeoutMs'> = { queryTimeoutMs: 10_000 },
+    private readonly limits: Pick<
+      QueryLimits,
+      'readWorkers' | 'queryTimeoutMs' | 'maxQueuedQueries'
+    > = defaultReaderLimits,
   ) {
-    super(openSqliteDatabase(config.catalogPath));
+    const catalog = openSqliteDatabase(config.catalogPath);
+    super(catalog, storeReaderOf(catalog, config.catalogPath, limits));
     const tls = influxTlsOf(config);
     this.influx = influxClientOf(config, tls);
     this.queryParams = new URLSearchParams({
@@ -134,6 +150,54 @@ export class InfluxStore extends SqliteCatalog {
       });
     }
     return series;
+  }
+
+  /** One InfluxQL statement per point, sent together; good quality only; more than `maxSamples` in all is refused. */
+  async scalarSamplesOf(
+    pointIds: string[],
+    from: number,
+    to: number,
+    maxSamples: number,
+  ): Promise<Map<string, ScalarSeries>> {
+    const series = new Map<string, ScalarSeries>();
+    if (pointIds.length === 0) return series;
+    const answers = await this.statementRows(
+      pointIds.map(
+        (id) =>
+          `SELECT "value", "value_bool", "value_str" FROM ${quoteIdentifier(this.config.measurement)} ` +
+          `WHERE ${this.pointFilter(id)} AND time >= ${from}ms AND time <= ${to}ms AND "quality" = 'good' ` +
+          `ORDER BY time ASC LIMIT ${maxSamples + 1}`,
+      ),
+    );
+    let touched = 0;
+    for (const [index, rows] of answers.entries()) {
+      touched += rows.length;
+      if (touched > maxSamples) throw tooManySamples('maxRawSamplesPerQuery', maxSamples);
+      const id = pointIds[index];
+      const columns: ScalarSeries = { ts: [], value: [] };
+      for (const [ts, value, valueBool, valueStr] of rows) {
+        const scalar =
+          typeof value === 'number' ? value : typeof valueBool === 'boolean' ? valueBool : valueStr;
+        if (typeof scalar !== 'number' && typeof scalar !== 'boolean' && typeof scalar !== 'string') continue;
+        columns.ts.push(Number(ts));
+        columns.value.push(scalar);
+      }
+      if (id !== undefined && columns.ts.length > 0) series.set(id, columns);
+    }
+    return series;
+  }
+
+  /** The catalog first (what compare reads), then its minute and hour rows copied to `<measurement>_kpi`. */
+  override async writeRollups(site: string, from: number, to: number, rows: RollupRow[]): Promise<void> {
+    const { minutes, hours } = this.replaceRollups(site, from, to, rows, true);
+    const prefix = `${escapeTag(`${this.config.measurement}_kpi`)},site=${escapeTag(site)}`;
+    const lineOf = (resolution: string, row: RollupRow) =>
+      `${prefix},line=${escapeTag(row.line)},equipment=${escapeTag(row.equipment)},resolution=${resolution},planned=${row.planned} ` +
+      `${componentKeys.map((key) => `${columnOf(key)}=${row[key]}`).join(',')} ${row.start}`;
+    await this.writer.writeLines([
+      ...minutes.map((row) => lineOf('1m', row)),
+      ...hours.map((row) => lineOf('1h', row)),
+    ]);
   }
 
   private pointFilter(id: string): string {

@@ -13,7 +13,7 @@ import { type InfluxStoreConfig, tlsMaterialOf } from '../config.js';
 import { type IncomingBatch, type StoredSample, StoreRefusedError } from './store.js';
 
 /** Line protocol escapes: tag keys/values and measurement escape commas, spaces and `=`. */
-const escapeTag = (text: string) => text.replace(/[,= \\]/g, (c) => `\\${c}`);
+export const escapeTag = (text: string) => text.replace(/[,= \\]/g, (c) => `\\${c}`);
 const escapeString = (text: string) => `"${text.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 
 function valueField(value: PointValue): string | undefined {
@@ -218,8 +218,16 @@ export class LineWriter {
     }
   }
 
-  private async send(batches: IncomingBatch[]): Promise<void> {
-    const lines = encodeBody(this.config.measurement, batches);
+  /** Lines written as they are, in one request (not coalesced with batches). */
+  writeLines(lines: readonly string[]): Promise<void> {
+    return lines.length === 0 ? Promise.resolve() : this.post(Buffer.from(`${lines.join('\n')}\n`, 'utf8'));
+  }
+
+  private send(batches: IncomingBatch[]): Promise<void> {
+    return this.post(encodeBody(this.config.measurement, batches));
+  }
+
+  private async post(lines: Buffer): Promise<void> {
     const compress = lines.length > this.config.gzipThreshold;
     // The fastest level: on a LAN the CPU is dearer than the 15 % of bytes the default level saves.
     const body = compress ? await gzipFast(lines, { level: constants.Z_BEST_SPEED }) : lines;

@@ -3,7 +3,7 @@
  * completeness, read from the tables the catalog writes (`sites`, `gateways`, `points`, `batches`).
  */
 import type Database from 'better-sqlite3';
-import { type Protocol, type Region, regions } from '../../gateway/schema/index.js';
+import { KpiRole, type Protocol, type Region, regions } from '../../gateway/schema/index.js';
 import type { Completeness, GatewaySummary, PointInfo, SequenceGap, SiteSummary } from './store.js';
 
 const regionOrder = `CASE s.region ${regions.map((r, i) => `WHEN '${r}' THEN ${i}`).join(' ')} ELSE ${regions.length} END`;
@@ -28,6 +28,7 @@ interface PointRow {
   point: string;
   protocol: Protocol | null;
   unit: string | null;
+  kpi_role: string | null;
 }
 
 interface GatewayRow {
@@ -57,7 +58,7 @@ export class RegistryQueries {
       siteExists: db.prepare<[string], { found: number }>('SELECT 1 AS found FROM sites WHERE id = ?'),
       pointUnit: db.prepare<[string], { unit: string | null }>('SELECT unit FROM points WHERE point_id = ?'),
       pointsOfSite: db.prepare<[string], PointRow>(
-        'SELECT point_id, line, equipment, point, protocol, unit FROM points WHERE site = ? ORDER BY point_id',
+        'SELECT point_id, line, equipment, point, protocol, unit, kpi_role FROM points WHERE site = ? ORDER BY point_id',
       ),
       // Per boot: sequence numbers from 0 up to the newest one received, against those received.
       gateways: db.prepare<[], GatewayRow>(
@@ -114,14 +115,18 @@ export class RegistryQueries {
 
   points(site: string): PointInfo[] | undefined {
     if (!this.siteExists(site)) return undefined;
-    return this.statements.pointsOfSite.all(site).map((row) => ({
-      pointId: row.point_id,
-      line: row.line,
-      equipment: row.equipment,
-      point: row.point,
-      protocol: row.protocol,
-      unit: row.unit,
-    }));
+    return this.statements.pointsOfSite.all(site).map((row) => {
+      const kpi = kpiRoleOf(row.kpi_role);
+      return {
+        pointId: row.point_id,
+        line: row.line,
+        equipment: row.equipment,
+        point: row.point,
+        protocol: row.protocol,
+        unit: row.unit,
+        ...(kpi && { kpi }),
+      };
+    });
   }
 
   gateways(): GatewaySummary[] {
@@ -148,4 +153,14 @@ export class RegistryQueries {
     const row = this.statements.completenessOf.get(site, from, to);
     return { expectedBatches: row?.expected ?? 0, receivedBatches: row?.received ?? 0 };
   }
+}
+
+/**
+ * The role as stored (checked at ingest); parsed again so a role stored by an older collector whose
+ * shape this one no longer accepts counts as no role instead of reaching the KPI engine.
+ */
+function kpiRoleOf(stored: string | null): KpiRole | undefined {
+  if (stored === null) return undefined;
+  const parsed = KpiRole.safeParse(JSON.parse(stored));
+  return parsed.success ? parsed.data : undefined;
 }

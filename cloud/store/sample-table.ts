@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { Quality } from '../../gateway/schema/index.js';
 import type { AggregatedSample, AggregateFunction } from '../aggregate.js';
+import type { ScalarSeries } from '../kpi/model.js';
 import type { ReadResult, ReadTask } from '../query/read-task.js';
 import type { OutOfRange, SeriesSample, StoredSample } from './store.js';
 import { decodeValue, encodeValue } from './value-codec.js';
@@ -67,6 +68,40 @@ export function numberSamplesTask(ids: string[], from: number, to: number, maxSa
     maxTouched: maxSamples,
     columns: true,
   };
+}
+
+/**
+ * The good-quality scalar samples of several points in [from, to]: one statement over the
+ * (ts, point_id) key, the ids as a JSON array (one scan of the range, not one per point).
+ */
+export function scalarSamplesTask(ids: string[], from: number, to: number, maxSamples: number): ReadTask {
+  return {
+    statements: [
+      {
+        sql: `SELECT point_id, ts, value, value_type FROM samples
+              WHERE ts >= ? AND ts <= ? AND point_id IN (SELECT value FROM json_each(?))
+                AND quality = 'good' AND value_type IN ('number', 'boolean', 'string')
+              ORDER BY ts, point_id`,
+        params: [from, to, JSON.stringify(ids)],
+      },
+    ],
+    maxTouched: maxSamples,
+  };
+}
+
+/** The rows of a `scalarSamplesTask`, as columns per point (oldest first, as read). */
+export function decodeScalarRows(result: ReadResult | undefined): Map<string, ScalarSeries> {
+  const series = new Map<string, ScalarSeries>();
+  for (const [id, ts, value, valueType] of (result ?? []) as [string, number, unknown, string][]) {
+    let columns = series.get(id);
+    if (!columns) {
+      columns = { ts: [], value: [] };
+      series.set(id, columns);
+    }
+    columns.ts.push(ts);
+    columns.value.push(valueType === 'boolean' ? value === 1 : (value as number | string));
+  }
+  return series;
 }
 
 /** The rows of a `rawWindowTask`. */

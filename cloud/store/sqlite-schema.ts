@@ -145,6 +145,45 @@ ALTER TABLE points ADD COLUMN max_value REAL;
 ALTER TABLE samples ADD COLUMN out_of_range TEXT CHECK (out_of_range IN ('above-max', 'below-min'));
 ALTER TABLE latest ADD COLUMN out_of_range TEXT CHECK (out_of_range IN ('above-max', 'below-min'));`,
   },
+  {
+    what: "points' KPI role; per-minute and per-hour KPI rollups and where each site's rollup job stands",
+    // Keyed for reads by site and time (resolution first: minute and hour rows are read apart).
+    // Components are REAL: SQLite writes integral values of a REAL column as small integers.
+    sql: `
+ALTER TABLE points ADD COLUMN kpi_role TEXT;
+CREATE TABLE rollups (
+  resolution           TEXT NOT NULL CHECK (resolution IN ('1m', '1h')),
+  site                 TEXT NOT NULL,
+  start                INTEGER NOT NULL,
+  line                 TEXT NOT NULL,
+  equipment            TEXT NOT NULL,
+  planned              INTEGER NOT NULL,
+  producing_ms         REAL NOT NULL,
+  idle_ms              REAL NOT NULL,
+  down_ms              REAL NOT NULL,
+  setup_ms             REAL NOT NULL,
+  maintenance_ms       REAL NOT NULL,
+  failures             REAL NOT NULL,
+  produced_qty         REAL NOT NULL,
+  good_qty             REAL NOT NULL,
+  scrap_qty            REAL NOT NULL,
+  ideal_ms             REAL NOT NULL,
+  value_added          REAL NOT NULL,
+  energy_equipment_kwh REAL NOT NULL,
+  energy_line_kwh      REAL NOT NULL,
+  energy_site_kwh      REAL NOT NULL,
+  water_equipment_m3   REAL NOT NULL,
+  water_line_m3        REAL NOT NULL,
+  water_site_m3        REAL NOT NULL,
+  PRIMARY KEY (resolution, site, start, line, equipment, planned)
+) WITHOUT ROWID;
+CREATE TABLE rollup_state (
+  site       TEXT PRIMARY KEY,
+  newest_ts  INTEGER NOT NULL,
+  dirty_from INTEGER,
+  cursor     INTEGER
+);`,
+  },
 ];
 
 /**

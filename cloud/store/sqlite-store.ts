@@ -4,51 +4,34 @@
  * connections (`cloud/query/`), so a heavy one never blocks ingest or `/health`; an in-memory
  * database has no file to share, so its reads run in place under the same budget.
  */
-import type Database from 'better-sqlite3';
-import { IN_MEMORY } from '../config.js';
-import { type QueryLimits, timedOut, tooManySamples } from '../query/query-errors.js';
-import { type ReadResult, type ReadTask, runReadTask } from '../query/read-task.js';
-import { SqliteReadPool } from '../query/sqlite-read-pool.js';
+import type { ScalarSeries } from '../kpi/model.js';
+import { defaultReaderLimits, type ReaderLimits, storeReaderOf } from '../query/store-reader.js';
 import { SqliteCatalog } from './catalog.js';
 import {
   aggregateTask,
   decodeAggregateRows,
   decodeSampleRows,
+  decodeScalarRows,
   numberSamplesTask,
   rawWindowTask,
   SampleTable,
+  scalarSamplesTask,
 } from './sample-table.js';
 import { openSqliteDatabase } from './sqlite-schema.js';
 import type { AggregatedSeries, AggregateQuery, NumberSeries, Series, SeriesQuery } from './store.js';
 
-type BudgetName = 'maxSamplesPerQuery' | 'maxRawSamplesPerQuery';
-
 export class SqliteStore extends SqliteCatalog {
-  private readonly read: (task: ReadTask, budget: BudgetName) => Promise<ReadResult[]>;
-  private readonly pool?: SqliteReadPool;
-
   constructor(
     readonly path: string,
-    limits: Pick<QueryLimits, 'readWorkers' | 'queryTimeoutMs' | 'maxQueuedQueries'> = {
-      readWorkers: 2,
-      queryTimeoutMs: 10_000,
-      maxQueuedQueries: 16,
-    },
+    limits: ReaderLimits = defaultReaderLimits,
   ) {
     const db = openSqliteDatabase(path);
-    super(db, new SampleTable(db));
-    if (path === IN_MEMORY) {
-      this.read = readInPlace(db, limits.queryTimeoutMs);
-    } else {
-      const pool = new SqliteReadPool(path, limits);
-      this.pool = pool;
-      this.read = (task, budget) => pool.run(task, budget);
-    }
+    super(db, storeReaderOf(db, path, limits), new SampleTable(db));
   }
 
   series(query: SeriesQuery): Promise<Series | undefined> {
     return this.seriesFrom(query, async (limit) => {
-      const [rows] = await this.read(
+      const [rows] = await this.reader.read(
         rawWindowTask(query.pointId, query.from, query.to, limit),
         'maxSamplesPerQuery',
       );
@@ -60,7 +43,7 @@ export class SqliteStore extends SqliteCatalog {
     const { pointId, from, to, fn, windowMs, maxSamples } = query;
     return this.aggregatedFrom(query, async (maxWindows) =>
       decodeAggregateRows(
-        await this.read(
+        await this.reader.read(
           aggregateTask(pointId, from, to, fn, windowMs, maxSamples, maxWindows),
           'maxSamplesPerQuery',
         ),
@@ -74,7 +57,7 @@ export class SqliteStore extends SqliteCatalog {
     to: number,
     maxSamples: number,
   ): Promise<Map<string, NumberSeries>> {
-    const results = await this.read(
+    const results = await this.reader.read(
       numberSamplesTask(pointIds, from, to, maxSamples),
       'maxRawSamplesPerQuery',
     );
@@ -86,19 +69,17 @@ export class SqliteStore extends SqliteCatalog {
     return series;
   }
 
-  override async close(): Promise<void> {
-    await this.pool?.close();
-    await super.close();
+  async scalarSamplesOf(
+    pointIds: string[],
+    from: number,
+    to: number,
+    maxSamples: number,
+  ): Promise<Map<string, ScalarSeries>> {
+    if (pointIds.length === 0) return new Map();
+    const [rows] = await this.reader.read(
+      scalarSamplesTask(pointIds, from, to, maxSamples),
+      'maxRawSamplesPerQuery',
+    );
+    return decodeScalarRows(rows);
   }
-}
-
-/** Reads on the store's own connection, for a database no other connection can open. */
-function readInPlace(db: Database.Database, timeoutMs: number) {
-  const prepared = new Map<string, Database.Statement>();
-  return async (task: ReadTask, budget: BudgetName): Promise<ReadResult[]> => {
-    const outcome = runReadTask(db, prepared, task, Date.now() + timeoutMs);
-    if (outcome.status === 'over-budget') throw tooManySamples(budget, task.maxTouched);
-    if (outcome.status === 'timed-out') throw timedOut(timeoutMs);
-    return outcome.results;
-  };
 }

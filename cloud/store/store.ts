@@ -280,7 +280,10 @@ export interface TelemetryStore {
   ): Promise<Map<string, ScalarSeries>>;
   /** Every site's rollup state (sites that have samples). */
   rollupStates(): Promise<RollupState[]>;
-  /** Reads and clears a site's `dirtyFrom` at once (null when nothing was written since). */
+  /**
+   * Reads and clears a site's `dirtyFrom` at once (null when nothing was written since), lowering its
+   * `cursor` to the minute of it in the same step, so the recompute it asks for survives a restart.
+   */
   takeRollupDirty(site: string): Promise<number | null>;
   setRollupCursor(site: string, cursor: number): Promise<void>;
   /**

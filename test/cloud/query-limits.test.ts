@@ -25,7 +25,7 @@ import { GATEWAY, metadata, SITE, TS, telemetry } from './fixtures.js';
 const silent = pino({ level: 'silent' });
 /** Samples of the heavy point, one a second: enough that reading them all takes SQLite a while. */
 const HEAVY_SAMPLES = 3_000_000;
-/** A site meter, so the energy KPI reads it. */
+/** A meter with millions of samples (compare reads rollups, never these). */
 const HEAVY = `${SITE}/utilities/meter-main/energy-total`;
 const SPEED = `${SITE}/machining/cnc-01/spindle-speed`;
 const RUNNING = `${SITE}/machining/cnc-01/running`;
@@ -215,11 +215,18 @@ describe('queries that cannot stall the collector', () => {
       'maxSamplesPerQuery',
     ],
     [
-      'too many raw samples for a KPI',
-      `/api/v1/compare?kpi=energy_per_unit&sites=${SITE}&from=${TS}&to=${TS + 120_000}&window=1m`,
-      422,
-      /more than 10 samples \(api\.limits\.maxRawSamplesPerQuery\)/,
-      'maxRawSamplesPerQuery',
+      'more compare values than maxBuckets',
+      `/api/v1/compare?sites=${SITE}&from=${TS}&to=${TS + 101 * 3_600_000}`,
+      400,
+      /1 entities × 102 windows is more than 100 values per KPI \(api\.limits\.maxBuckets\)/,
+      'maxBuckets',
+    ],
+    [
+      'more than 1000 compare windows',
+      `/api/v1/compare?from=${TS - 3650 * 86_400_000}&to=${TS}&window=5m`,
+      400,
+      /at most 1000 per request/,
+      undefined,
     ],
   ])('refuses %s with the limit named', async (_attack, path, status, reason, limit) => {
     const answer = await get(strict.httpUrl, path);
@@ -234,6 +241,12 @@ describe('queries that cannot stall the collector', () => {
       `/api/v1/compare?kpi=completeness&sites=${SITE}&from=${TS}&to=${TS + 60_000}`,
     );
     expect(compare.status).toBe(200);
+    // Over three million samples of the meter: compare reads rollups, so no sample cap applies.
+    const wholeRange = await get(
+      strict.httpUrl,
+      `/api/v1/compare?kpi=energy_per_unit&sites=${SITE}&from=${TS}&to=${TS + 99 * 3_600_000}`,
+    );
+    expect(wholeRange.status).toBe(200);
     const series = await get(
       strict.httpUrl,
       `/api/v1/series?point=${SPEED}&from=${TS}&to=${TS + 99 * 60_000}&aggregate=max&window=1m`,
