@@ -3,7 +3,9 @@
  * from summed rollup components, and what a site lacks for each (so a `null` comes with a reason).
  *
  * Time elements, over planned rows (the site's shift calendar): APT = producing, AUST = setup,
- * ADET = down, PBT = APT + AUST + ADET, AUPT = APT + AUST, AUBT = APT + AUST + ADET. Quantities and
+ * ADET = down, PBT = APT + AUST + ADET, AUPT = APT + AUST. ISO 22400-2's utilization efficiency
+ * (APT / AUBT) is not offered: with planned busy time taken from the observed states, AUBT = PBT and it
+ * would repeat availability. Quantities and
  * meters of the output and per-unit indicators count all rows, planned or not. A ratio whose
  * denominator is 0 is null, never 0.
  */
@@ -17,7 +19,6 @@ export const kpiNames = [
   'quality_ratio',
   'technical_efficiency',
   'setup_ratio',
-  'utilisation_efficiency',
   'scrap_ratio',
   'mttr',
   'mtbf',
@@ -112,16 +113,6 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     description: {
       en: 'Setup time over actual unit processing time (production + setup).',
       zh: '换型比率：实际换型时间 / 实际加工时间（生产 + 换型）。',
-    },
-    roles: stateRoles,
-  },
-  utilisation_efficiency: {
-    unit: '1',
-    formula: 'APT / AUBT, AUBT = APT + AUST + ADET (planned time)',
-    reference: `${ISO}, Utilization efficiency`,
-    description: {
-      en: 'Actual production time over actual unit busy time. With planned busy time taken from the observed states, it equals availability.',
-      zh: '利用效率：实际生产时间 / 实际设备占用时间（计划占用时间由实测状态得出时与可用率相同）。',
     },
     roles: stateRoles,
   },
@@ -244,7 +235,6 @@ export function kpiValuesOf(sums: EntitySums): Record<ComponentKpi, number | nul
     quality_ratio: quality,
     technical_efficiency: ratio(apt, apt + adet),
     setup_ratio: ratio(aust, apt + aust),
-    utilisation_efficiency: ratio(apt, pbt),
     scrap_ratio: ratio(planned.scrapQty, planned.producedQty),
     mttr: ratio(adet / MINUTE_MS, planned.failures),
     mtbf: ratio(apt / MINUTE_MS, planned.failures),
@@ -340,7 +330,6 @@ export function missingRoles(plan: SitePlan, kpi: KpiName, scope: EntityScope = 
     case 'availability':
     case 'technical_efficiency':
     case 'setup_ratio':
-    case 'utilisation_efficiency':
     case 'mttr':
     case 'mtbf':
       perMachine([state], 'a machine-state point');

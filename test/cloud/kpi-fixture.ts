@@ -108,8 +108,6 @@ export const expected: Record<KpiName, readonly [number | null, number | null, n
   technical_efficiency: [80 / 95, 30 / 45, 1],
   // AUST / AUPT: no setup
   setup_ratio: [0, 0, 0],
-  // APT / AUBT
-  utilisation_efficiency: [80 / 95, 30 / 45, 1],
   // SQ / PQ: 1/8, 1/3, 0/5
   scrap_ratio: [1 / 8, 1 / 3, 0],
   // ADET / failures, min: 15 s/1, 15 s/1, no failure in window 2

@@ -72,7 +72,6 @@ describe('kpiValuesOf', () => {
     expect(kpis.oee).toBeCloseTo((1800 / 2940) * 0.75 * 0.9, 12); // 0.4133
     expect(kpis.technical_efficiency).toBeCloseTo(1800 / 2340, 12); // APT / (APT + ADET) = 0.7692
     expect(kpis.setup_ratio).toBeCloseTo(0.25, 12); // 600 / (1800 + 600)
-    expect(kpis.utilisation_efficiency).toBeCloseTo(1800 / 2940, 12);
     expect(kpis.scrap_ratio).toBeCloseTo(0.1, 12); // 9 / 90
     expect(kpis.mttr).toBeCloseTo(4.5, 12); // 540 s / 2 = 270 s = 4.5 min
     expect(kpis.mtbf).toBeCloseTo(15, 12); // 1800 s / 2 = 900 s = 15 min
@@ -107,7 +106,6 @@ describe('kpiValuesOf', () => {
       quality_ratio: null,
       technical_efficiency: null,
       setup_ratio: null,
-      utilisation_efficiency: null,
       scrap_ratio: null,
       mttr: null,
       mtbf: null,
