@@ -84,6 +84,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     stops.push(() => collector.close());
     say(`Collector API              ${collector.httpUrl}/api/v1/sites`);
     say('  open on loopback without login (anonymous operator: read and send commands): demo only');
+    say(`Plant comparison (KPIs)    ${collector.httpUrl}/api/v1/compare?level=site`);
 
     const sitePorts = options.sitePorts ?? (async (_site: Site, i: number) => defaultSitePorts(i));
     const simulators: SiteSimulators[] = [];

@@ -104,6 +104,29 @@ describe('npm start: the Jing-Jin-Ji demo end to end', () => {
     }
   });
 
+  it('compares the seed sites from their declared KPI roles, with a bare compare', async () => {
+    type Entity = { id: string; values: Record<string, number | null> };
+    let entities: Entity[] = [];
+    await waitUntil(
+      () => `every site has an availability and an output (saw ${JSON.stringify(entities.map((e) => e.values.availability))})`,
+      async () => {
+        const response = await fetch(`${api}/api/v1/compare?kpi=availability,output,oee`);
+        expect(response.status).toBe(200);
+        entities = ((await response.json()) as { entities: Entity[] }).entities;
+        return entities.length >= 6 && entities.every((e) => e.values.availability !== null);
+      },
+      60_000,
+    );
+    for (const { id, values } of entities) {
+      expect(values.availability, id).toBeGreaterThanOrEqual(0);
+      expect(values.availability, id).toBeLessThanOrEqual(1);
+      expect(values.output, id).toBeGreaterThanOrEqual(0);
+    }
+    const sources = await fetch(`${api}/api/v1/kpi-sources?site=bj-etown-cnc`);
+    expect(sources.status).toBe(200);
+    expect(JSON.stringify(await sources.json())).toContain('bj-etown-cnc/machining/');
+  }, 90_000);
+
   it('puts on the wire only messages that validate against the committed JSON Schema', async () => {
     const recorder = await recordMqtt(mqttUrl, 'jjj/v1/#');
     try {
