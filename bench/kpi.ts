@@ -305,7 +305,8 @@ async function main(): Promise<void> {
       `filled ${SITES * DAYS} site-days of minute and hour rows in ${ms(performance.now() - fill)}`,
     );
     const to = DAY0 + DAYS * DAY_MS - 1;
-    const query = { sites, from: DAY0, to, windowMs: HOUR_MS };
+    // What compare reads for the site level: hour rows summed per line.
+    const query = { sites, from: DAY0, to, windowMs: HOUR_MS, by: 'line' as const };
     const store1h = await timed(RUNS, async () => {
       const rows = await store.readRollups(query);
       if (rows.length === 0) throw new Error('no rollups read');
@@ -354,7 +355,7 @@ async function main(): Promise<void> {
         'compare: this build\'s /api/v1/compare does not read rollups yet (no "entities"): store figure only',
       );
     console.log(
-      `store.readRollups of the same (${hourRows} rows, read threads): median ${ms(store1h.median)}, p95 ${ms(store1h.p95)}`,
+      `store.readRollups of the same (${hourRows} rows summed per line, read threads): median ${ms(store1h.median)}, p95 ${ms(store1h.p95)}`,
     );
     console.log(
       `rollup disk cost per role point per day: ${((bytes - hourBytes) / pointDays).toFixed(0)} B of minute rows (kept 35 days) + ${(hourBytes / pointDays).toFixed(0)} B of hour rows (kept)`,

@@ -92,7 +92,10 @@ export class RollupTable {
       prune: db.prepare<[string, number]>(
         "DELETE FROM rollups WHERE resolution = '1m' AND site = ? AND start < ?",
       ),
-      sites: db.prepare<[], { site: string }>('SELECT site FROM rollup_state'),
+      // Every site the registry or the job knows (rows may have been written for either).
+      sites: db.prepare<[], { site: string }>(
+        'SELECT id AS site FROM sites UNION SELECT site FROM rollup_state',
+      ),
       oldestHour: db.prepare<[string], { oldest: number | null }>(
         "SELECT min(start) AS oldest FROM rollups WHERE resolution = '1h' AND site = ?",
       ),
@@ -228,13 +231,14 @@ export const resolutionFor = (windowMs: number) => (windowMs % HOUR_MS === 0 ? '
 
 /**
  * A read of `readRollups` for a read thread: one statement per site (a key range each), rows
- * summed into windows aligned to multiples of `windowMs`; each row counts as many rows as it sums.
+ * summed into windows aligned to multiples of `windowMs` (and over each line with `by: 'line'`).
  */
 export function rollupReadTask(query: RollupQuery): ReadTask {
   const resolution = resolutionFor(query.windowMs);
-  const sql = `SELECT start - start % ${query.windowMs} AS window, line, equipment, planned, ${SUMS}, count(*)
+  const equipment = query.by === 'line' ? "''" : 'equipment';
+  const sql = `SELECT start - start % ${query.windowMs} AS window, line, ${equipment} AS eq, planned, ${SUMS}, count(*)
     FROM rollups WHERE resolution = ? AND site = ? AND start >= ? AND start <= ?
-    GROUP BY window, line, equipment, planned ORDER BY window, line, equipment, planned`;
+    GROUP BY window, line, eq, planned ORDER BY window, line, eq, planned`;
   return {
     statements: query.sites.map((site) => ({ sql, params: [resolution, site, query.from, query.to] })),
     touchedColumn: 4 + componentKeys.length,
