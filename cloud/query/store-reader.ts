@@ -18,6 +18,8 @@ export const defaultReaderLimits: ReaderLimits = {
 };
 
 export interface StoreReader {
+  /** Reads that run at once (read threads); a large read split in this many runs faster. */
+  readonly threads: number;
   /** The result of each statement; throws `QueryRefusedError` over the budget, the time limit or the queue. */
   read(task: ReadTask, budget: BudgetName): Promise<ReadResult[]>;
   close(): Promise<void>;
@@ -26,10 +28,15 @@ export interface StoreReader {
 export function storeReaderOf(db: Database.Database, path: string, limits: ReaderLimits): StoreReader {
   if (path !== IN_MEMORY) {
     const pool = new SqliteReadPool(path, limits);
-    return { read: (task, budget) => pool.run(task, budget), close: () => pool.close() };
+    return {
+      threads: limits.readWorkers,
+      read: (task, budget) => pool.run(task, budget),
+      close: () => pool.close(),
+    };
   }
   const prepared = new Map<string, Database.Statement>();
   return {
+    threads: 1,
     async read(task, budget) {
       const outcome = runReadTask(db, prepared, task, Date.now() + limits.queryTimeoutMs);
       if (outcome.status === 'over-budget') throw tooManySamples(budget, task.maxTouched);

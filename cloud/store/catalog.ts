@@ -385,9 +385,18 @@ export abstract class SqliteCatalog implements TelemetryStore {
     return this.rollups.replace(site, from, to, rows, copy);
   }
 
+  /** The sites split over the read threads, read at once. */
   async readRollups(query: RollupQuery): Promise<RollupRow[]> {
-    if (query.sites.length === 0) return [];
-    return decodeRollupRows(query, await this.reader.read(rollupReadTask(query), 'maxSamplesPerQuery'));
+    const share = Math.ceil(query.sites.length / this.reader.threads);
+    const parts: RollupQuery[] = [];
+    for (let at = 0; at < query.sites.length; at += share)
+      parts.push({ ...query, sites: query.sites.slice(at, at + share) });
+    const read = await Promise.all(
+      parts.map(async (part) =>
+        decodeRollupRows(part, await this.reader.read(rollupReadTask(part), 'maxSamplesPerQuery')),
+      ),
+    );
+    return read.flat();
   }
 
   async pruneMinuteRollups(before: number): Promise<number> {

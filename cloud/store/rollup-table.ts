@@ -1,6 +1,7 @@
 /**
  * The KPI rollups in the catalog (`rollups`, `rollup_state`): minute rows the rollup job writes,
- * hour rows summed from them in SQL, and where each site's job stands. Both stores keep them here;
+ * hour rows summed from them in SQL (and those summed per line, what comparisons above the equipment
+ * level read: a quarter of the rows or less), and where each site's job stands. Both stores keep them here;
  * the InfluxDB store also copies the rows to InfluxDB for Grafana (see `influx-store.ts`).
  */
 import type Database from 'better-sqlite3';
@@ -83,6 +84,12 @@ export class RollupTable {
          FROM rollups WHERE resolution = '1m' AND site = ? AND start >= ? AND start < ?
          GROUP BY hour, line, equipment, planned`,
       ),
+      sumLines: db.prepare<[string, number, number]>(
+        `INSERT INTO rollups (${KEY_COLUMNS}, ${COLUMNS.join(', ')})
+         SELECT '1h/line', site, start, line, '', planned, ${SUMS}
+         FROM rollups WHERE resolution = '1h' AND site = ? AND start >= ? AND start <= ?
+         GROUP BY start, line, planned`,
+      ),
       rowsIn: db
         .prepare<[string, string, number, number]>(
           `SELECT start, line, equipment, planned, ${COLUMNS.join(', ')} FROM rollups
@@ -92,7 +99,10 @@ export class RollupTable {
       prune: db.prepare<[string, number]>(
         "DELETE FROM rollups WHERE resolution = '1m' AND site = ? AND start < ?",
       ),
-      sites: db.prepare<[], { site: string }>('SELECT site FROM rollup_state'),
+      // Every site the registry or the job knows (rows may have been written for either).
+      sites: db.prepare<[], { site: string }>(
+        'SELECT id AS site FROM sites UNION SELECT site FROM rollup_state',
+      ),
       oldestHour: db.prepare<[string], { oldest: number | null }>(
         "SELECT min(start) AS oldest FROM rollups WHERE resolution = '1h' AND site = ?",
       ),
@@ -127,6 +137,8 @@ export class RollupTable {
       }
       s.deleteIn.run('1h', site, firstHour, lastHour);
       s.sumHours.run(site, firstHour, lastHour + HOUR_MS);
+      s.deleteIn.run('1h/line', site, firstHour, lastHour);
+      s.sumLines.run(site, firstHour, lastHour);
       if (!copy) return { minutes: [], hours: [] };
       const hours = (s.rowsIn.all('1h', site, firstHour, lastHour) as unknown[][]).map((raw) =>
         rowOf(site, raw),
@@ -223,18 +235,22 @@ function rowOf(site: string, raw: unknown[]): RollupRow {
   return row;
 }
 
-/** Whether a window reads hour rows (a whole number of hours) or minute rows. */
-export const resolutionFor = (windowMs: number) => (windowMs % HOUR_MS === 0 ? '1h' : '1m');
+/** The rows a window is summed from: hour rows (summed per line when asked) for whole hours, else minute rows. */
+function resolutionFor(query: RollupQuery): '1m' | '1h' | '1h/line' {
+  if (query.windowMs % HOUR_MS !== 0) return '1m';
+  return query.by === 'line' ? '1h/line' : '1h';
+}
 
 /**
  * A read of `readRollups` for a read thread: one statement per site (a key range each), rows
- * summed into windows aligned to multiples of `windowMs`; each row counts as many rows as it sums.
+ * summed into windows aligned to multiples of `windowMs` (and over each line with `by: 'line'`).
  */
 export function rollupReadTask(query: RollupQuery): ReadTask {
-  const resolution = resolutionFor(query.windowMs);
-  const sql = `SELECT start - start % ${query.windowMs} AS window, line, equipment, planned, ${SUMS}, count(*)
+  const resolution = resolutionFor(query);
+  const equipment = query.by === 'line' ? "''" : 'equipment';
+  const sql = `SELECT start - start % ${query.windowMs} AS window, line, ${equipment} AS eq, planned, ${SUMS}, count(*)
     FROM rollups WHERE resolution = ? AND site = ? AND start >= ? AND start <= ?
-    GROUP BY window, line, equipment, planned ORDER BY window, line, equipment, planned`;
+    GROUP BY window, line, eq, planned ORDER BY window, line, eq, planned`;
   return {
     statements: query.sites.map((site) => ({ sql, params: [resolution, site, query.from, query.to] })),
     touchedColumn: 4 + componentKeys.length,

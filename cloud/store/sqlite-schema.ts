@@ -147,12 +147,13 @@ ALTER TABLE latest ADD COLUMN out_of_range TEXT CHECK (out_of_range IN ('above-m
   },
   {
     what: "points' KPI role; per-minute and per-hour KPI rollups and where each site's rollup job stands",
-    // Keyed for reads by site and time (resolution first: minute and hour rows are read apart).
+    // Keyed for reads by site and time (resolution first: minute and hour rows are read apart);
+    // '1h/line' rows are the hour rows summed per line (equipment ''), for the levels above equipment.
     // Components are REAL: SQLite writes integral values of a REAL column as small integers.
     sql: `
 ALTER TABLE points ADD COLUMN kpi_role TEXT;
 CREATE TABLE rollups (
-  resolution           TEXT NOT NULL CHECK (resolution IN ('1m', '1h')),
+  resolution           TEXT NOT NULL CHECK (resolution IN ('1m', '1h', '1h/line')),
   site                 TEXT NOT NULL,
   start                INTEGER NOT NULL,
   line                 TEXT NOT NULL,

@@ -235,6 +235,11 @@ export interface RollupQuery {
    * minute rows.
    */
   windowMs: number;
+  /**
+   * `line`: summed over each line's equipment too (rows with `equipment` ''), for the project, site and
+   * line levels: a fraction of the rows to read and hand over. Default `equipment`.
+   */
+  by?: 'line' | 'equipment';
 }
 
 /** Batches a site's gateway numbered (first to last seq per boot) versus those that arrived. */

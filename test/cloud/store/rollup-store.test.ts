@@ -230,6 +230,18 @@ describe.each(subjects)('rollups in the %s store', (_name, open) => {
       row(H, 'cnc-02', true, { producingMs: 60_000, goodQty: 2 }),
       row(H + HOUR_MS, 'cnc-01', false, { producingMs: 60_000, idleMs: 60_000, goodQty: 5 }),
     ]);
+    const byLine = await store.readRollups({
+      sites: [SITE],
+      from: H,
+      to: H + 2 * HOUR_MS,
+      windowMs: HOUR_MS,
+      by: 'line',
+    });
+    expect(byLine).toEqual([
+      // cnc-01 and cnc-02 summed.
+      row(H, '', true, { producingMs: 150_000, downMs: 30_000, failures: 1, goodQty: 6 }),
+      row(H + HOUR_MS, '', false, { producingMs: 60_000, idleMs: 60_000, goodQty: 5 }),
+    ]);
     // Two-minute windows from minute rows, aligned to multiples of two minutes since the epoch.
     const twoMinutes = await store.readRollups({
       sites: [SITE],
