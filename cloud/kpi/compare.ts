@@ -105,6 +105,8 @@ export async function compare(
     from: request.from,
     to: request.to,
     windowMs,
+    // Levels above equipment need each line's sums only (meter precedence is decided per line).
+    by: level === 'equipment' ? 'equipment' : 'line',
   });
   const projectOf = new Map(sites.map((s) => [s.id, s.project]));
   const summed = summarise(level, rows, { plans, projectOf });
