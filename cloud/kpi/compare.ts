@@ -266,23 +266,26 @@ function entityOfId(level: Level, id: string, sites: SiteSummary[]): CompareEnti
   };
 }
 
-/** Batches received and expected per site, over the whole range and per window. */
+/** Batches received and expected per site, over the whole range and per window (the batch rollups, one read). */
 async function batchCounts(
   store: TelemetryStore,
   sites: SiteSummary[],
   request: CompareRequest,
   starts: number[],
 ): Promise<Map<string, { total: BatchCount; windows: BatchCount[] }>> {
-  const count = async (site: string, from: number, to: number): Promise<BatchCount> => {
-    const c = await store.completeness(site, from, to);
-    return { received: c?.receivedBatches ?? 0, expected: c?.expectedBatches ?? 0 };
-  };
+  const read = await store.completenessWindows(
+    sites.map((site) => site.id),
+    request.from,
+    request.to,
+    request.windowMs,
+  );
+  const countOf = (c?: { expectedBatches: number; receivedBatches: number }): BatchCount => ({
+    received: c?.receivedBatches ?? 0,
+    expected: c?.expectedBatches ?? 0,
+  });
   const counts = new Map<string, { total: BatchCount; windows: BatchCount[] }>();
-  for (const site of sites) {
-    counts.set(site.id, {
-      total: await count(site.id, request.from, request.to),
-      windows: await Promise.all(starts.map((start) => count(site.id, start, start + request.windowMs - 1))),
-    });
+  for (const [site, { total, windows }] of read) {
+    counts.set(site, { total: countOf(total), windows: starts.map((start) => countOf(windows.get(start))) });
   }
   return counts;
 }

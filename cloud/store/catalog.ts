@@ -9,6 +9,7 @@ import type { AggregatedSample } from '../aggregate.js';
 import type { RollupRow, ScalarSeries } from '../kpi/model.js';
 import type { StoreReader } from '../query/store-reader.js';
 import { AccountTable } from './account-table.js';
+import { completenessReadTask, decodeCompleteness } from './batch-rollups.js';
 import { CommandTable } from './command-table.js';
 import { DeadLetterTable } from './dead-letters.js';
 import { LatestCache } from './latest-cache.js';
@@ -40,6 +41,7 @@ import type {
   StoredSample,
   TelemetryStore,
   TelemetryWrite,
+  WindowedCompleteness,
 } from './store.js';
 
 /** Where a store keeps samples written in the catalog's telemetry transaction. */
@@ -130,6 +132,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
             sentTs: batch.sentTs,
           });
           if (isNew.changes === 0) return { outcome: 'duplicate' };
+          s.countBatch.run({ gateway, boot, seq, sentTs: batch.sentTs });
           const held = s.gatewayPosition.get(gateway);
           const newestSeq =
             held === undefined || held.boot < boot ? -1 : held.boot > boot ? seq : (held.last_seq ?? -1);
@@ -339,6 +342,24 @@ export abstract class SqliteCatalog implements TelemetryStore {
     return this.queries.completeness(site, from, to);
   }
 
+  /** The sites split over the read threads, read at once, from the batch rollups. */
+  async completenessWindows(
+    sites: string[],
+    from: number,
+    to: number,
+    windowMs: number,
+  ): Promise<Map<string, WindowedCompleteness>> {
+    const read = await Promise.all(
+      this.shares(sites).map(async (part) =>
+        decodeCompleteness(
+          part,
+          await this.reader.read(completenessReadTask(part, from, to, windowMs), 'maxSamplesPerQuery'),
+        ),
+      ),
+    );
+    return new Map(read.flatMap((part) => [...part]));
+  }
+
   async deadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
     return this.rejected.newest(query);
   }
@@ -387,19 +408,26 @@ export abstract class SqliteCatalog implements TelemetryStore {
 
   /** The sites split over the read threads, read at once. */
   async readRollups(query: RollupQuery): Promise<RollupRow[]> {
-    const share = Math.ceil(query.sites.length / this.reader.threads);
-    const parts: RollupQuery[] = [];
-    for (let at = 0; at < query.sites.length; at += share)
-      parts.push({ ...query, sites: query.sites.slice(at, at + share) });
     const read = await Promise.all(
-      parts.map(async (part) =>
-        decodeRollupRows(part, await this.reader.read(rollupReadTask(part), 'maxSamplesPerQuery')),
-      ),
+      this.shares(query.sites).map(async (sites) => {
+        const part = { ...query, sites };
+        return decodeRollupRows(part, await this.reader.read(rollupReadTask(part), 'maxSamplesPerQuery'));
+      }),
     );
     return read.flat();
   }
 
+  /** `sites` in as many parts as there are read threads. */
+  private shares(sites: string[]): string[][] {
+    const share = Math.ceil(sites.length / this.reader.threads);
+    const parts: string[][] = [];
+    for (let at = 0; at < sites.length; at += share) parts.push(sites.slice(at, at + share));
+    return parts;
+  }
+
+  /** The batch rollups' minute rows go with the KPI minute rows (the same retention). */
   async pruneMinuteRollups(before: number): Promise<number> {
+    this.statements.pruneBatchMinutes.run(before);
     return this.rollups.prune(before);
   }
 

@@ -1,6 +1,7 @@
 /** The SQL the catalog writes the registry with: sites, gateways (position and state), batches, points. */
 import type Database from 'better-sqlite3';
 import type { Region } from '../../gateway/schema/index.js';
+import { HOUR_MS, MINUTE_MS } from '../kpi/model.js';
 import type { IncomingBatch } from './store.js';
 
 /** The `sites` row every kind of message keeps up to date: where it comes from and through which gateway. */
@@ -20,6 +21,19 @@ export function registryStatements(db: Database.Database) {
     insertBatch: db.prepare(
       `INSERT OR IGNORE INTO batches (gateway, boot, seq, received_at, points, historical, sent_ts)
        VALUES (@gateway, @boot, @seq, @receivedAt, @points, @historical, @sentTs)`,
+    ),
+    // Both resolutions of the batch's send time: a new row, or the span widened and one more received.
+    countBatch: db.prepare<{ gateway: string; boot: number; seq: number; sentTs: number }>(
+      `INSERT INTO batch_rollups (resolution, gateway, start, boot, min_seq, max_seq, received) VALUES
+         ('1m', @gateway, @sentTs - @sentTs % ${MINUTE_MS}, @boot, @seq, @seq, 1),
+         ('1h', @gateway, @sentTs - @sentTs % ${HOUR_MS}, @boot, @seq, @seq, 1)
+       ON CONFLICT (resolution, gateway, start, boot) DO UPDATE SET
+         min_seq = min(min_seq, excluded.min_seq), max_seq = max(max_seq, excluded.max_seq), received = received + 1`,
+    ),
+    // A key range per gateway; a gateway's rows only exist once it is in `gateways`.
+    pruneBatchMinutes: db.prepare<[number]>(
+      `DELETE FROM batch_rollups
+       WHERE resolution = '1m' AND gateway IN (SELECT id FROM gateways) AND start < ?`,
     ),
     hasBatch: db.prepare<[string, number, number], { found: number }>(
       'SELECT 1 AS found FROM batches WHERE gateway = ? AND boot = ? AND seq = ?',

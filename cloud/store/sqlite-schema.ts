@@ -185,6 +185,28 @@ CREATE TABLE rollup_state (
   cursor     INTEGER
 );`,
   },
+  {
+    what: 'batch rollups: per gateway, boot and minute or hour sent, the seq span and the batches received',
+    // Keyed for a gateway's time range. Minute rows serve 1m/5m windows and go with the minute KPI
+    // rollups; hour rows are kept. Backfilled from the batches that have a send time.
+    sql: `
+CREATE TABLE batch_rollups (
+  resolution TEXT NOT NULL CHECK (resolution IN ('1m', '1h')),
+  gateway    TEXT NOT NULL,
+  start      INTEGER NOT NULL,
+  boot       INTEGER NOT NULL,
+  min_seq    INTEGER NOT NULL,
+  max_seq    INTEGER NOT NULL,
+  received   INTEGER NOT NULL,
+  PRIMARY KEY (resolution, gateway, start, boot)
+) WITHOUT ROWID;
+INSERT INTO batch_rollups (resolution, gateway, start, boot, min_seq, max_seq, received)
+SELECT '1m', gateway, sent_ts - sent_ts % 60000 AS minute, boot, min(seq), max(seq), count(*)
+FROM batches WHERE sent_ts IS NOT NULL GROUP BY gateway, minute, boot;
+INSERT INTO batch_rollups (resolution, gateway, start, boot, min_seq, max_seq, received)
+SELECT '1h', gateway, start - start % 3600000 AS hour, boot, min(min_seq), max(max_seq), sum(received)
+FROM batch_rollups WHERE resolution = '1m' GROUP BY gateway, hour, boot;`,
+  },
 ];
 
 /**

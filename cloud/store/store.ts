@@ -248,6 +248,13 @@ export interface Completeness {
   receivedBatches: number;
 }
 
+/** A site's completeness over a range and over each window of it that had batches. */
+export interface WindowedCompleteness {
+  total: Completeness;
+  /** By window start; a window without batches is absent. */
+  windows: Map<number, Completeness>;
+}
+
 export interface TelemetryStore {
   /** Stores a batch in one transaction; a batch whose gateway, boot and seq were already stored is dropped. */
   writeTelemetry(batch: IncomingBatch, receivedAt: number): Promise<TelemetryWrite>;
@@ -298,7 +305,10 @@ export interface TelemetryStore {
   writeRollups(site: string, from: number, to: number, rows: RollupRow[]): Promise<void>;
   /** Rollup rows summed into the query's windows; throws `QueryRefusedError` past the query time limit. */
   readRollups(query: RollupQuery): Promise<RollupRow[]>;
-  /** Deletes minute rows that start before `before` (hour rows are kept). */
+  /**
+   * Deletes minute rows (KPI and batch rollups) that start before `before` (hour rows are kept).
+   * Answers the KPI minute rows deleted.
+   */
   pruneMinuteRollups(before: number): Promise<number>;
   /** The point registry of a site; `undefined` for an unknown site. */
   points(site: string): Promise<PointInfo[] | undefined>;
@@ -306,6 +316,18 @@ export interface TelemetryStore {
   gaps(gateway: string): Promise<SequenceGap[]>;
   /** Over batches sent in [from, to]; `undefined` for an unknown site. */
   completeness(site: string, from: number, to: number): Promise<Completeness | undefined>;
+  /**
+   * `completeness` of each site (zero counts for one without batches) over [from, to] and over each
+   * window of it, from the batch rollups: windows of whole minutes, the range whole windows aligned to
+   * multiples of `windowMs`; minute windows only where minute rows are kept (`pruneMinuteRollups`).
+   * Throws `QueryRefusedError` past the query time limit.
+   */
+  completenessWindows(
+    sites: string[],
+    from: number,
+    to: number,
+    windowMs: number,
+  ): Promise<Map<string, WindowedCompleteness>>;
   /** Newest first. */
   deadLetters(query: DeadLetterQuery): Promise<DeadLetter[]>;
   /** API users, tokens and sessions (in the catalog, whatever holds the samples). */
