@@ -10,7 +10,8 @@
  *    cost per role point per day (minute rows, kept `minuteRetentionDays`, and hour rows, kept).
  * 3. The collector is started as a user would (`jjj-collector run` on that file, a real Mosquitto)
  *    and `GET /api/v1/compare` over every site and day at 1-hour windows is timed (median and p95
- *    of BENCH_RUNS); `store.readRollups` of the same range, through the store's read threads, too.
+ *    of BENCH_RUNS); `store.readRollupColumns` of the same range (what compare reads, through the
+ *    store's read threads), too.
  *    A build whose compare route does not read rollups yet (no `entities` in its answer) gets the
  *    store figure only, and says so.
  *
@@ -308,10 +309,13 @@ async function main(): Promise<void> {
     // What compare reads for the site level: hour rows summed per line.
     const query = { sites, from: DAY0, to, windowMs: HOUR_MS, by: 'line' as const };
     const store1h = await timed(RUNS, async () => {
-      const rows = await store.readRollups(query);
-      if (rows.length === 0) throw new Error('no rollups read');
+      const sites = await store.readRollupColumns(query);
+      if (sites.every((site) => site.start.length === 0)) throw new Error('no rollups read');
     });
-    const hourRows = (await store.readRollups(query)).length;
+    const hourRows = (await store.readRollupColumns(query)).reduce(
+      (rows, site) => rows + site.start.length,
+      0,
+    );
     await store.close();
 
     const bytes = rollupBytes(path);
@@ -355,7 +359,7 @@ async function main(): Promise<void> {
         'compare: this build\'s /api/v1/compare does not read rollups yet (no "entities"): store figure only',
       );
     console.log(
-      `store.readRollups of the same (${hourRows} rows summed per line, read threads): median ${ms(store1h.median)}, p95 ${ms(store1h.p95)}`,
+      `store.readRollupColumns of the same (${hourRows} rows summed per line, read threads): median ${ms(store1h.median)}, p95 ${ms(store1h.p95)}`,
     );
     console.log(
       `rollup disk cost per role point per day: ${((bytes - hourBytes) / pointDays).toFixed(0)} B of minute rows (kept 35 days) + ${(hourBytes / pointDays).toFixed(0)} B of hour rows (kept)`,

@@ -9,7 +9,7 @@ import type { SiteSummary, TelemetryStore } from '../store/store.js';
 import { type EntitySums, type KpiName, kpiValuesOf } from './definitions.js';
 import type { EquipmentPlan, SitePlan } from './model.js';
 import { planSite } from './plan.js';
-import { emptySums, type Level, summarise } from './summarise.js';
+import { emptySums, type Level, summariseColumns } from './summarise.js';
 
 export interface CompareRequest {
   kpis: KpiName[];
@@ -70,6 +70,9 @@ interface BatchCount {
   expected: number;
 }
 
+/** The sums of a window without rows (only read). */
+const noRows = emptySums();
+
 export async function compare(
   store: TelemetryStore,
   request: CompareRequest,
@@ -100,7 +103,7 @@ export async function compare(
     );
   }
 
-  const rows = await store.readRollups({
+  const rows = await store.readRollupColumns({
     sites: sites.map((s) => s.id),
     from: request.from,
     to: request.to,
@@ -109,7 +112,7 @@ export async function compare(
     by: level === 'equipment' ? 'equipment' : 'line',
   });
   const projectOf = new Map(sites.map((s) => [s.id, s.project]));
-  const summed = summarise(level, rows, { plans, projectOf });
+  const summed = summariseColumns(level, rows, { plans, projectOf });
   // Rollups of equipment no longer in a plan (its roles were removed) still count where they were made.
   for (const id of summed.keys()) {
     if (!entities.some((e) => e.id === id)) {
@@ -140,7 +143,7 @@ export async function compare(
     sums: EntitySums | undefined,
     index: number | 'total',
   ) => {
-    const all = kpiValuesOf(sums ?? emptySums());
+    const all = kpiValuesOf(sums ?? noRows);
     const values: KpiValues = {};
     for (const kpi of request.kpis) {
       if (kpi === 'completeness') values[kpi] = batches ? completenessOf(entity, index) : null;

@@ -64,6 +64,20 @@ export interface RollupKey {
 
 export type RollupRow = RollupKey & Components;
 
+/**
+ * Rollup rows of one site as columns, row `i` being (`start[i]`, `line[i]`, …): what the store
+ * reads and compare sums, with no object per row.
+ */
+export interface RollupColumns {
+  site: string;
+  start: Float64Array;
+  line: string[];
+  equipment: string[];
+  /** 1 for a row in planned operation time, else 0. */
+  planned: Float64Array;
+  components: Record<ComponentKey, Float64Array>;
+}
+
 /** A good-quality scalar sample of a role point. */
 export interface ScalarSample {
   ts: number;

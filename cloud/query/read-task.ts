@@ -20,14 +20,20 @@ export interface ReadTask {
   /** Rows the caller can use at most: the task ends (done) once it has them. */
   maxRows?: number;
   /**
-   * Statements select (ts, number or NULL): each result comes back as two Float64Arrays (NULL as
-   * NaN), moved to the caller without a copy and without an object per row.
+   * Each statement answers columns, not rows: every column one Float64Array (NULL as NaN), moved to
+   * the caller without a copy, except the `textColumns`, each an array of its values (a string or
+   * null). No array or object per row crosses the thread.
    */
   columns?: boolean;
+  /** With `columns`: the indexes of the columns that hold text. */
+  textColumns?: number[];
 }
 
-/** Rows of a statement, or its two columns for a `columns` task. */
-export type ReadResult = unknown[][] | [Float64Array, Float64Array];
+/** A `columns` task's answer to one statement: its columns in the order selected. */
+export type ReadColumns = (Float64Array | (string | null)[])[];
+
+/** Rows of a statement, or its columns for a `columns` task. */
+export type ReadResult = unknown[][] | ReadColumns;
 
 export type ReadOutcome =
   | { status: 'done'; results: ReadResult[] }
@@ -59,32 +65,44 @@ export function runReadTask(
       prepared.set(sql, statement);
     }
     const rows: unknown[][] = [];
-    let ts = new Float64Array(1024);
-    let value = new Float64Array(1024);
+    // For a `columns` task: the columns being filled, `length` rows of `capacity` so far.
+    const width = task.columns ? statement.columns().length : 0;
+    let capacity = 1024;
+    let packed: ReadColumns = Array.from({ length: width }, (_, index) =>
+      task.textColumns?.includes(index) ? [] : new Float64Array(capacity),
+    );
     let length = 0;
     for (const row of statement.iterate(...params) as IterableIterator<unknown[]>) {
       touched += column === undefined ? 1 : Number(row[column]);
       if (touched > task.maxTouched) return { status: 'over-budget' };
       stepped++;
       if (stepped % 4096 === 0 && Date.now() > deadline) return { status: 'timed-out' };
-      if (!task.columns) {
-        rows.push(row);
-        if (++kept >= (task.maxRows ?? Number.POSITIVE_INFINITY)) break;
-        continue;
+      if (!task.columns) rows.push(row);
+      else {
+        if (length === capacity) {
+          capacity *= 2;
+          packed = packed.map((values) => {
+            if (Array.isArray(values)) return values;
+            const grown = new Float64Array(capacity);
+            grown.set(values);
+            return grown;
+          });
+        }
+        for (let index = 0; index < width; index++) {
+          const values = packed[index] as ReadColumns[number];
+          const cell = row[index];
+          if (Array.isArray(values)) values.push(cell as string | null);
+          else values[length] = cell === null ? Number.NaN : (cell as number);
+        }
+        length++;
       }
-      if (length === ts.length) {
-        const grownTs = new Float64Array(length * 2);
-        const grownValue = new Float64Array(length * 2);
-        grownTs.set(ts);
-        grownValue.set(value);
-        ts = grownTs;
-        value = grownValue;
-      }
-      ts[length] = row[0] as number;
-      value[length] = row[1] === null ? Number.NaN : (row[1] as number);
-      length++;
+      if (++kept >= (task.maxRows ?? Number.POSITIVE_INFINITY)) break;
     }
-    results.push(task.columns ? [ts.slice(0, length), value.slice(0, length)] : rows);
+    results.push(
+      task.columns
+        ? packed.map((values) => (Array.isArray(values) ? values : values.slice(0, length)))
+        : rows,
+    );
   }
   return { status: 'done', results };
 }

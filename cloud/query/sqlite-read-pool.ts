@@ -47,10 +47,11 @@ function readThreadMain(run: typeof runReadTask): void {
   parentPort.on('message', (message: { task: ReadTask; deadline: number }) => {
     try {
       const outcome = run(db, prepared, message.task, message.deadline);
+      // The numeric columns of a `columns` task are moved, not copied.
       const columns = outcome.status === 'done' && message.task.columns ? outcome.results.flat() : [];
       parentPort.postMessage(
         { outcome },
-        columns.map((column) => (column as Float64Array).buffer),
+        columns.flatMap((values) => (values instanceof Float64Array ? [values.buffer] : [])),
       );
     } catch (error) {
       parentPort.postMessage({ error: (error as Error).message });

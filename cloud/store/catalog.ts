@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { type MetadataMessage, pointId, type StatusMessage } from '../../gateway/schema/index.js';
 import type { AggregatedSample } from '../aggregate.js';
-import type { RollupRow, ScalarSeries } from '../kpi/model.js';
+import type { RollupColumns, RollupRow, ScalarSeries } from '../kpi/model.js';
 import type { StoreReader } from '../query/store-reader.js';
 import { AccountTable } from './account-table.js';
 import { completenessReadTask, decodeCompleteness } from './batch-rollups.js';
@@ -15,7 +15,13 @@ import { DeadLetterTable } from './dead-letters.js';
 import { LatestCache } from './latest-cache.js';
 import { RegistryQueries } from './registry-queries.js';
 import { registryStatements, siteRowOf } from './registry-writes.js';
-import { decodeRollupRows, type ReplacedRollups, RollupTable, rollupReadTask } from './rollup-table.js';
+import {
+  decodeRollupColumns,
+  type ReplacedRollups,
+  RollupTable,
+  rollupReadTask,
+  rowsOfColumns,
+} from './rollup-table.js';
 import type {
   AggregatedSeries,
   AggregateQuery,
@@ -406,12 +412,16 @@ export abstract class SqliteCatalog implements TelemetryStore {
     return this.rollups.replace(site, from, to, rows, copy);
   }
 
-  /** The sites split over the read threads, read at once. */
   async readRollups(query: RollupQuery): Promise<RollupRow[]> {
+    return rowsOfColumns(await this.readRollupColumns(query));
+  }
+
+  /** The sites split over the read threads, read at once. */
+  async readRollupColumns(query: RollupQuery): Promise<RollupColumns[]> {
     const read = await Promise.all(
       this.shares(query.sites).map(async (sites) => {
         const part = { ...query, sites };
-        return decodeRollupRows(part, await this.reader.read(rollupReadTask(part), 'maxSamplesPerQuery'));
+        return decodeRollupColumns(part, await this.reader.read(rollupReadTask(part), 'maxSamplesPerQuery'));
       }),
     );
     return read.flat();

@@ -15,7 +15,7 @@ import type {
 } from '../../gateway/schema/index.js';
 import type { AggregatedSample, AggregateFunction } from '../aggregate.js';
 import { CollectorError } from '../errors.js';
-import type { RollupRow, ScalarSeries } from '../kpi/model.js';
+import type { RollupColumns, RollupRow, ScalarSeries } from '../kpi/model.js';
 import type { Accounts } from './account-table.js';
 import type { CommandLog } from './command-table.js';
 
@@ -305,6 +305,8 @@ export interface TelemetryStore {
   writeRollups(site: string, from: number, to: number, rows: RollupRow[]): Promise<void>;
   /** Rollup rows summed into the query's windows; throws `QueryRefusedError` past the query time limit. */
   readRollups(query: RollupQuery): Promise<RollupRow[]>;
+  /** The rows of `readRollups` as columns, one `RollupColumns` per site asked, in its order. */
+  readRollupColumns(query: RollupQuery): Promise<RollupColumns[]>;
   /**
    * Deletes minute rows (KPI and batch rollups) that start before `before` (hour rows are kept).
    * Answers the KPI minute rows deleted.

@@ -108,7 +108,8 @@ describe('npm start: the Jing-Jin-Ji demo end to end', () => {
     type Entity = { id: string; values: Record<string, number | null> };
     let entities: Entity[] = [];
     await waitUntil(
-      () => `every site has an availability and an output (saw ${JSON.stringify(entities.map((e) => e.values.availability))})`,
+      () =>
+        `every site has an availability and an output (saw ${JSON.stringify(entities.map((e) => e.values.availability))})`,
       async () => {
         const response = await fetch(`${api}/api/v1/compare?kpi=availability,output,oee`);
         expect(response.status).toBe(200);

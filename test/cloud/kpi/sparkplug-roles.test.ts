@@ -57,7 +57,9 @@ const ddata = (at: number, values: { running?: boolean; parts?: number }) =>
       ...(values.running === undefined
         ? []
         : [{ name: 'running', type: 'Boolean', value: values.running, timestamp: T0 + at }]),
-      ...(values.parts === undefined ? [] : [{ name: 'parts', type: 'UInt16', value: values.parts, timestamp: T0 + at }]),
+      ...(values.parts === undefined
+        ? []
+        : [{ name: 'parts', type: 'UInt16', value: values.parts, timestamp: T0 + at }]),
     ],
   });
 
