@@ -1,22 +1,11 @@
-/**
- * Completeness over windows from the batch rollups (`completenessWindows`) against the definition,
- * `completeness` read from the batches, over the same ranges: gaps, a reboot, a late replayed batch,
- * two gateways on one site; in the SQLite store (in memory and through read threads on a file) and
- * the InfluxDB 1.x store (the catalog is shared). And the migration that backfills an existing file.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Peer, startInfluxdb1 } from '../../../bench/collector-peers.js';
-import { buildCollectorConfig, type InfluxStoreConfig } from '../../../cloud/config.js';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS } from '../../../cloud/kpi/model.js';
-import { InfluxStore } from '../../../cloud/store/influx-store.js';
 import { migrations } from '../../../cloud/store/sqlite-schema.js';
 import { SqliteStore } from '../../../cloud/store/sqlite-store.js';
 import type { TelemetryStore } from '../../../cloud/store/store.js';
 import { GATEWAY, SITE, TS, telemetry } from '../fixtures.js';
+import { type StoreSubject, storeSubjects } from './store-subjects.js';
 
 /** An hour boundary near the fixtures' time. */
 const H = Math.floor(TS / HOUR_MS) * HOUR_MS;
@@ -93,55 +82,11 @@ async function expectAsDefined(store: TelemetryStore, from: number, to: number, 
   return read;
 }
 
-interface Subject {
-  store: TelemetryStore;
-  close(): Promise<void>;
-}
-
-let influx: Peer | undefined;
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'jjj-batch-rollups-'));
-});
-afterAll(async () => {
-  await influx?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-let opened = 0;
-const subjects: [string, () => Promise<Subject>][] = [
-  [
-    'SQLite (:memory:)',
-    async () => {
-      const store = new SqliteStore(':memory:');
-      return { store, close: () => store.close() };
-    },
-  ],
-  [
-    'SQLite file (read threads)',
-    async () => {
-      const store = new SqliteStore(join(dir, `store-${opened++}.db`));
-      return { store, close: () => store.close() };
-    },
-  ],
-  [
-    'InfluxDB 1.x (influxd 1.6.7)',
-    async () => {
-      influx ??= await startInfluxdb1();
-      const database = `jjj${opened++}`;
-      const url = influx.url;
-      await fetch(`${url}/query?q=${encodeURIComponent(`CREATE DATABASE ${database}`)}`, { method: 'POST' });
-      const config = buildCollectorConfig({
-        store: { type: 'influxdb', apiVersion: 1, url, database, catalogPath: join(dir, `${database}.db`) },
-      }).store as InfluxStoreConfig;
-      const store = new InfluxStore(config);
-      return { store, close: () => store.close() };
-    },
-  ],
-];
+const { subjects, pathFor, cleanup } = storeSubjects('jjj-batch-rollups-');
+afterAll(cleanup);
 
 describe.each(subjects)('completeness windows in the %s store', (_name, open) => {
-  let subject: Subject;
+  let subject: StoreSubject;
   let store: TelemetryStore;
   beforeEach(async () => {
     subject = await open();
@@ -181,7 +126,7 @@ describe.each(subjects)('completeness windows in the %s store', (_name, open) =>
 describe('the batch rollups migration', () => {
   let path: string;
   beforeEach(() => {
-    path = join(dir, `old-${opened++}.db`);
+    path = pathFor('old');
   });
 
   it("backfills an existing file's batches", async () => {

@@ -1,15 +1,4 @@
-/**
- * The rollup part of the store contract (roles in the registry, rollup state marked by telemetry,
- * scalar samples, minute/hour rollups), run against the SQLite store (in memory and through read
- * threads on a file) and the InfluxDB 1.x store (a real influxd 1.6.7), whose rollup copy in
- * `<measurement>_kpi` is checked too.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Peer, startInfluxdb1 } from '../../../bench/collector-peers.js';
-import { buildCollectorConfig, type InfluxStoreConfig } from '../../../cloud/config.js';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type Components,
   emptyComponents,
@@ -18,11 +7,10 @@ import {
   type RollupRow,
 } from '../../../cloud/kpi/model.js';
 import { QueryRefusedError } from '../../../cloud/query/query-errors.js';
-import { InfluxStore } from '../../../cloud/store/influx-store.js';
-import { SqliteStore } from '../../../cloud/store/sqlite-store.js';
 import type { TelemetryStore } from '../../../cloud/store/store.js';
 import type { TelemetryBatch } from '../../../gateway/schema/index.js';
 import { GATEWAY, metadata, SITE, TS, telemetry } from '../fixtures.js';
+import { type StoreSubject, storeSubjects } from './store-subjects.js';
 
 /** An hour boundary near the fixtures' time. */
 const H = Math.floor(TS / HOUR_MS) * HOUR_MS;
@@ -51,68 +39,23 @@ const sample = (
 const batch = (seq: number, points: TelemetryBatch['points']) =>
   telemetry({ gateway: { id: GATEWAY, boot: 1, seq }, points });
 
-/** What a test needs of a store under test: the store, and for InfluxDB its copy of the rollups. */
-interface Subject {
-  store: TelemetryStore;
-  /** Rows of `<measurement>_kpi` as `resolution equipment planned start: producing_ms good_qty`, or undefined. */
-  copied?: () => Promise<string[]>;
-  close(): Promise<void>;
+const { subjects, cleanup } = storeSubjects('jjj-rollup-store-');
+afterAll(cleanup);
+
+/** Rows of `<measurement>_kpi` as `resolution equipment planned start: producing_ms good_qty`. */
+async function copiedTo({ url, database }: { url: string; database: string }): Promise<string[]> {
+  const q = `SELECT producing_ms, good_qty, equipment, planned, resolution FROM jjj_kpi WHERE site = '${SITE}'`;
+  const response = await fetch(`${url}/query?db=${database}&epoch=ms&q=${encodeURIComponent(q)}`);
+  const answer = (await response.json()) as { results: { series?: { values: unknown[][] }[] }[] };
+  return (answer.results[0]?.series?.[0]?.values ?? [])
+    .map(([time, producing, good, equipment, planned, resolution]) =>
+      [resolution, equipment, planned, Number(time) - H, `${producing} ${good}`].join(' '),
+    )
+    .sort();
 }
 
-let influx: Peer | undefined;
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'jjj-rollup-store-'));
-});
-afterAll(async () => {
-  await influx?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-let opened = 0;
-const subjects: [string, () => Promise<Subject>][] = [
-  [
-    'SQLite (:memory:)',
-    async () => {
-      const store = new SqliteStore(':memory:');
-      return { store, close: () => store.close() };
-    },
-  ],
-  [
-    'SQLite file (read threads)',
-    async () => {
-      const store = new SqliteStore(join(dir, `store-${opened++}.db`));
-      return { store, close: () => store.close() };
-    },
-  ],
-  [
-    'InfluxDB 1.x (influxd 1.6.7)',
-    async () => {
-      influx ??= await startInfluxdb1();
-      const database = `jjj${opened++}`;
-      const url = influx.url;
-      await fetch(`${url}/query?q=${encodeURIComponent(`CREATE DATABASE ${database}`)}`, { method: 'POST' });
-      const config = buildCollectorConfig({
-        store: { type: 'influxdb', apiVersion: 1, url, database, catalogPath: join(dir, `${database}.db`) },
-      }).store as InfluxStoreConfig;
-      const store = new InfluxStore(config);
-      const copied = async () => {
-        const q = `SELECT producing_ms, good_qty, equipment, planned, resolution FROM jjj_kpi WHERE site = '${SITE}'`;
-        const response = await fetch(`${url}/query?db=${database}&epoch=ms&q=${encodeURIComponent(q)}`);
-        const answer = (await response.json()) as { results: { series?: { values: unknown[][] }[] }[] };
-        return (answer.results[0]?.series?.[0]?.values ?? [])
-          .map(([time, producing, good, equipment, planned, resolution]) =>
-            [resolution, equipment, planned, Number(time) - H, `${producing} ${good}`].join(' '),
-          )
-          .sort();
-      };
-      return { store, copied, close: () => store.close() };
-    },
-  ],
-];
-
 describe.each(subjects)('rollups in the %s store', (_name, open) => {
-  let subject: Subject;
+  let subject: StoreSubject;
   let store: TelemetryStore;
   beforeEach(async () => {
     subject = await open();
@@ -278,9 +221,9 @@ describe.each(subjects)('rollups in the %s store', (_name, open) => {
       [true, 5],
     ]);
 
-    if (subject.copied) {
+    if (subject.influx) {
       // The InfluxDB copy: every minute and hour as the catalog has it, a vanished row as zeros.
-      expect(await subject.copied()).toEqual(
+      expect(await copiedTo(subject.influx)).toEqual(
         [
           `1h cnc-01 false ${HOUR_MS} 120000 6`,
           '1h cnc-01 true 0 120000 5',
