@@ -1,7 +1,8 @@
 /**
  * The collector's HTTP API (fastify): health, sites, latest values, series (raw or aggregated),
- * the registry (gateways, points), sequence gaps, dead letters, the KPI routes (cloud/kpi/kpi-routes.ts)
- * and Prometheus metrics.
+ * the registry (gateways, points), sequence gaps, dead letters, the KPI routes (cloud/kpi/kpi-routes.ts),
+ * the live site events (cloud/live/site-events.ts), Prometheus metrics, and the web console's files
+ * (cloud/console-static.ts).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -12,8 +13,10 @@ import { type AccessOptions, registerAccess } from './auth/access.js';
 import { registerAdminRoutes } from './auth/admin-routes.js';
 import { registerCommandRoutes } from './commands/command-routes.js';
 import type { CommandSender } from './commands/command-sender.js';
+import { defaultConsoleDir, registerConsoleStatic } from './console-static.js';
 import type { KpiConfig } from './kpi/config.js';
 import { registerKpiRoutes } from './kpi/kpi-routes.js';
+import { SiteEventHub } from './live/site-events.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { QueryLimits } from './query/query-errors.js';
 import {
@@ -84,6 +87,10 @@ export interface ApiDependencies {
   limits: QueryLimits;
   /** The collector's `kpi` block (calendars per site). */
   kpi: KpiConfig;
+  /** The live site events behind GET /api/v1/events (default: the config's defaults); closed at preClose. */
+  events?: SiteEventHub;
+  /** The built console's folder, served at `/` (default: dist/console/ of this installation). */
+  consoleDir?: string;
 }
 
 export function buildApi(deps: ApiDependencies): FastifyInstance {
@@ -192,10 +199,16 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     });
   });
 
+  const events = deps.events ?? new SiteEventHub({ store, logger, staleAfterMs: 30_000, maxClients: 50 });
+  events.register(app);
+  app.addHook('preClose', async () => events.close());
+
   app.get('/metrics', { config: { access: 'metrics' } }, async (_request, reply) => {
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
   });
+
+  registerConsoleStatic(app, { dir: deps.consoleDir ?? defaultConsoleDir() });
 
   return app;
 }

@@ -17,9 +17,11 @@ import { buildApi } from './api.js';
 import { defaultAllowedHosts } from './auth/access.js';
 import { CommandSender } from './commands/command-sender.js';
 import { type CollectorConfig, tlsMaterialOf } from './config.js';
+import { defaultConsoleDir } from './console-static.js';
 import { CollectorError } from './errors.js';
 import { Ingest } from './ingest.js';
 import { RollupJob } from './kpi/rollup-job.js';
+import { SiteEventHub } from './live/site-events.js';
 import { type CollectorMetrics, createCollectorMetrics } from './metrics.js';
 import { InfluxStore } from './store/influx-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -39,7 +41,11 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 export async function startCollector(
   config: CollectorConfig,
-  options: { logger?: Logger } = {},
+  options: {
+    logger?: Logger;
+    /** The built web console's folder; default dist/console/ of this installation. */
+    consoleDir?: string;
+  } = {},
 ): Promise<RunningCollector> {
   const logger = (options.logger ?? pino({ level: config.log.level })).child({ component: 'collector' });
   for (const warning of insecureSettingsOf(config)) logger.warn(warning);
@@ -84,6 +90,12 @@ export async function startCollector(
         logger,
       })
     : undefined;
+  const events = new SiteEventHub({
+    store,
+    logger,
+    staleAfterMs: config.api.staleAfterMs,
+    maxClients: config.api.limits.maxEventClients,
+  });
   let allowedHosts: ReadonlySet<string> = new Set();
   const api = buildApi({
     store,
@@ -96,6 +108,8 @@ export async function startCollector(
     ackTimeoutMs: config.commands.ackTimeoutMs,
     limits: config.api.limits,
     kpi: config.kpi,
+    events,
+    consoleDir: options.consoleDir ?? defaultConsoleDir(),
   });
   let httpPort: number;
   try {
@@ -162,6 +176,8 @@ export async function startCollector(
       closing ??= (async () => {
         // Retries stop; a message not yet durable is left unacknowledged for the broker to redeliver.
         stopping.abort();
+        // Live streams end first: browsers reconnect elsewhere, and no poll reads a closing store.
+        events.close();
         commandSender?.stop();
         await Promise.all(mqttClients.map((client) => client.endAsync(true)));
         // Messages already being stored finish before the store closes under them.

@@ -259,8 +259,21 @@ export const CollectorConfig = z
               .min(0)
               .default(16)
               .describe('heavy queries waiting for a read thread; more are answered 503'),
+            maxEventClients: z
+              .number()
+              .int()
+              .min(1)
+              .max(10_000)
+              .default(50)
+              .describe('live event streams (GET /api/v1/events) open at once; more are answered 503'),
           })
           .prefault({}),
+        staleAfterMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(30_000)
+          .describe('a site whose gateway is online but has sent no sample for longer than this is stale'),
       })
       .prefault({}),
     // Plant comparison (issue 12): shift calendars per site and the rollup job.

@@ -65,7 +65,9 @@ describe('collector config', () => {
           queryTimeoutMs: 10_000,
           readWorkers: 2,
           maxQueuedQueries: 16,
+          maxEventClients: 50,
         },
+        staleAfterMs: 30_000,
       },
       kpi: {
         timeZone: 'Asia/Shanghai',
