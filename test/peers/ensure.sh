@@ -11,6 +11,10 @@ packages=()
 [ -x /usr/bin/influxd ] || packages+=(influxdb)
 [ -x /usr/bin/victoria-metrics ] || packages+=(victoria-metrics)
 command -v socat >/dev/null || packages+=(socat)
+# The console's browser tests drive Debian's chromium with playwright-core (no browser download).
+[ -x /usr/bin/chromium ] || packages+=(chromium)
+# A CJK font, so the Chinese view's screenshots show characters (a plant's operator PC has one).
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || packages+=(fonts-wqy-microhei)
 # pymodbus' server imports serial and serial_asyncio, which apt only *recommends*.
 "$PYTHON" -c 'import pymodbus' 2>/dev/null || packages+=(python3-pymodbus)
 "$PYTHON" -c 'import serial' 2>/dev/null || packages+=(python3-serial)
@@ -64,6 +68,11 @@ failed=()
 "$PYTHON" -c 'from pymodbus.server import StartAsyncTcpServer' 2>"$dir/pymodbus.log" ||
   { echo "test peer pymodbus cannot load its server:" >&2; tail -n 3 "$dir/pymodbus.log" >&2; failed+=(pymodbus); }
 socat -V >/dev/null 2>&1 || failed+=(socat)
+# The same flags as test/helpers/browser.ts; an empty page's DOM proves it starts headless here.
+timeout 30 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+  --disable-component-update --disable-sync --no-first-run --user-data-dir="$dir/chromium" \
+  --dump-dom 'data:text/html,<p>ready</p>' 2>"$dir/chromium.log" | grep -q '<p>ready</p>' ||
+  { echo "test peer chromium cannot render a page headless:" >&2; tail -n 3 "$dir/chromium.log" >&2; failed+=(chromium); }
 [ ${#failed[@]} -eq 0 ] || { echo "test peers unusable: ${failed[*]}" >&2; exit 1; }
 
 port=$(free_port)
@@ -97,4 +106,4 @@ CONF
 pids+=($!)
 expect_listening influxd "$port" $! "$dir/influxd.log"
 
-echo "test peers: mosquitto, pymodbus, socat, influxd and victoria-metrics ready"
+echo "test peers: mosquitto, pymodbus, socat, chromium, influxd and victoria-metrics ready"

@@ -109,7 +109,7 @@ export const ConsoleApp = defineComponent({
               type: 'button',
               class: 'button lang',
               lang: other === 'zh' ? 'zh-CN' : 'en',
-              'aria-label': t('lang.switchLabel'),
+              title: t('lang.switchLabel'),
               'data-action': 'switch-language',
               onClick: () => applyLocale(other),
             },

@@ -1,0 +1,310 @@
+/**
+ * The web console in headless Chromium against a real collector (real Mosquitto, SQLite file, HTTP
+ * over loopback, the console built into dist/console/ and served at /): sign in, the regional
+ * overview lists every site with its state, a site taken offline turns offline live, the language
+ * switch changes labels and site names (and is kept over a reload), a stopped collector shows
+ * "reconnecting"; no console errors, no serious or critical axe-core violations. Screenshots of
+ * each view go to screenshots/ (not committed).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD_ENV } from '../../cloud/auth/account-cli.js';
+import { runCli } from '../../cloud/cli.js';
+import { type RunningCollector, startCollector } from '../../cloud/collector.js';
+import { loadCollectorConfig } from '../../cloud/config.js';
+import { type Region, topicFor } from '../../gateway/schema/index.js';
+import { metadata, status, telemetry } from '../cloud/fixtures.js';
+import { tempDir } from '../gateway/delivery-fixtures.js';
+import {
+  launchBrowser,
+  openPage,
+  screenshot,
+  seriousAccessibilityViolations,
+  type WatchedPage,
+} from '../helpers/browser.js';
+import { capturedIo } from '../helpers/captured-io.js';
+import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { repoRoot } from '../helpers/spawn.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const PASSWORD = 'viewer-passw0rd-long';
+
+interface TestSite {
+  region: Region;
+  site: string;
+  gateway: string;
+  project: string;
+  en: string;
+  zh: string;
+  /** How old its newest sample is: older than api.staleAfterMs makes it stale. */
+  dataAgeMs: number;
+}
+
+const SITES: TestSite[] = [
+  {
+    region: 'BJ',
+    site: 'bj-etown-cnc',
+    gateway: 'gw-bj-etown-cnc',
+    project: 'etown-smart-factory',
+    en: 'E-Town CNC Workshop',
+    zh: '亦庄数控车间',
+    dataAgeMs: 0,
+  },
+  {
+    region: 'TJ',
+    site: 'tj-binhai-smt',
+    gateway: 'gw-tj-binhai-smt',
+    project: 'binhai-electronics',
+    en: 'Binhai SMT Line',
+    zh: '滨海贴片产线',
+    dataAgeMs: 0,
+  },
+  {
+    region: 'HE',
+    site: 'he-baoding-body',
+    gateway: 'gw-he-baoding-body',
+    project: 'baoding-auto',
+    en: 'Baoding Body Shop',
+    zh: '保定车身车间',
+    dataAgeMs: 2 * 3600_000,
+  },
+];
+
+describe('the web console in a real browser: sign-in and the live regional overview', () => {
+  const dir = tempDir('jjj-console-');
+  const configFile = join(dir.path, 'collector.yaml');
+  let broker: Mosquitto;
+  let collector: RunningCollector;
+  let collectorOpen = false;
+  let publisher: MqttClient;
+  let browser: Browser;
+  let watched: WatchedPage;
+  let page: Page;
+  /** A session of its own for the test's API calls. */
+  let cookie = '';
+
+  const publish = (site: TestSite, kind: 'metadata' | 'status' | 'telemetry', message: unknown) =>
+    publisher.publishAsync(
+      topicFor({ region: site.region, site: site.site, gateway: site.gateway, kind }),
+      JSON.stringify(message),
+      { qos: 1, retain: kind !== 'telemetry' },
+    );
+  const ref = (site: TestSite) => ({
+    region: site.region,
+    project: site.project,
+    site: site.site,
+  });
+  const row = (site: TestSite) => page.locator(`tr[data-site="${site.site}"]`);
+  const stateOf = (site: TestSite) => row(site).locator('[data-site-state]').getAttribute('data-site-state');
+  /** Console errors but the 401s the API answers by design (who am I before sign-in, a wrong password). */
+  const unexpectedErrors = () =>
+    watched.errors.filter((error) => !/status of 401 \(Unauthorized\)/.test(error));
+
+  beforeAll(async () => {
+    if (!existsSync(join(repoRoot, 'dist/console/index.html')))
+      execFileSync('npm', ['run', '-s', 'build:console'], { cwd: repoRoot, stdio: 'inherit' });
+    broker = await startMosquitto();
+    writeFileSync(
+      configFile,
+      [
+        `mqtt: { url: "${broker.url}" }`,
+        'store: { path: collector.db }',
+        'http: { port: 0 }',
+        'api: { staleAfterMs: 600000 }',
+        '',
+      ].join('\n'),
+    );
+    const add = capturedIo({ env: { [PASSWORD_ENV]: PASSWORD } });
+    expect(await runCli(['users', 'add', 'vera', '--role', 'viewer', '--config', configFile], add.io)).toBe(
+      0,
+    );
+    collector = await startCollector(loadCollectorConfig(configFile), { logger: pino({ level: 'silent' }) });
+    collectorOpen = true;
+    publisher = await connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
+    const now = Date.now();
+    for (const site of SITES) {
+      const gateway = { id: site.gateway, boot: 1 };
+      await publish(site, 'metadata', metadata({ ...ref(site), gateway, ts: now, siteName: site }));
+      await publish(site, 'status', status({ ...ref(site), gateway, ts: now }));
+      const ts = now - site.dataAgeMs;
+      await publish(
+        site,
+        'telemetry',
+        telemetry({
+          ...ref(site),
+          gateway: { ...gateway, seq: 0 },
+          sentTs: now,
+          points: telemetry().points.map((point) => ({ ...point, ts })),
+        }),
+      );
+    }
+    const login = await fetch(`${collector.httpUrl}/api/v1/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'vera', password: PASSWORD }),
+    });
+    expect(login.status).toBe(200);
+    cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    browser = await launchBrowser();
+    watched = await openPage(browser, { locale: 'en-US' });
+    page = watched.page;
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await publisher?.endAsync(true);
+    if (collectorOpen) await collector?.close();
+    await broker?.stop();
+    dir.remove();
+  });
+
+  it('asks for a sign-in, refuses a wrong password, then shows every site by region with its state', async () => {
+    await page.goto(`${collector.httpUrl}/`);
+    await page.getByLabel('User name').waitFor();
+    expect(await page.locator('html').getAttribute('lang')).toBe('en');
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+    await screenshot(page, '01-sign-in');
+
+    await page.getByLabel('User name').fill('vera');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong user name or password.' }).waitFor();
+
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.keyboard.press('Enter'); // the form submits from the keyboard
+    await page.getByRole('heading', { name: 'Regional overview' }).waitFor();
+    await page.locator('[data-feed="live"]').waitFor();
+    await waitUntil(
+      'every site listed',
+      async () => (await page.locator('tr[data-site]').count()) === SITES.length,
+      10_000,
+    );
+    expect(await page.getByText('Signed in as vera (viewer)').count()).toBe(1);
+    for (const [region, name] of [
+      ['BJ', 'Beijing'],
+      ['TJ', 'Tianjin'],
+      ['HE', 'Hebei'],
+    ] as const) {
+      const section = page.locator(`section[data-region="${region}"]`);
+      expect(await section.getByRole('heading', { level: 2 }).textContent()).toBe(name);
+    }
+    for (const site of SITES) {
+      const cells = row(site);
+      expect(
+        await page.locator(`section[data-region="${site.region}"] tr[data-site="${site.site}"]`).count(),
+      ).toBe(1);
+      expect(await cells.locator('.site-title').textContent()).toBe(site.en);
+      expect(await cells.locator('td').nth(2).textContent()).toBe('5'); // points
+      expect(await cells.locator('td').nth(3).textContent()).toBe(site.gateway);
+      expect(await cells.locator('td').nth(4).textContent()).toBe('modbus, opcua');
+    }
+    expect(await stateOf(SITES[0] as TestSite)).toBe('online');
+    expect(await stateOf(SITES[1] as TestSite)).toBe('online');
+    expect(await stateOf(SITES[2] as TestSite)).toBe('stale');
+    expect(
+      await row(SITES[2] as TestSite)
+        .locator('td.age')
+        .textContent(),
+    ).toBe('2 h ago');
+    expect(
+      await row(SITES[0] as TestSite)
+        .locator('td.age')
+        .textContent(),
+    ).toMatch(/^\d+ s ago$/);
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+    await screenshot(page, '02-overview-en');
+  });
+
+  it('turns a site offline live, without a reload, within 5 s of the collector knowing', async () => {
+    const tianjin = SITES[1] as TestSite;
+    await page.evaluate(() => {
+      (globalThis as unknown as { notReloaded: boolean }).notReloaded = true;
+    });
+    await publish(
+      tianjin,
+      'status',
+      status({
+        ...ref(tianjin),
+        gateway: { id: tianjin.gateway, boot: 1 },
+        ts: Date.now(),
+        state: 'offline',
+      }),
+    );
+    await waitUntil(
+      'the collector to know Tianjin is offline',
+      async () => {
+        const response = await fetch(`${collector.httpUrl}/api/v1/sites`, { headers: { cookie } });
+        const sites = (await response.json()) as Array<{ id: string; online: boolean }>;
+        return sites.find((site) => site.id === tianjin.site)?.online === false;
+      },
+      10_000,
+    );
+    const known = Date.now();
+    await waitUntil('Tianjin offline on the page', async () => (await stateOf(tianjin)) === 'offline', 5000);
+    expect(Date.now() - known).toBeLessThan(5000);
+    expect(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).toBe(
+      true,
+    );
+    expect(await page.locator('section[data-region="TJ"] .region-summary').textContent()).toBe(
+      '0 online · 0 stale · 1 offline',
+    );
+    await screenshot(page, '03-site-offline');
+  });
+
+  it('switches to Chinese: labels and site names change, the choice is kept over a reload', async () => {
+    const button = page.locator('[data-action="switch-language"]');
+    await button.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: '区域总览' }).waitFor();
+    expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
+    expect(await page.locator('section[data-region="BJ"] h2').textContent()).toBe('北京');
+    expect(await page.locator('section[data-region="HE"] h2').textContent()).toBe('河北');
+    for (const site of SITES) expect(await row(site).locator('.site-title').textContent()).toBe(site.zh);
+    expect(
+      await row(SITES[1] as TestSite)
+        .locator('[data-site-state]')
+        .textContent(),
+    ).toBe('离线');
+    expect(
+      await row(SITES[2] as TestSite)
+        .locator('[data-site-state]')
+        .textContent(),
+    ).toBe('数据滞后');
+    expect(await button.textContent()).toBe('English');
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+    await screenshot(page, '04-overview-zh');
+
+    await page.reload();
+    await page.getByRole('heading', { name: '区域总览' }).waitFor();
+    await waitUntil(
+      'the sites again',
+      async () => (await page.locator('tr[data-site]').count()) === SITES.length,
+    );
+    expect(
+      await row(SITES[0] as TestSite)
+        .locator('.site-title')
+        .textContent(),
+    ).toBe('亦庄数控车间');
+    expect(unexpectedErrors()).toEqual([]);
+  });
+
+  it('says "reconnecting" when the collector goes away, keeping the last known sites', async () => {
+    await page.locator('[data-action="switch-language"]').click();
+    await page.getByRole('heading', { name: 'Regional overview' }).waitFor();
+    await collector.close();
+    collectorOpen = false;
+    await page.locator('[data-feed="reconnecting"]').waitFor({ timeout: 10_000 });
+    expect(await page.getByText('Connection lost: reconnecting…').count()).toBe(1);
+    expect(await page.locator('tr[data-site]').count()).toBe(SITES.length);
+    await screenshot(page, '05-reconnecting');
+    // The only errors now are the refused connections of the retries.
+    expect(
+      unexpectedErrors().filter((error) => !/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE/.test(error)),
+    ).toEqual([]);
+  });
+});
