@@ -308,3 +308,72 @@ describe('the web console in a real browser: sign-in and the live regional overv
     ).toEqual([]);
   });
 });
+
+describe('the web console with anonymous access and no site yet', () => {
+  const dir = tempDir('jjj-console-anon-');
+  const configFile = join(dir.path, 'collector.yaml');
+  let broker: Mosquitto;
+  let collector: RunningCollector;
+  let publisher: MqttClient;
+  let browser: Browser;
+  let watched: WatchedPage;
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    writeFileSync(
+      configFile,
+      [
+        `mqtt: { url: "${broker.url}" }`,
+        'store: { path: collector.db }',
+        'http: { port: 0 }',
+        'auth: { anonymous: viewer }',
+        '',
+      ].join('\n'),
+    );
+    collector = await startCollector(loadCollectorConfig(configFile), { logger: pino({ level: 'silent' }) });
+    publisher = await connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
+    browser = await launchBrowser();
+    watched = await openPage(browser, { locale: 'zh-CN' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await publisher?.endAsync(true);
+    await collector?.close();
+    await broker?.stop();
+    dir.remove();
+  });
+
+  it('opens without a sign-in, says there is no site yet, then shows the first one live', async () => {
+    const { page } = watched;
+    await page.goto(`${collector.httpUrl}/`);
+    // The browser's language picks the first view: Chinese here.
+    await page.getByRole('heading', { name: '区域总览' }).waitFor();
+    expect(await page.getByText('免登录访问（查看者）').count()).toBe(1);
+    expect(await page.locator('[data-action="sign-out"]').count()).toBe(0);
+    await page.locator('[data-state="empty"]').waitFor();
+    expect(await page.locator('[data-state="empty"]').textContent()).toContain('暂无站点');
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+    await screenshot(page, '06-empty-anonymous-zh');
+
+    const site = SITES[0] as TestSite;
+    const now = Date.now();
+    const ref = { region: site.region, project: site.project, site: site.site };
+    const gateway = { id: site.gateway, boot: 1 };
+    const topic = (kind: 'metadata' | 'status' | 'telemetry') =>
+      topicFor({ region: site.region, site: site.site, gateway: site.gateway, kind });
+    await publisher.publishAsync(
+      topic('metadata'),
+      JSON.stringify(metadata({ ...ref, gateway, ts: now, siteName: site })),
+      { qos: 1 },
+    );
+    await publisher.publishAsync(topic('status'), JSON.stringify(status({ ...ref, gateway, ts: now })), {
+      qos: 1,
+    });
+    await page.locator(`tr[data-site="${site.site}"] [data-site-state="stale"]`).waitFor({ timeout: 5000 });
+    expect(await page.locator(`tr[data-site="${site.site}"] .site-title`).textContent()).toBe(site.zh);
+    // Its gateway is up but no sample came yet: stale, and the age says so instead of a number.
+    expect(await page.locator(`tr[data-site="${site.site}"] td.age`).textContent()).toBe('尚无数据');
+    expect(watched.errors).toEqual([]);
+  });
+});
