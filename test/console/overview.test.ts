@@ -293,6 +293,26 @@ describe('the web console in a real browser: sign-in and the live regional overv
     expect(unexpectedErrors()).toEqual([]);
   });
 
+  it('signs out (with the CSRF token of its login) back to the sign-in form, and in again', async () => {
+    const session = (await page.context().cookies()).find((c) => c.name === 'jjj_session');
+    expect(session).toBeDefined();
+    const signOut = page.waitForResponse((response) => response.url().endsWith('/api/v1/logout'));
+    await page.locator('[data-action="sign-out"]').click();
+    expect((await signOut).status()).toBe(204);
+    await page.getByLabel('用户名').waitFor();
+    expect(await page.locator('tr[data-site]').count()).toBe(0);
+    // The session is gone on the collector too, not only in the page.
+    const me = await fetch(`${collector.httpUrl}/api/v1/me`, {
+      headers: { cookie: `jjj_session=${session?.value}` },
+    });
+    expect(me.status).toBe(401);
+    await page.getByLabel('用户名').fill('vera');
+    await page.getByLabel('密码').fill(PASSWORD);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.locator('[data-feed="live"]').waitFor();
+    expect(unexpectedErrors()).toEqual([]);
+  });
+
   it('says "reconnecting" when the collector goes away, keeping the last known sites', async () => {
     await page.locator('[data-action="switch-language"]').click();
     await page.getByRole('heading', { name: 'Regional overview' }).waitFor();
