@@ -218,6 +218,10 @@ describe('the web console in a real browser: sign-in and the live regional overv
     ).toMatch(/^\d+ s ago$/);
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
     await screenshot(page, '02-overview-en');
+    // Everything came from the collector: no CDN, no outside font (plant networks are closed).
+    const outside = watched.requests.filter((url) => !url.startsWith(`${collector.httpUrl}/`));
+    expect(outside).toEqual([]);
+    expect(watched.requests.some((url) => /\/assets\/index-[\w-]+\.js$/.test(url))).toBe(true);
   });
 
   it('turns a site offline live, without a reload, within 5 s of the collector knowing', async () => {

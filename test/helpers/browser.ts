@@ -29,6 +29,8 @@ export interface WatchedPage {
   page: Page;
   /** Console errors and uncaught exceptions seen so far, as text. */
   errors: string[];
+  /** The URL of every request the page made. */
+  requests: string[];
 }
 
 /** A new page at 1366×768 (the operator screen of the issue) that records every error it logs. */
@@ -39,11 +41,13 @@ export async function openPage(browser: Browser, options: { locale?: string } = 
   });
   const page = await context.newPage();
   const errors: string[] = [];
+  const requests: string[] = [];
+  page.on('request', (request) => requests.push(request.url()));
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => errors.push(`exception: ${error.message}`));
-  return { page, errors };
+  return { page, errors, requests };
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
