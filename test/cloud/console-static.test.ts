@@ -122,12 +122,17 @@ describe('the web console at /', () => {
     expect(missing.headers.get('content-type')).toMatch(/^application\/json/);
   });
 
-  it('leaves the API as it was: its roles, its JSON 404s', async () => {
+  it('leaves the API as it was: its roles first, also on unknown API paths', async () => {
     expect((await fetch(`${collector.httpUrl}/api/v1/sites`)).status).toBe(401);
     expect((await fetch(`${collector.httpUrl}/api/v1/health`)).status).toBe(200);
-    const unknown = await fetch(`${collector.httpUrl}/api/v1/no-such-route`);
-    expect(unknown.status).toBe(404);
-    expect(await unknown.json()).toMatchObject({ error: expect.any(String) });
+    // An unknown API path is not the console's: a role first, as before, never index.html.
+    for (const path of ['/api/v1/no-such-route', '/api', '/api/v1/login']) {
+      const unknown = await fetch(`${collector.httpUrl}${path}`);
+      expect(unknown.status, path).toBe(401);
+      expect(await unknown.json(), path).toMatchObject({
+        error: expect.stringMatching(/authentication required/),
+      });
+    }
   });
 
   it('refuses every path out of the folder, to hidden files and through links', async () => {
