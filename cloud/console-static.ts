@@ -60,7 +60,7 @@ export function defaultConsoleDir(): string {
   return existsSync(join(built, 'index.html')) || !existsSync(fromSource) ? built : fromSource;
 }
 
-/** Paths the console never answers (the API's own). */
+/** Paths the console never answers (the API's own), however the router matched them. */
 function isApiPath(path: string): boolean {
   return path === '/api' || path.startsWith('/api/') || path === '/metrics';
 }
@@ -111,11 +111,14 @@ export function registerConsoleStatic(app: FastifyInstance, options: { dir: stri
 
   app.get('/', { config: { access: 'public' } }, (_request, reply) => sendIndex(reply));
 
+  // Unknown API paths keep the API's rules: a role first (401/403), then fastify's own 404.
+  for (const path of ['/api', '/api/*']) {
+    app.get(path, (_request, reply) => reply.callNotFound());
+  }
+
   app.get('/*', { config: { access: 'public' } }, async (request, reply) => {
     const rawPath = request.url.split('?')[0] ?? '/';
-    if (isApiPath(rawPath)) {
-      return reply.code(404).send({ error: `no API route ${request.method} ${rawPath}` });
-    }
+    if (isApiPath(rawPath)) return reply.callNotFound();
     let path: string;
     try {
       path = decodeURIComponent(rawPath);
