@@ -58,7 +58,9 @@ export const RegionalOverview = defineComponent({
             ? t('live.reconnecting')
             : state === 'busy'
               ? t('live.busy')
-              : t('live.connecting');
+              : state === 'forbidden'
+                ? t('state.notPermitted')
+                : t('live.connecting');
       const time = updatedAt === null ? '' : new Date(updatedAt).toLocaleTimeString(locale.value);
       return h('p', { class: ['feed', `feed-${state}`], role: 'status', 'data-feed': state }, [
         h('span', { class: 'feed-dot', 'aria-hidden': 'true' }),
