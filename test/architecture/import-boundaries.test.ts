@@ -42,6 +42,8 @@ describe('import boundaries', () => {
     ['gateway/schema/probe.ts', '../config.js'],
     ['gateway/schema/sparkplug/probe.ts', '../../mqtt-link.js'],
     ['gateway/common/probe.ts', '../schema/index.js'],
+    ['cloud/console/src/probe.ts', '../../store/store.js'],
+    ['cloud/console/src/components/probe.ts', '../../../../gateway/schema/index.js'],
   ])('refuses %s importing %s', async (file, specifier) => {
     expect(await refused(file, specifier)).toBe(true);
   });
@@ -54,6 +56,8 @@ describe('import boundaries', () => {
     ['gateway/probe.ts', '../adapters/registry.js'],
     ['gateway/schema/sparkplug/probe.ts', '../index.js'],
     ['gateway/common/probe.ts', './errors.js'],
+    ['cloud/console/src/components/probe.ts', '../live.js'],
+    ['cloud/console/src/probe.ts', 'vue'],
   ])('allows %s importing %s', async (file, specifier) => {
     expect(await refused(file, specifier)).toBe(false);
   });
