@@ -32,7 +32,6 @@ import type {
   GatewaySummary,
   IncomingBatch,
   LatestPoint,
-  NumberSeries,
   OutOfRange,
   PointInfo,
   RejectedMessage,
@@ -211,12 +210,6 @@ export abstract class SqliteCatalog implements TelemetryStore {
 
   abstract series(query: SeriesQuery): Promise<Series | undefined>;
   abstract aggregateSeries(query: AggregateQuery): Promise<AggregatedSeries | undefined>;
-  abstract numberSamplesOf(
-    pointIds: string[],
-    from: number,
-    to: number,
-    maxSamples: number,
-  ): Promise<Map<string, NumberSeries>>;
   abstract scalarSamplesOf(
     pointIds: string[],
     from: number,

@@ -35,7 +35,6 @@ import type {
   AggregatedSeries,
   AggregateQuery,
   IncomingBatch,
-  NumberSeries,
   OutOfRange,
   Series,
   SeriesQuery,
@@ -121,35 +120,6 @@ export class InfluxStore extends SqliteCatalog {
         count: Number(count),
       }));
     });
-  }
-
-  /** One InfluxQL statement per point, sent together; more than `maxSamples` in all is refused. */
-  async numberSamplesOf(
-    pointIds: string[],
-    from: number,
-    to: number,
-    maxSamples: number,
-  ): Promise<Map<string, NumberSeries>> {
-    const series = new Map<string, NumberSeries>();
-    if (pointIds.length === 0) return series;
-    const answers = await this.statementRows(
-      pointIds.map((id) => this.rawStatement(id, from, to, maxSamples + 1)),
-    );
-    let touched = 0;
-    for (const [index, rows] of answers.entries()) {
-      touched += rows.length;
-      if (touched > maxSamples) throw tooManySamples('maxRawSamplesPerQuery', maxSamples);
-      const id = pointIds[index];
-      if (id === undefined || rows.length === 0) continue;
-      const samples = rows.map(sampleOfRow);
-      series.set(id, {
-        ts: Float64Array.from(samples, (s) => s.ts),
-        value: Float64Array.from(samples, (s) =>
-          s.quality === 'good' && typeof s.value === 'number' ? s.value : Number.NaN,
-        ),
-      });
-    }
-    return series;
   }
 
   /** One InfluxQL statement per point, sent together; good quality only; more than `maxSamples` in all is refused. */

@@ -55,22 +55,6 @@ export function rawWindowTask(id: string, from: number, to: number, limit: numbe
 }
 
 /**
- * Each point's samples as (ts, value) columns, the value NULL unless a good-quality number (one
- * statement a point): more than `maxSamples` in all is over the budget.
- */
-export function numberSamplesTask(ids: string[], from: number, to: number, maxSamples: number): ReadTask {
-  return {
-    statements: ids.map((id) => ({
-      sql: `SELECT ts, CASE WHEN quality = 'good' AND value_type = 'number' THEN value END FROM samples
-            WHERE point_id = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?`,
-      params: [id, from, to, maxSamples + 1],
-    })),
-    maxTouched: maxSamples,
-    columns: true,
-  };
-}
-
-/**
  * The good-quality scalar samples of several points in [from, to]: one statement over the
  * (ts, point_id) key, the ids as a JSON array (one scan of the range, not one per point).
  */

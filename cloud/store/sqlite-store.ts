@@ -12,13 +12,12 @@ import {
   decodeAggregateRows,
   decodeSampleRows,
   decodeScalarRows,
-  numberSamplesTask,
   rawWindowTask,
   SampleTable,
   scalarSamplesTask,
 } from './sample-table.js';
 import { openSqliteDatabase } from './sqlite-schema.js';
-import type { AggregatedSeries, AggregateQuery, NumberSeries, Series, SeriesQuery } from './store.js';
+import type { AggregatedSeries, AggregateQuery, Series, SeriesQuery } from './store.js';
 
 export class SqliteStore extends SqliteCatalog {
   constructor(
@@ -49,24 +48,6 @@ export class SqliteStore extends SqliteCatalog {
         ),
       ),
     );
-  }
-
-  async numberSamplesOf(
-    pointIds: string[],
-    from: number,
-    to: number,
-    maxSamples: number,
-  ): Promise<Map<string, NumberSeries>> {
-    const results = await this.reader.read(
-      numberSamplesTask(pointIds, from, to, maxSamples),
-      'maxRawSamplesPerQuery',
-    );
-    const series = new Map<string, NumberSeries>();
-    for (const [index, id] of pointIds.entries()) {
-      const [ts, value] = results[index] as [Float64Array, Float64Array];
-      if (ts.length > 0) series.set(id, { ts, value });
-    }
-    return series;
   }
 
   async scalarSamplesOf(

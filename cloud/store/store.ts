@@ -121,15 +121,6 @@ export interface SeriesSample {
   outOfRange?: OutOfRange;
 }
 
-/**
- * One point's samples as columns (no object per sample, so a long series costs the collector's heap
- * 16 bytes a sample); `value` is NaN where the sample is not a good-quality number.
- */
-export interface NumberSeries {
-  ts: Float64Array;
-  value: Float64Array;
-}
-
 export interface SeriesQuery {
   pointId: string;
   /** Inclusive bounds, ms. */
@@ -270,16 +261,6 @@ export interface TelemetryStore {
   series(query: SeriesQuery): Promise<Series | undefined>;
   /** `undefined` for an unknown point; throws `QueryRefusedError` over a limit. */
   aggregateSeries(query: AggregateQuery): Promise<AggregatedSeries | undefined>;
-  /**
-   * Samples of each point in [from, to], oldest first, as number columns; points without samples
-   * are left out. More than `maxSamples` in all throws `QueryRefusedError` (they are held in memory).
-   */
-  numberSamplesOf(
-    pointIds: string[],
-    from: number,
-    to: number,
-    maxSamples: number,
-  ): Promise<Map<string, NumberSeries>>;
   /**
    * Good-quality scalar samples (numbers, booleans, texts) of each point in [from, to], oldest first;
    * points without samples are left out. More than `maxSamples` in all throws `QueryRefusedError`.
