@@ -17,6 +17,7 @@
  *
  * `npm run bench:kpi`. The target: compare under 1 s.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ import { pino } from 'pino';
 import { KpiConfig } from '../cloud/kpi/config.js';
 import { HOUR_MS, MINUTE_MS, type RollupRow } from '../cloud/kpi/model.js';
 import { RollupJob } from '../cloud/kpi/rollup-job.js';
+import { rowsOfColumns } from '../cloud/store/rollup-table.js';
 import { SqliteStore } from '../cloud/store/sqlite-store.js';
 import type { KpiRole, MetadataMessage, TelemetryBatch } from '../gateway/schema/index.js';
 import { freeLoopbackPort, type Peer, startMosquittoBroker } from './collector-peers.js';
@@ -283,12 +285,14 @@ async function main(): Promise<void> {
     const wallMs = performance.now() - wall;
     const { user, system } = process.cpuUsage(cpu);
     if (run.failed.length > 0) throw new Error(`the rollup job failed for ${run.failed.join(', ')}`);
-    const dayRows = await store.readRollups({
-      sites: [sites[0] as string],
-      from: DAY0,
-      to: DAY0 + DAY_MS - 1,
-      windowMs: MINUTE_MS,
-    });
+    const dayRows = rowsOfColumns(
+      await store.readRollupColumns({
+        sites: [sites[0] as string],
+        from: DAY0,
+        to: DAY0 + DAY_MS - 1,
+        windowMs: MINUTE_MS,
+      }),
+    );
     console.log(
       `rollup job, one site-day: ${samples} samples → ${dayRows.length} minute rows; CPU ${ms((user + system) / 1000)} (wall ${ms(wallMs)})`,
     );

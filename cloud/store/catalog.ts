@@ -20,7 +20,6 @@ import {
   type ReplacedRollups,
   RollupTable,
   rollupReadTask,
-  rowsOfColumns,
 } from './rollup-table.js';
 import type {
   AggregatedSeries,
@@ -403,10 +402,6 @@ export abstract class SqliteCatalog implements TelemetryStore {
     copy: boolean,
   ): ReplacedRollups {
     return this.rollups.replace(site, from, to, rows, copy);
-  }
-
-  async readRollups(query: RollupQuery): Promise<RollupRow[]> {
-    return rowsOfColumns(await this.readRollupColumns(query));
   }
 
   /** The sites split over the read threads, read at once. */

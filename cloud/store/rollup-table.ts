@@ -243,7 +243,7 @@ function resolutionFor(query: RollupQuery): '1m' | '1h' | '1h/line' {
 }
 
 /**
- * A read of `readRollups` for a read thread: one statement per site (a key range each), rows
+ * A read of `readRollupColumns` for a read thread: one statement per site (a key range each), rows
  * summed into windows aligned to multiples of `windowMs` (and over each line with `by: 'line'`),
  * answered as columns: window, line, equipment, planned, the components, the rows summed.
  */

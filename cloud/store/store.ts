@@ -284,9 +284,10 @@ export interface TelemetryStore {
    * and range), then rewrites its hour rows of the hours those minutes touch from the minute rows.
    */
   writeRollups(site: string, from: number, to: number, rows: RollupRow[]): Promise<void>;
-  /** Rollup rows summed into the query's windows; throws `QueryRefusedError` past the query time limit. */
-  readRollups(query: RollupQuery): Promise<RollupRow[]>;
-  /** The rows of `readRollups` as columns, one `RollupColumns` per site asked, in its order. */
+  /**
+   * Rollup rows summed into the query's windows, as columns: one `RollupColumns` per site asked, in
+   * its order. Throws `QueryRefusedError` past the query time limit.
+   */
   readRollupColumns(query: RollupQuery): Promise<RollupColumns[]>;
   /**
    * Deletes minute rows (KPI and batch rollups) that start before `before` (hour rows are kept).

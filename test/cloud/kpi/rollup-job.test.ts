@@ -24,6 +24,7 @@ import { capturedIo } from '../../helpers/captured-io.js';
 import { capturingLogger } from '../../helpers/capturing-logger.js';
 import { eventually } from '../../helpers/wait.js';
 import { GATEWAY, SITE, telemetry } from '../fixtures.js';
+import { rollupRows } from '../store/store-subjects.js';
 
 /** Monday 2026-01-05 10:00 China Standard Time (02:00 UTC), an hour boundary. */
 const T0 = Date.UTC(2026, 0, 5, 2);
@@ -137,9 +138,9 @@ describe('rollup job on the SQLite store', () => {
       now: () => T0 + 70 * M,
     });
   const hours = () =>
-    store.readRollups({ sites: [SITE], from: T0 - HOUR_MS, to: T0 + 2 * HOUR_MS, windowMs: HOUR_MS });
+    rollupRows(store, { sites: [SITE], from: T0 - HOUR_MS, to: T0 + 2 * HOUR_MS, windowMs: HOUR_MS });
   const minutes = () =>
-    store.readRollups({ sites: [SITE], from: T0 - HOUR_MS, to: T0 + 2 * HOUR_MS, windowMs: M });
+    rollupRows(store, { sites: [SITE], from: T0 - HOUR_MS, to: T0 + 2 * HOUR_MS, windowMs: M });
   const minute = (rows: RollupRow[], offset: number) => rows.filter((r) => r.start === T0 + offset);
 
   beforeEach(async () => {
@@ -281,7 +282,7 @@ describe('rollup job on the SQLite store', () => {
         now: () => T0 + 70 * M,
       }).runOnce();
       const all = { sites: [SITE], from: T0 - HOUR_MS, to: T0 + 2 * HOUR_MS, windowMs: M };
-      expect(await store.readRollups(all)).toEqual(await reference.readRollups(all));
+      expect(await rollupRows(store, all)).toEqual(await rollupRows(reference, all));
     } finally {
       await reference.close();
     }
@@ -369,7 +370,7 @@ describe('jjj-collector rollups rebuild', () => {
 
     const reopened = new SqliteStore(path);
     try {
-      const rows = await reopened.readRollups({ sites: [SITE], from: T0, to: T0, windowMs: HOUR_MS });
+      const rows = await rollupRows(reopened, { sites: [SITE], from: T0, to: T0, windowMs: HOUR_MS });
       expect(rows.map((r) => [r.planned, r.producingMs, r.downMs])).toEqual([[true, 59 * M, M]]);
     } finally {
       await reopened.close();

@@ -10,7 +10,7 @@ import { QueryRefusedError } from '../../../cloud/query/query-errors.js';
 import type { TelemetryStore } from '../../../cloud/store/store.js';
 import type { TelemetryBatch } from '../../../gateway/schema/index.js';
 import { GATEWAY, metadata, SITE, TS, telemetry } from '../fixtures.js';
-import { type StoreSubject, storeSubjects } from './store-subjects.js';
+import { rollupRows, type StoreSubject, storeSubjects } from './store-subjects.js';
 
 /** An hour boundary near the fixtures' time. */
 const H = Math.floor(TS / HOUR_MS) * HOUR_MS;
@@ -167,13 +167,13 @@ describe.each(subjects)('rollups in the %s store', (_name, open) => {
     // Another site's rows are its own.
     await store.writeRollups('other', H, H, [{ ...row(H, 'x', true, { goodQty: 100 }), site: 'other' }]);
 
-    const hours = await store.readRollups({ sites: [SITE], from: H, to: H + 2 * HOUR_MS, windowMs: HOUR_MS });
+    const hours = await rollupRows(store, { sites: [SITE], from: H, to: H + 2 * HOUR_MS, windowMs: HOUR_MS });
     expect(hours).toEqual([
       row(H, 'cnc-01', true, { producingMs: 90_000, downMs: 30_000, failures: 1, goodQty: 4 }),
       row(H, 'cnc-02', true, { producingMs: 60_000, goodQty: 2 }),
       row(H + HOUR_MS, 'cnc-01', false, { producingMs: 60_000, idleMs: 60_000, goodQty: 5 }),
     ]);
-    const byLine = await store.readRollups({
+    const byLine = await rollupRows(store, {
       sites: [SITE],
       from: H,
       to: H + 2 * HOUR_MS,
@@ -186,7 +186,7 @@ describe.each(subjects)('rollups in the %s store', (_name, open) => {
       row(H + HOUR_MS, '', false, { producingMs: 60_000, idleMs: 60_000, goodQty: 5 }),
     ]);
     // Two-minute windows from minute rows, aligned to multiples of two minutes since the epoch.
-    const twoMinutes = await store.readRollups({
+    const twoMinutes = await rollupRows(store, {
       sites: [SITE],
       from: H + 58 * MINUTE_MS,
       to: H + 61 * MINUTE_MS,
@@ -204,13 +204,13 @@ describe.each(subjects)('rollups in the %s store', (_name, open) => {
       row(H + 60 * MINUTE_MS, 'cnc-01', false, { producingMs: 60_000, goodQty: 1 }),
     ]);
     expect(
-      await store.readRollups({ sites: [SITE, 'other'], from: H, to: H + 2 * HOUR_MS, windowMs: HOUR_MS }),
+      await rollupRows(store, { sites: [SITE, 'other'], from: H, to: H + 2 * HOUR_MS, windowMs: HOUR_MS }),
     ).toEqual([
       row(H, 'cnc-01', true, { producingMs: 120_000, goodQty: 5 }),
       row(H + HOUR_MS, 'cnc-01', false, { producingMs: 120_000, goodQty: 6 }),
       { ...row(H, 'x', true, { goodQty: 100 }), site: 'other' },
     ]);
-    const days = await store.readRollups({
+    const days = await rollupRows(store, {
       sites: [SITE],
       from: H - 24 * HOUR_MS,
       to: H + 24 * HOUR_MS,
@@ -251,14 +251,14 @@ describe.each(subjects)('rollups in the %s store', (_name, open) => {
       row(H + HOUR_MS, 'cnc-01', true, { goodQty: 2 }),
     ]);
     expect(await store.pruneMinuteRollups(H + HOUR_MS)).toBe(1);
-    const minutes = await store.readRollups({
+    const minutes = await rollupRows(store, {
       sites: [SITE],
       from: H,
       to: H + 2 * HOUR_MS,
       windowMs: MINUTE_MS,
     });
     expect(minutes.map((r) => r.goodQty)).toEqual([2]);
-    const hours = await store.readRollups({ sites: [SITE], from: H, to: H + 2 * HOUR_MS, windowMs: HOUR_MS });
+    const hours = await rollupRows(store, { sites: [SITE], from: H, to: H + 2 * HOUR_MS, windowMs: HOUR_MS });
     expect(hours.map((r) => r.goodQty)).toEqual([1, 2]);
   });
 });

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { type Peer, startInfluxdb1 } from '../../../bench/collector-peers.js';
 import { buildCollectorConfig, type InfluxStoreConfig } from '../../../cloud/config.js';
 import { InfluxStore } from '../../../cloud/store/influx-store.js';
+import { rowsOfColumns } from '../../../cloud/store/rollup-table.js';
 import { SqliteStore } from '../../../cloud/store/sqlite-store.js';
-import type { TelemetryStore } from '../../../cloud/store/store.js';
+import type { RollupQuery, TelemetryStore } from '../../../cloud/store/store.js';
 
 export interface StoreSubject {
   store: TelemetryStore;
@@ -61,4 +62,9 @@ export function storeSubjects(prefix: string): StoreSubjects {
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A store's rollups as rows (the store answers columns), for comparing in tests. */
+export async function rollupRows(store: TelemetryStore, query: RollupQuery) {
+  return rowsOfColumns(await store.readRollupColumns(query));
 }
