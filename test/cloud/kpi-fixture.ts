@@ -7,8 +7,15 @@
  * (scope site). Two 1-minute windows from T0. The same batches can be sent for another site or
  * shifted in time, and the metadata without roles.
  */
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { expect } from 'vitest';
+import { buildApi } from '../../cloud/api.js';
+import type { CollectorConfig } from '../../cloud/config.js';
+import type { KpiConfig } from '../../cloud/kpi/config.js';
 import type { KpiName } from '../../cloud/kpi/definitions.js';
+import { createCollectorMetrics } from '../../cloud/metrics.js';
+import type { TelemetryStore } from '../../cloud/store/store.js';
 import type {
   KpiRole,
   MetadataMessage,
@@ -16,6 +23,27 @@ import type {
   Region,
   TelemetryBatch,
 } from '../../gateway/schema/index.js';
+
+/** The collector's API over `store` with the given limits and `kpi` block, answered through fastify's inject. */
+export function kpiApi(
+  store: TelemetryStore,
+  config: CollectorConfig,
+  kpi: KpiConfig,
+  limits: CollectorConfig['api']['limits'] = config.api.limits,
+): FastifyInstance {
+  return buildApi({
+    store,
+    metrics: createCollectorMetrics(),
+    logger: pino({ level: 'silent' }),
+    brokerConnected: () => true,
+    auth: config.auth,
+    allowedHosts: () => new Set(['localhost:80']),
+    commandSender: undefined,
+    ackTimeoutMs: config.commands.ackTimeoutMs,
+    limits,
+    kpi,
+  });
+}
 
 export const KPI_SITE = 'tj-kpi-fixture';
 export const KPI_PROJECT = 'binhai-smart-factory';

@@ -7,13 +7,11 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aggregate } from '../../cloud/aggregate.js';
-import { buildApi } from '../../cloud/api.js';
 import { buildCollectorConfig, type CollectorConfig } from '../../cloud/config.js';
 import type { CompareEntity } from '../../cloud/kpi/compare.js';
 import { KpiConfig } from '../../cloud/kpi/config.js';
 import { type KpiName, kpiNames } from '../../cloud/kpi/definitions.js';
 import { RollupJob } from '../../cloud/kpi/rollup-job.js';
-import { createCollectorMetrics } from '../../cloud/metrics.js';
 import { SqliteStore } from '../../cloud/store/sqlite-store.js';
 import {
   expectKpi,
@@ -23,6 +21,7 @@ import {
   KPI_PROJECT,
   KPI_SITE,
   KPI_TO,
+  kpiApi,
   kpiBatches,
   kpiMetadata,
   T0,
@@ -62,18 +61,7 @@ describe('KPI routes on the embedded store', () => {
   const kpiConfig = KpiConfig.parse({ rollups: { minuteRetentionDays: 36_500 } });
   const store = new SqliteStore(':memory:', config.api.limits);
   const apiWith = (limits: CollectorConfig['api']['limits'], kpi = kpiConfig) =>
-    buildApi({
-      store,
-      metrics: createCollectorMetrics(),
-      logger: silent,
-      brokerConnected: () => true,
-      auth: config.auth,
-      allowedHosts: () => new Set(['localhost:80']),
-      commandSender: undefined,
-      ackTimeoutMs: config.commands.ackTimeoutMs,
-      limits,
-      kpi,
-    });
+    kpiApi(store, config, kpi, limits);
   let api: FastifyInstance;
   /** Three sites and 2000 values per KPI at most; minute rows kept 35 days. */
   let strict: FastifyInstance;

@@ -8,15 +8,14 @@ import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApi } from '../../../cloud/api.js';
 import { buildCollectorConfig } from '../../../cloud/config.js';
 import type { CompareEntity } from '../../../cloud/kpi/compare.js';
 import { KpiConfig } from '../../../cloud/kpi/config.js';
 import { RollupJob } from '../../../cloud/kpi/rollup-job.js';
-import { createCollectorMetrics } from '../../../cloud/metrics.js';
 import { SparkplugHost } from '../../../cloud/sparkplug-host.js';
 import { SqliteStore } from '../../../cloud/store/sqlite-store.js';
 import type { KpiRole } from '../../../gateway/schema/index.js';
+import { kpiApi } from '../kpi-fixture.js';
 
 const tahu = createRequire(import.meta.url)('sparkplug-payload').get('spBv1.0') as {
   encodePayload(payload: unknown): Uint8Array;
@@ -105,18 +104,7 @@ describe('KPIs of a Sparkplug B node declaring its roles', () => {
       logger: silent,
       maxSamples: config.api.limits.maxRawSamplesPerQuery,
     }).runOnce();
-    api = buildApi({
-      store,
-      metrics: createCollectorMetrics(),
-      logger: silent,
-      brokerConnected: () => true,
-      auth: config.auth,
-      allowedHosts: () => new Set(['localhost:80']),
-      commandSender: undefined,
-      ackTimeoutMs: config.commands.ackTimeoutMs,
-      limits: config.api.limits,
-      kpi: kpiConfig,
-    });
+    api = kpiApi(store, config, kpiConfig);
   });
   afterAll(async () => {
     await api?.close();
