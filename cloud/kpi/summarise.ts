@@ -10,9 +10,11 @@
  */
 import type { EntitySums } from './definitions.js';
 import {
+  addComponents,
   type ComponentKey,
   type Components,
   componentKeys,
+  emptyComponents,
   type RollupColumns,
   type RollupKey,
   type RollupRow,
@@ -172,66 +174,20 @@ export function summariseColumns(
   // Totals from the windows (fewer than the rows).
   for (const { total, windows } of result.values())
     for (const window of windows.values()) {
-      addRow(total.all, window.all);
-      addRow(total.planned, window.planned);
+      addComponents(total.all, window.all);
+      addComponents(total.planned, window.planned);
       total.energyKwh += window.energyKwh;
       total.waterM3 += window.waterM3;
     }
   return result;
 }
 
-/**
- * Zero sums whose components are one object literal, and adding spelt out key by key: every
- * accumulator has one shape and every add is a plain property access (summing a month of hour rows
- * of many sites is the hot loop of `compare`).
- */
+/** Zero sums (components of one shape, see `emptyComponents`). */
 export function emptySums(): EntitySums {
-  return { planned: zeroComponents(), all: zeroComponents(), energyKwh: 0, waterM3: 0 };
+  return { planned: emptyComponents(), all: emptyComponents(), energyKwh: 0, waterM3: 0 };
 }
 
-function zeroComponents(): Components {
-  return {
-    producingMs: 0,
-    idleMs: 0,
-    downMs: 0,
-    setupMs: 0,
-    maintenanceMs: 0,
-    failures: 0,
-    producedQty: 0,
-    goodQty: 0,
-    scrapQty: 0,
-    idealMs: 0,
-    valueAdded: 0,
-    energyEquipmentKwh: 0,
-    energyLineKwh: 0,
-    energySiteKwh: 0,
-    waterEquipmentM3: 0,
-    waterLineM3: 0,
-    waterSiteM3: 0,
-  };
-}
-
-function addRow(into: Components, from: Components): void {
-  into.producingMs += from.producingMs;
-  into.idleMs += from.idleMs;
-  into.downMs += from.downMs;
-  into.setupMs += from.setupMs;
-  into.maintenanceMs += from.maintenanceMs;
-  into.failures += from.failures;
-  into.producedQty += from.producedQty;
-  into.goodQty += from.goodQty;
-  into.scrapQty += from.scrapQty;
-  into.idealMs += from.idealMs;
-  into.valueAdded += from.valueAdded;
-  into.energyEquipmentKwh += from.energyEquipmentKwh;
-  into.energyLineKwh += from.energyLineKwh;
-  into.energySiteKwh += from.energySiteKwh;
-  into.waterEquipmentM3 += from.waterEquipmentM3;
-  into.waterLineM3 += from.waterLineM3;
-  into.waterSiteM3 += from.waterSiteM3;
-}
-
-/** Adds row `at` of `from`, as `addRow`. */
+/** Adds row `at` of `from`, as `addComponents`. */
 function addColumns(into: Components, from: ComponentColumns, at: number): void {
   into.producingMs += from.producingMs[at] as number;
   into.idleMs += from.idleMs[at] as number;
