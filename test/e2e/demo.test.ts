@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, openPage, screenshot, seriousAccessibilityViolations } from '../helpers/browser.js';
 import { jsonSchemaValidator } from '../helpers/json-schema.js';
 import { recordMqtt } from '../helpers/mqtt-recorder.js';
 import { freePort } from '../helpers/ports.js';
@@ -15,6 +16,7 @@ import { waitUntil } from '../helpers/wait.js';
 interface SiteSummary {
   id: string;
   name: string;
+  nameZh: string | null;
   region: string;
   project: string;
   online: boolean;
@@ -164,6 +166,33 @@ describe('npm start: the Jing-Jin-Ji demo end to end', () => {
     expect(command).toMatchObject({ requestedBy: 'anonymous', status: 'failed' });
     expect(command.ack.results[0]?.reason).toMatch(/not writable/);
   });
+
+  it('shows every seed site online in the console, under its region, with Chinese names, without a sign-in', async () => {
+    const sites = (await (await fetch(`${api}/api/v1/sites`)).json()) as SiteSummary[];
+    expect(sites.length).toBeGreaterThanOrEqual(6);
+    const browser = await launchBrowser();
+    try {
+      const watched = await openPage(browser, { locale: 'zh-CN' });
+      const { page } = watched;
+      await page.goto(`${api}/`);
+      await page.getByRole('heading', { name: '区域总览' }).waitFor();
+      await waitUntil(
+        'every seed site online on the page',
+        async () => (await page.locator('tr[data-site] [data-site-state="online"]').count()) === sites.length,
+        15_000,
+      );
+      for (const site of sites) {
+        const row = page.locator(`section[data-region="${site.region}"] tr[data-site="${site.id}"]`);
+        expect(await row.locator('.site-title').textContent(), site.id).toBe(site.nameZh ?? site.name);
+      }
+      expect(await page.getByText('免登录访问（操作员）').count()).toBe(1);
+      expect(await seriousAccessibilityViolations(page)).toEqual([]);
+      await screenshot(page, '10-demo-overview-zh');
+      expect(watched.errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 
   it('stops everything on Ctrl-C and exits on its own', async () => {
     demo.child.kill('SIGINT');
