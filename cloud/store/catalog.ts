@@ -15,12 +15,7 @@ import { DeadLetterTable } from './dead-letters.js';
 import { LatestCache } from './latest-cache.js';
 import { RegistryQueries } from './registry-queries.js';
 import { registryStatements, siteRowOf } from './registry-writes.js';
-import {
-  decodeRollupColumns,
-  type ReplacedRollups,
-  RollupTable,
-  rollupReadTask,
-} from './rollup-table.js';
+import { decodeRollupColumns, type ReplacedRollups, RollupTable, rollupReadTask } from './rollup-table.js';
 import type {
   AggregatedSeries,
   AggregateQuery,
