@@ -62,6 +62,32 @@ async function errorText(response: Response): Promise<string> {
   return `HTTP ${response.status}`;
 }
 
+/** A GET of the API as JSON; `params` without undefined entries become the query string. */
+export async function getJson<T>(
+  path: string,
+  params: Record<string, string | number | undefined> = {},
+  init: RequestInit = {},
+): Promise<T> {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
+  const query = search.toString();
+  return (await (await call(query === '' ? path : `${path}?${query}`, init)).json()) as T;
+}
+
+/** A write of the API (POST, PATCH, DELETE) with a JSON body and the session's CSRF token. */
+export async function sendJson<T>(
+  path: string,
+  method: 'POST' | 'PATCH' | 'DELETE',
+  body: unknown,
+): Promise<T> {
+  const response = await call(path, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return (await response.json()) as T;
+}
+
 /** The signed-in (or anonymous) principal, or `undefined` when a sign-in is needed. */
 export async function whoAmI(): Promise<Principal | undefined> {
   try {

@@ -1,11 +1,29 @@
 /** The console's two languages; the choice is kept in localStorage. */
 import { createI18n } from 'vue-i18n';
+import * as commands from './messages/commands.js';
+import * as compare from './messages/compare.js';
+import * as health from './messages/health.js';
+import * as projects from './messages/projects.js';
+import * as site from './messages/site.js';
 
 export type Locale = 'zh' | 'en';
 const STORAGE_KEY = 'jjj.console.locale';
 
 const en = {
   app: { title: 'Jing-Jin-Ji IIoT console', skip: 'Skip to content' },
+  nav: {
+    label: 'Views',
+    overview: 'Overview',
+    projects: 'Projects',
+    compare: 'Comparison',
+    health: 'Data health',
+    commands: 'Commands',
+  },
+  projects: projects.en,
+  compare: compare.en,
+  site: site.en,
+  health: health.en,
+  commands: commands.en,
   lang: { switchTo: '中文', switchLabel: 'Switch the language to Chinese' },
   auth: {
     signIn: 'Sign in',
@@ -60,6 +78,19 @@ type Messages = typeof en;
 
 const zh: Messages = {
   app: { title: '京津冀工业互联网控制台', skip: '跳到正文' },
+  nav: {
+    label: '视图',
+    overview: '总览',
+    projects: '示范项目',
+    compare: '工厂对比',
+    health: '数据健康',
+    commands: '控制命令',
+  },
+  projects: projects.zh,
+  compare: compare.zh,
+  site: site.zh,
+  health: health.zh,
+  commands: commands.zh,
   lang: { switchTo: 'English', switchLabel: '切换为英文' },
   auth: {
     signIn: '登录',

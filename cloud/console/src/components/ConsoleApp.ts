@@ -1,12 +1,19 @@
 /**
  * The shell: asks /api/v1/me who is there (anonymous access when the collector allows it), shows
- * the sign-in form when nobody is, else the header and the regional overview over the live feed.
+ * the sign-in form when nobody is, else the header, the navigation and the view of the URL's hash
+ * (`router.ts`), all over one live feed.
  */
 import { defineComponent, h, onBeforeUnmount, onMounted, ref, shallowRef, watch } from 'vue';
 import { useI18n } from 'vue-i18n';
 import { ApiFailure, type Principal, signOut, whoAmI } from '../api.js';
 import { applyLocale, type Locale } from '../i18n.js';
 import { type Feed, openFeed } from '../live.js';
+import { navHref, navViews, route } from '../router.js';
+import { CommandsView } from '../views/CommandsView.js';
+import { CompareView } from '../views/CompareView.js';
+import { HealthView } from '../views/HealthView.js';
+import { ProjectsView } from '../views/ProjectsView.js';
+import { SiteView } from '../views/SiteView.js';
 import { RegionalOverview } from './RegionalOverview.js';
 import { SignIn } from './SignIn.js';
 import { StatePanel } from './StatePanel.js';
@@ -132,6 +139,58 @@ export const ConsoleApp = defineComponent({
       ]);
     };
 
+    /** The views a principal may open: commands are for operators and admins. */
+    const allowedViews = (principal: Principal) =>
+      navViews.filter((view) => view !== 'commands' || principal.role !== 'viewer');
+
+    const nav = (principal: Principal) => {
+      const active = route.value.view === 'site' ? 'overview' : route.value.view;
+      return h('nav', { class: 'views', 'aria-label': t('nav.label') }, [
+        h(
+          'ul',
+          allowedViews(principal).map((view) =>
+            h('li', [
+              h(
+                'a',
+                {
+                  href: navHref(view),
+                  'aria-current': view === active ? 'page' : undefined,
+                  'data-view': view,
+                },
+                t(`nav.${view}`),
+              ),
+            ]),
+          ),
+        ),
+      ]);
+    };
+
+    const view = (principal: Principal, live: Feed) => {
+      const current = route.value;
+      const props = { feed: live, principal, route: current };
+      switch (current.view) {
+        case 'overview':
+          return h(RegionalOverview, { feed: live });
+        case 'projects':
+          return h(ProjectsView, props);
+        case 'compare':
+          return h(CompareView, props);
+        case 'health':
+          return h(HealthView, props);
+        case 'site':
+          // Keyed by site: another site is a new view, not a patched one.
+          return h(SiteView, { ...props, key: current.site });
+        case 'commands':
+          return principal.role === 'viewer'
+            ? h(StatePanel, {
+                kind: 'forbidden',
+                title: t('state.notPermitted'),
+                hint: t('state.notPermittedHint'),
+              })
+            : h(CommandsView, props);
+      }
+    };
+
     const main = () => {
       const current = phase.value;
       switch (current.kind) {
@@ -161,13 +220,26 @@ export const ConsoleApp = defineComponent({
             onAction: () => void load(),
           });
         case 'ready':
-          return feed.value ? h(RegionalOverview, { feed: feed.value }) : null;
+          return feed.value ? view(current.principal, feed.value) : null;
       }
     };
 
     return () => [
-      h('a', { class: 'skip-link', href: '#main' }, t('app.skip')),
+      // The hash is the route, so the skip link moves the focus itself instead of going to #main.
+      h(
+        'a',
+        {
+          class: 'skip-link',
+          href: '#main',
+          onClick: (event: MouseEvent) => {
+            event.preventDefault();
+            document.getElementById('main')?.focus();
+          },
+        },
+        t('app.skip'),
+      ),
       header(),
+      phase.value.kind === 'ready' ? nav(phase.value.principal) : null,
       h('main', { id: 'main', tabindex: -1 }, [main()]),
     ];
   },
