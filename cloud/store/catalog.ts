@@ -186,6 +186,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
           min: point.min ?? null,
           max: point.max ?? null,
           kpiRole: point.kpi ? JSON.stringify(point.kpi) : null,
+          writable: point.writable === undefined ? null : point.writable ? 1 : 0,
         });
       }
     });

@@ -3,7 +3,7 @@
  * completeness, read from the tables the catalog writes (`sites`, `gateways`, `points`, `batches`).
  */
 import type Database from 'better-sqlite3';
-import { KpiRole, type Protocol, type Region, regions } from '../../gateway/schema/index.js';
+import { DataType, KpiRole, type Protocol, type Region, regions } from '../../gateway/schema/index.js';
 import type { Completeness, GatewaySummary, PointInfo, SequenceGap, SiteSummary } from './store.js';
 
 const regionOrder = `CASE s.region ${regions.map((r, i) => `WHEN '${r}' THEN ${i}`).join(' ')} ELSE ${regions.length} END`;
@@ -28,6 +28,11 @@ interface PointRow {
   point: string;
   protocol: Protocol | null;
   unit: string | null;
+  data_type: string | null;
+  description: string | null;
+  min_value: number | null;
+  max_value: number | null;
+  writable: number | null;
   kpi_role: string | null;
 }
 
@@ -58,7 +63,9 @@ export class RegistryQueries {
       siteExists: db.prepare<[string], { found: number }>('SELECT 1 AS found FROM sites WHERE id = ?'),
       pointUnit: db.prepare<[string], { unit: string | null }>('SELECT unit FROM points WHERE point_id = ?'),
       pointsOfSite: db.prepare<[string], PointRow>(
-        'SELECT point_id, line, equipment, point, protocol, unit, kpi_role FROM points WHERE site = ? ORDER BY point_id',
+        `SELECT point_id, line, equipment, point, protocol, unit, data_type, description, min_value, max_value,
+           writable, kpi_role
+         FROM points WHERE site = ? ORDER BY point_id`,
       ),
       // Per boot: sequence numbers from 0 up to the newest one received, against those received.
       gateways: db.prepare<[], GatewayRow>(
@@ -124,6 +131,11 @@ export class RegistryQueries {
         point: row.point,
         protocol: row.protocol,
         unit: row.unit,
+        dataType: dataTypeOf(row.data_type),
+        description: row.description,
+        min: row.min_value,
+        max: row.max_value,
+        writable: row.writable === 1,
         ...(kpi && { kpi }),
       };
     });
@@ -163,4 +175,10 @@ function kpiRoleOf(stored: string | null): KpiRole | undefined {
   if (stored === null) return undefined;
   const parsed = KpiRole.safeParse(JSON.parse(stored));
   return parsed.success ? parsed.data : undefined;
+}
+
+/** The data type as stored; one this collector does not know (a newer gateway's) counts as none. */
+function dataTypeOf(stored: string | null): DataType | null {
+  const parsed = DataType.safeParse(stored);
+  return parsed.success ? parsed.data : null;
 }

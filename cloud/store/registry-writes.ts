@@ -83,11 +83,12 @@ export function registryStatements(db: Database.Database) {
        VALUES (@pointId, @site, @line, @equipment, @point)`,
     ),
     upsertPoint: db.prepare(
-      `INSERT INTO points (point_id, site, line, equipment, point, protocol, address, data_type, unit, description, min_value, max_value, kpi_role)
-       VALUES (@pointId, @site, @line, @equipment, @point, @protocol, @address, @dataType, @unit, @description, @min, @max, @kpiRole)
+      `INSERT INTO points (point_id, site, line, equipment, point, protocol, address, data_type, unit, description, min_value, max_value, kpi_role, writable)
+       VALUES (@pointId, @site, @line, @equipment, @point, @protocol, @address, @dataType, @unit, @description, @min, @max, @kpiRole, @writable)
        ON CONFLICT (point_id) DO UPDATE SET protocol = excluded.protocol, address = excluded.address,
          data_type = excluded.data_type, unit = excluded.unit, description = excluded.description,
-         min_value = excluded.min_value, max_value = excluded.max_value, kpi_role = excluded.kpi_role`,
+         min_value = excluded.min_value, max_value = excluded.max_value, kpi_role = excluded.kpi_role,
+         writable = excluded.writable`,
     ),
     siteOwner: db.prepare<[string], { region: Region; project: string; gateway: string }>(
       'SELECT region, project, gateway FROM sites WHERE id = ?',

@@ -207,6 +207,12 @@ INSERT INTO batch_rollups (resolution, gateway, start, boot, min_seq, max_seq, r
 SELECT '1h', gateway, start - start % 3600000 AS hour, boot, min(min_seq), max(max_seq), sum(received)
 FROM batch_rollups WHERE resolution = '1m' GROUP BY gateway, hour, boot;`,
   },
+  {
+    what: "points' writable flag (the gateway's config allows commands to write them)",
+    // NULL for points whose metadata never said (learned from telemetry, or from an older collector).
+    sql: `
+ALTER TABLE points ADD COLUMN writable INTEGER CHECK (writable IN (0, 1));`,
+  },
 ];
 
 /**

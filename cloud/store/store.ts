@@ -3,6 +3,7 @@
  * stores (samples in InfluxDB, registry in an SQLite catalog) implement the same interface.
  */
 import type {
+  DataType,
   KpiRole,
   MetadataMessage,
   PointValue,
@@ -196,6 +197,14 @@ export interface PointInfo {
   point: string;
   protocol: Protocol | null;
   unit: string | null;
+  /** As the gateway's metadata declared; `null` when it did not (or the point was learned from telemetry). */
+  dataType: DataType | null;
+  description: string | null;
+  /** The declared engineering range; the gateway refuses a write outside it. */
+  min: number | null;
+  max: number | null;
+  /** True when the gateway's config lets commands write the point; false when it did not say. */
+  writable: boolean;
   /** What the point means for the KPIs, as its metadata declared. */
   kpi?: KpiRole;
 }

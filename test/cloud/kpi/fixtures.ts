@@ -26,6 +26,11 @@ export function rolePoint(
     point,
     protocol: null,
     unit,
+    dataType: null,
+    description: null,
+    min: null,
+    max: null,
+    writable: false,
     kpi: KpiRole.parse(role),
   };
 }

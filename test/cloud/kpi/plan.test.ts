@@ -86,7 +86,19 @@ describe('planSite', () => {
   it('groups role points by equipment (sorted), keeps several counters, takes constants from count roles', () => {
     const plan = planSite(SITE, [
       rolePoint('l2/a/good', { role: 'good-count', width: 16 }),
-      { pointId: id('l1/z/label'), line: 'l1', equipment: 'z', point: 'label', protocol: null, unit: null },
+      {
+        pointId: id('l1/z/label'),
+        line: 'l1',
+        equipment: 'z',
+        point: 'label',
+        protocol: null,
+        unit: null,
+        dataType: 'string',
+        description: null,
+        min: null,
+        max: null,
+        writable: false,
+      },
       rolePoint('l1/z/total-b', { role: 'total-count', idealCycleTimeS: 12, unitValue: 30 }),
       rolePoint('l1/z/total-a', { role: 'total-count', idealCycleTimeS: 10 }),
       rolePoint('l1/z/reject', { role: 'reject-count' }),
