@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import type { KpiRole } from '../gateway/schema/index.js';
 import type { ModbusDeviceKind, OpcuaEquipmentKind, Site } from './catalogue.js';
-import { MachineState } from './signals.js';
+import { LINE_SETPOINT_MAX, MachineState } from './signals.js';
 
 /** A role as the gateway config spells it (its defaults may be left out). */
 export type KpiRoleEntry = z.input<typeof KpiRole>;
@@ -117,6 +117,11 @@ export interface RegisterSpec {
    * sits (a production line's sub-meter or a main meter; see `meterRoleOf` in seeds/gateway-config.ts).
    */
   meter?: 'energy' | 'water';
+  /** Commands may write it (holding registers only); the simulator refuses writes to every other register. */
+  writable?: boolean;
+  /** Engineering range, declared in the gateway config: the gateway refuses a write outside it. */
+  min?: number;
+  max?: number;
 }
 
 export const registerMaps: Record<ModbusDeviceKind, RegisterSpec[]> = {
@@ -223,8 +228,35 @@ export const registerMaps: Record<ModbusDeviceKind, RegisterSpec[]> = {
       scale: 1,
       description: 'line speed, parts per hour',
     },
+    {
+      // The demo's one writable point, so an operator can try a command: the line runs at most this fast.
+      name: 'speed-setpoint',
+      table: 'holding',
+      address: 6,
+      type: 'uint16',
+      scale: 1,
+      description: 'line speed set point, parts per hour',
+      writable: true,
+      min: 0,
+      max: LINE_SETPOINT_MAX,
+    },
   ],
 };
+
+/** The register of a device kind at a holding or input address, where its first word is. */
+export function registerAt(
+  kind: ModbusDeviceKind,
+  table: RegisterTable,
+  address: number,
+): RegisterSpec | undefined {
+  return registerMaps[kind].find((spec) => spec.table === table && spec.address === address);
+}
+
+/** The engineering value of one word of a single-register type (the inverse of `encodeRegister`). */
+export function decodeWord(spec: RegisterSpec, word: number): number {
+  const raw = spec.type === 'int16' ? (word << 16) >> 16 : word & 0xffff;
+  return raw * spec.scale;
+}
 
 const typeRange: Record<Exclude<RegisterType, 'float32'>, [number, number]> = {
   int16: [-0x8000, 0x7fff],

@@ -58,7 +58,17 @@ export interface ModbusDeviceEntry {
   unitId: number;
   pollIntervalMs: number;
   timeoutMs: number;
-  points: Array<PointEntry & { table: string; address: number; type: string; scale?: number }>;
+  points: Array<
+    PointEntry & {
+      table: string;
+      address: number;
+      type: string;
+      scale?: number;
+      writable?: boolean;
+      min?: number;
+      max?: number;
+    }
+  >;
 }
 
 export interface SeedGatewayConfig {
@@ -120,6 +130,9 @@ export function gatewayConfigFor(site: Site, targets: GatewayConfigTargets): See
           ...(spec.scale !== 1 ? { scale: spec.scale } : {}),
           ...(spec.unit ? { unit: spec.unit } : {}),
           description: spec.description,
+          ...(spec.writable && { writable: true }),
+          ...(spec.min !== undefined && { min: spec.min }),
+          ...(spec.max !== undefined && { max: spec.max }),
           ...(kpi && { kpi }),
         };
       }),

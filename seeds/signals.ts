@@ -331,22 +331,55 @@ class WaterMeterModel {
   }
 }
 
-/** A line PLC: sums its line's counters; the line runs while any machine runs. */
-function linePlcValues(machines: readonly MachineModel[]): Record<string, number> {
-  const state = machines.some((m) => m.running)
-    ? MachineState.running
-    : machines.some((m) => m.state === MachineState.down)
-      ? MachineState.down
-      : MachineState.idle;
-  return {
-    'good-count': machines.reduce((sum, m) => sum + m.goodCount, 0),
-    'reject-count': machines.reduce((sum, m) => sum + m.rejectCount, 0),
-    state,
-    speed: Math.round(machines.reduce((sum, m) => sum + m.partsPerHour, 0)),
-  };
+/**
+ * A line PLC: sums its line's counters; the line runs while any machine runs. Its speed set point
+ * (the one register an operator may write) starts at the line's ideal rate, rounded to 10 parts per
+ * hour, and caps the reported line speed.
+ */
+class LinePlcModel {
+  setpoint: number;
+
+  constructor(private readonly machines: readonly MachineModel[]) {
+    const ideal = machines.reduce((sum, m) => sum + 3600 / m.equipment.idealCycleTimeSec, 0);
+    this.setpoint = Math.min(LINE_SETPOINT_MAX, Math.round(ideal / 10) * 10);
+  }
+
+  step(): void {}
+
+  values(): Record<string, number> {
+    const machines = this.machines;
+    const state = machines.some((m) => m.running)
+      ? MachineState.running
+      : machines.some((m) => m.state === MachineState.down)
+        ? MachineState.down
+        : MachineState.idle;
+    const speed = Math.round(machines.reduce((sum, m) => sum + m.partsPerHour, 0));
+    return {
+      'good-count': machines.reduce((sum, m) => sum + m.goodCount, 0),
+      'reject-count': machines.reduce((sum, m) => sum + m.rejectCount, 0),
+      state,
+      speed: Math.min(speed, this.setpoint),
+      'speed-setpoint': this.setpoint,
+    };
+  }
+
+  write(name: string, value: number): boolean {
+    if (name !== 'speed-setpoint' || !Number.isInteger(value) || value < 0 || value > LINE_SETPOINT_MAX)
+      return false;
+    this.setpoint = value;
+    return true;
+  }
 }
 
-type ModbusModel = { step(dtMs: number): void; values(): Record<string, number> };
+/** Highest line speed set point, parts per hour (the register map declares the same range). */
+export const LINE_SETPOINT_MAX = 3600;
+
+type ModbusModel = {
+  step(dtMs: number): void;
+  values(): Record<string, number>;
+  /** Sets a writable value; false when the name is not writable or the value is out of its range. */
+  write?(name: string, value: number): boolean;
+};
 
 export interface SiteModelOptions {
   /** Model time of the first tick, ms. */
@@ -417,6 +450,11 @@ export class SiteModel {
     return this.modbus.get(unitId)?.values();
   }
 
+  /** Writes a writable value of one Modbus unit (a line PLC's set point); false when refused. */
+  writeModbus(unitId: number, name: string, value: number): boolean {
+    return this.modbus.get(unitId)?.write?.(name, value) ?? false;
+  }
+
   private modbusModel(device: PlacedModbusDevice, seed: number): ModbusModel {
     const scope = scopeLineOf(this.site, device);
     const fed = [...this.machines.values()].filter((m) => scope === undefined || this.lineOf(m) === scope);
@@ -426,7 +464,7 @@ export class SiteModel {
       case 'water-meter':
         return new WaterMeterModel(fed, seed);
       case 'line-plc':
-        return { step: () => {}, values: () => linePlcValues(fed) };
+        return new LinePlcModel(fed);
     }
   }
 

@@ -2,11 +2,13 @@
  * One Modbus TCP server per site serving every Modbus device of the site by unit id, per the fixed
  * register maps. Unknown unit ids, unmapped addresses and the coil / discrete tables answer the
  * IllegalDataAddress exception, the way a real meter does, rather than zeros a gateway would trust.
- * The devices are read-only: writes answer IllegalFunction.
+ * Writes go to the registers the map marks writable (a line PLC's speed set point) and are served
+ * back from the model; a value out of the register's range answers IllegalDataValue, and a write to
+ * any other register IllegalFunction (read-only), as a PLC guarding its set points does.
  */
 import { ServerTCP } from 'modbus-serial';
 import { modbusDevicesOf, type Site } from '../catalogue.js';
-import { encodeRegister, type RegisterTable, registerMaps } from '../device-maps.js';
+import { decodeWord, encodeRegister, type RegisterTable, registerAt, registerMaps } from '../device-maps.js';
 import type { SiteModel } from '../signals.js';
 
 export interface ModbusSimulatorOptions {
@@ -23,7 +25,11 @@ export interface ModbusSimulator {
   stop(): Promise<void>;
 }
 
-export const ModbusException = { IllegalFunction: 0x01, IllegalDataAddress: 0x02 } as const;
+export const ModbusException = {
+  IllegalFunction: 0x01,
+  IllegalDataAddress: 0x02,
+  IllegalDataValue: 0x03,
+} as const;
 
 /** The shape modbus-serial turns into an exception response. */
 class ModbusExceptionError extends Error {
@@ -81,6 +87,18 @@ export async function startModbusSimulator(
       `unit ${unitId}: ${address} is read-only`,
     );
   };
+  /** One word to a writable single-register point (function 6, or 16 with one word). */
+  const writeRegister = (address: number, word: number, unitId: number): void => {
+    const device = devices.get(unitId);
+    const spec = device && registerAt(device.kind, 'holding', address);
+    if (!spec?.writable || spec.type === 'uint32' || spec.type === 'float32') readOnly(address, word, unitId);
+    else if (!model.writeModbus(unitId, spec.name, decodeWord(spec, word))) {
+      throw new ModbusExceptionError(
+        ModbusException.IllegalDataValue,
+        `unit ${unitId}: ${word} is out of the range of ${spec.name}`,
+      );
+    }
+  };
 
   const server = new ServerTCP(
     {
@@ -93,9 +111,13 @@ export async function startModbusSimulator(
         readWords('input', address, length, unitId),
       getCoil: noBits,
       getDiscreteInput: noBits,
-      setRegister: readOnly,
+      setRegister: writeRegister,
       setCoil: readOnly,
-      setRegisterArray: readOnly,
+      setRegisterArray: (address: number, words: number[], unitId: number) => {
+        const [word] = words;
+        if (words.length !== 1 || word === undefined) readOnly(address, words, unitId);
+        else writeRegister(address, word, unitId);
+      },
     },
     { host, port: options.port, unitID: 255 },
   );

@@ -146,25 +146,46 @@ describe('npm start: the Jing-Jin-Ji demo end to end', () => {
     }
   });
 
-  it('says it is open on loopback, and lets a visitor send a signed command that a gateway answers', async () => {
+  it('says it is open on loopback, and lets a visitor send signed commands that a gateway answers', async () => {
     expect(demo.stdout()).toMatch(/open on loopback without login \(anonymous operator/);
-    const response = await fetch(`${api}/api/v1/commands`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        site: 'bj-etown-cnc',
-        writes: [{ point: 'bj-etown-cnc/machining/cnc-01/spindle-speed', value: 1 }],
-      }),
-    });
-    expect(response.status).toBe(200);
-    // The seed points are read-only: the gateway refuses the write and says why in its acknowledgement.
-    const command = (await response.json()) as {
-      requestedBy: string;
-      status: string;
-      ack: { results: { reason?: string }[] };
+    const command = async (point: string, value: number) => {
+      const response = await fetch(`${api}/api/v1/commands`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ site: 'bj-etown-cnc', writes: [{ point, value }] }),
+      });
+      expect(response.status).toBe(200);
+      return (await response.json()) as {
+        requestedBy: string;
+        status: string;
+        ack: { results: { ok: boolean; reason?: string }[] };
+      };
     };
-    expect(command).toMatchObject({ requestedBy: 'anonymous', status: 'failed' });
-    expect(command.ack.results[0]?.reason).toMatch(/not writable/);
+    // A measured point is read-only: the gateway refuses the write and says why in its acknowledgement.
+    const refused = await command('bj-etown-cnc/machining/cnc-01/spindle-speed', 1);
+    expect(refused).toMatchObject({ requestedBy: 'anonymous', status: 'failed' });
+    expect(refused.ack.results[0]?.reason).toMatch(/not writable/);
+
+    // The line PLC's speed set point is writable: written to the simulated PLC, and read back from it.
+    const setpoint = 'bj-etown-cnc/machining/plc-machining/speed-setpoint';
+    const points = (await (await fetch(`${api}/api/v1/points?site=bj-etown-cnc`)).json()) as {
+      points: { pointId: string; writable: boolean; min: number | null; max: number | null }[];
+    };
+    expect(points.points.filter((p) => p.writable)).toEqual([
+      expect.objectContaining({ pointId: setpoint, min: 0, max: 3600 }),
+    ]);
+    const applied = await command(setpoint, 150);
+    expect(applied).toMatchObject({ status: 'succeeded', ack: { results: [{ ok: true }] } });
+    await waitUntil(
+      'the new set point read back from the PLC',
+      async () => {
+        const latest = (await (await fetch(`${api}/api/v1/latest?site=bj-etown-cnc`)).json()) as {
+          points: { pointId: string; value: unknown }[];
+        };
+        return latest.points.find((p) => p.pointId === setpoint)?.value === 150;
+      },
+      10_000,
+    );
   });
 
   it('shows every seed site online in the console, under its region, with Chinese names, without a sign-in', async () => {

@@ -207,9 +207,20 @@ describe('Modbus simulator', () => {
     await expect(modbus.readHoldingRegisters(0, 1)).rejects.toMatchObject({ modbusCode: 2 });
   });
 
-  it('refuses writes: the simulated devices are read-only', async () => {
+  it('refuses writes to read-only registers, and takes the line speed set point within its range', async () => {
     modbus.setID(1);
     await expect(modbus.writeRegister(4, 1)).rejects.toMatchObject({ modbusCode: 1 });
+    modbus.setID(3);
+    await expect(modbus.writeRegister(5, 100)).rejects.toMatchObject({ modbusCode: 1 });
+    await expect(modbus.writeRegisters(0, [0, 1])).rejects.toMatchObject({ modbusCode: 1 });
+    await modbus.writeRegister(6, 1200);
+    expect((await modbus.readHoldingRegisters(6, 1)).data).toEqual([1200]);
+    await modbus.writeRegisters(6, [150]);
+    expect((await modbus.readHoldingRegisters(6, 1)).data).toEqual([150]);
+    // The line runs at most at its set point.
+    expect((await modbus.readHoldingRegisters(5, 1)).data[0]).toBeLessThanOrEqual(150);
+    await expect(modbus.writeRegister(6, 4000)).rejects.toMatchObject({ modbusCode: 3 });
+    expect((await modbus.readHoldingRegisters(6, 1)).data).toEqual([150]);
   });
 });
 
