@@ -1,9 +1,49 @@
-/** The commands view (being built). */
-import { defineComponent, h, type PropType } from 'vue';
+/**
+ * `#/commands` (operators and admins; the shell shows "not permitted" to a viewer): a point picker
+ * (site, then its writable points from `GET /api/v1/points`) opening the command form with the
+ * point's newest value, and the audit list from `GET /api/v1/commands` (the picked site's, or every
+ * site's), refreshed after each command and every 10 s.
+ */
+import {
+  computed,
+  defineComponent,
+  h,
+  onBeforeUnmount,
+  onMounted,
+  type PropType,
+  ref,
+  shallowRef,
+  type VNode,
+} from 'vue';
 import { useI18n } from 'vue-i18n';
-import type { Principal } from '../api.js';
-import type { Feed } from '../live.js';
+import { ApiFailure, type Principal } from '../api.js';
+import { type CommandRecord, fetchCommands, type SendOutcome } from '../commands.js';
+import { CommandForm } from '../components/CommandForm.js';
+import { StatePanel } from '../components/StatePanel.js';
+import type { Feed, LiveSite } from '../live.js';
+import { fetchLatest, fetchPoints, type LatestPoint, type PointInfo } from '../points.js';
 import type { Route } from '../router.js';
+import './commands.css';
+
+const AUDIT_REFRESH_MS = 10_000;
+const AUDIT_LIMIT = 50;
+const regionOrder = ['BJ', 'TJ', 'HE'];
+
+type Load<T> =
+  | { kind: 'idle' }
+  | { kind: 'loading' }
+  | { kind: 'ready'; data: T }
+  | { kind: 'forbidden' }
+  | { kind: 'error'; message: string };
+
+function failureOf<T>(error: unknown): Load<T> {
+  if (error instanceof ApiFailure) {
+    const failure = error.failure;
+    if (failure.kind === 'forbidden') return { kind: 'forbidden' };
+    return { kind: 'error', message: failure.kind === 'error' ? failure.message : failure.kind };
+  }
+  return { kind: 'error', message: (error as Error).message };
+}
 
 export const CommandsView = defineComponent({
   name: 'CommandsView',
@@ -12,8 +52,294 @@ export const CommandsView = defineComponent({
     principal: { type: Object as PropType<Principal>, required: true },
     route: { type: Object as PropType<Route>, required: true },
   },
-  setup() {
-    const { t } = useI18n();
-    return () => h('section', { class: 'view' }, [h('h1', t('commands.heading'))]);
+  setup(props) {
+    const { t, locale } = useI18n();
+    const site = ref('');
+    const pointId = ref('');
+    const points = shallowRef<Load<PointInfo[]>>({ kind: 'idle' });
+    const latest = shallowRef<Map<string, LatestPoint>>(new Map());
+    const audit = shallowRef<Load<CommandRecord[]>>({ kind: 'loading' });
+    let auditTimer: ReturnType<typeof setInterval> | undefined;
+    let latestTimer: ReturnType<typeof setTimeout> | undefined;
+    let auditAsked = 0;
+    let pointsAsked = 0;
+
+    const sites = computed(() =>
+      [...props.feed.sites.values()].sort(
+        (a, b) => regionOrder.indexOf(a.region) - regionOrder.indexOf(b.region) || a.id.localeCompare(b.id),
+      ),
+    );
+    const siteName = (id: string) => {
+      const known: LiveSite | undefined = props.feed.sites.get(id);
+      if (!known) return id;
+      return locale.value === 'zh' && known.nameZh ? known.nameZh : known.name;
+    };
+    const writable = computed(() =>
+      points.value.kind === 'ready' ? points.value.data.filter((point) => point.writable === true) : [],
+    );
+    const picked = computed(() => writable.value.find((point) => point.pointId === pointId.value));
+
+    const loadAudit = async () => {
+      const asked = ++auditAsked;
+      try {
+        const data = await fetchCommands(site.value === '' ? undefined : site.value, AUDIT_LIMIT);
+        if (asked === auditAsked) audit.value = { kind: 'ready', data };
+      } catch (error) {
+        if (asked === auditAsked) audit.value = failureOf(error);
+      }
+    };
+    const loadLatest = async () => {
+      const forSite = site.value;
+      if (forSite === '') return;
+      try {
+        const values = await fetchLatest(forSite);
+        if (forSite === site.value) latest.value = new Map(values.map((value) => [value.pointId, value]));
+      } catch {
+        // the form shows "no value yet"; the points' own load reports failures
+      }
+    };
+    const loadPoints = async () => {
+      const forSite = site.value;
+      const asked = ++pointsAsked;
+      pointId.value = '';
+      latest.value = new Map();
+      if (forSite === '') {
+        points.value = { kind: 'idle' };
+        return;
+      }
+      points.value = { kind: 'loading' };
+      try {
+        const data = await fetchPoints(forSite);
+        if (asked !== pointsAsked) return;
+        points.value = { kind: 'ready', data };
+        const only = data.filter((point) => point.writable === true);
+        if (only.length === 1) pointId.value = only[0]?.pointId ?? '';
+        await loadLatest();
+      } catch (error) {
+        if (asked === pointsAsked) points.value = failureOf(error);
+      }
+    };
+
+    const pickSite = (id: string) => {
+      site.value = id;
+      void loadPoints();
+      audit.value = { kind: 'loading' };
+      void loadAudit();
+    };
+
+    const onSent = (_outcome: SendOutcome) => {
+      void loadAudit();
+      // The gateway publishes the new value on its next poll: ask again shortly after.
+      void loadLatest();
+      clearTimeout(latestTimer);
+      latestTimer = setTimeout(() => void loadLatest(), 2000);
+    };
+
+    onMounted(() => {
+      void loadAudit();
+      auditTimer = setInterval(() => void loadAudit(), AUDIT_REFRESH_MS);
+    });
+    onBeforeUnmount(() => {
+      clearInterval(auditTimer);
+      clearTimeout(latestTimer);
+    });
+
+    const selectField = (
+      id: string,
+      label: string,
+      value: string,
+      options: { value: string; label: string }[],
+      onChange: (value: string) => void,
+      disabled = false,
+    ) =>
+      h('div', { class: 'field' }, [
+        h('label', { for: id }, label),
+        h(
+          'select',
+          {
+            id,
+            value,
+            disabled,
+            onChange: (event: Event) => onChange((event.target as HTMLSelectElement).value),
+          },
+          [
+            h('option', { value: '' }, t('commands.pick.choose')),
+            ...options.map((option) => h('option', { value: option.value }, option.label)),
+          ],
+        ),
+      ]);
+
+    const pointLabel = (point: PointInfo) =>
+      `${point.line}/${point.equipment}/${point.point}${point.description ? ` — ${point.description}` : ''}`;
+
+    const picker = () => {
+      const state = points.value;
+      let body: VNode | null = null;
+      if (site.value === '') body = h('p', { class: 'muted' }, t('commands.pick.chooseSite'));
+      else if (state.kind === 'loading')
+        body = h(StatePanel, { kind: 'loading', title: t('commands.pick.loading') });
+      else if (state.kind === 'forbidden')
+        body = h(StatePanel, {
+          kind: 'forbidden',
+          title: t('state.notPermitted'),
+          hint: t('state.notPermittedHint'),
+        });
+      else if (state.kind === 'error')
+        body = h(StatePanel, {
+          kind: 'error',
+          title: t('state.error', { message: state.message }),
+          action: t('state.retry'),
+          onAction: () => void loadPoints(),
+        });
+      else if (state.kind === 'ready' && writable.value.length === 0)
+        body = h(StatePanel, { kind: 'empty', title: t('commands.pick.none') });
+      else if (state.kind === 'ready')
+        body = selectField(
+          'command-point',
+          t('commands.pick.point'),
+          pointId.value,
+          writable.value.map((point) => ({ value: point.pointId, label: pointLabel(point) })),
+          (value) => {
+            pointId.value = value;
+            void loadLatest();
+          },
+        );
+      const point = picked.value;
+      return h('section', { class: 'panel command-picker', 'aria-labelledby': 'command-pick-h' }, [
+        h('h2', { id: 'command-pick-h' }, t('commands.pick.heading')),
+        selectField(
+          'command-site',
+          t('commands.pick.site'),
+          site.value,
+          sites.value.map((known) => ({ value: known.id, label: `${siteName(known.id)} (${known.id})` })),
+          pickSite,
+        ),
+        body,
+        point
+          ? h(CommandForm, {
+              key: point.pointId,
+              site: site.value,
+              point,
+              current: latest.value.get(point.pointId),
+              onSent,
+              onDone: () => {
+                pointId.value = '';
+                document.getElementById('command-point')?.focus();
+              },
+            })
+          : null,
+      ]);
+    };
+
+    const timeText = (ts: number) => new Date(ts).toLocaleString(locale.value === 'zh' ? 'zh-CN' : 'en-GB');
+    const writeText = (command: CommandRecord) =>
+      command.writes.map(
+        (write) => `${write.line}/${write.equipment}/${write.point} = ${JSON.stringify(write.value)}`,
+      );
+    const resultCells = (command: CommandRecord) => {
+      if (!command.ack) return [h('span', { class: 'muted' }, t('commands.audit.awaiting'))];
+      return [
+        command.ack.error
+          ? h('div', t('commands.outcome.refusedCommand', { reason: command.ack.error }))
+          : null,
+        ...command.ack.results.map((result) =>
+          h(
+            'div',
+            { class: result.ok ? 'applied' : 'refused' },
+            `${result.point}: ${
+              result.ok
+                ? t('commands.outcome.applied')
+                : t('commands.outcome.refused', { reason: result.reason ?? '—' })
+            }`,
+          ),
+        ),
+      ];
+    };
+
+    const auditTable = () => {
+      const state = audit.value;
+      const heading =
+        site.value === ''
+          ? t('commands.audit.heading')
+          : t('commands.audit.headingSite', { site: siteName(site.value) });
+      let body: VNode;
+      if (state.kind === 'loading' || state.kind === 'idle')
+        body = h(StatePanel, { kind: 'loading', title: t('state.loading') });
+      else if (state.kind === 'forbidden')
+        body = h(StatePanel, {
+          kind: 'forbidden',
+          title: t('state.notPermitted'),
+          hint: t('state.notPermittedHint'),
+        });
+      else if (state.kind === 'error')
+        body = h(StatePanel, {
+          kind: 'error',
+          title: t('state.error', { message: state.message }),
+          action: t('state.retry'),
+          onAction: () => void loadAudit(),
+        });
+      else if (state.data.length === 0)
+        body = h(StatePanel, { kind: 'empty', title: t('commands.audit.empty') });
+      else
+        body = h('table', { class: 'audit' }, [
+          h('caption', { class: 'visually-hidden' }, t('commands.audit.caption')),
+          h('thead', [
+            h(
+              'tr',
+              (['time', 'by', 'site', 'gateway', 'writes', 'status', 'results'] as const).map((column) =>
+                h('th', { scope: 'col' }, t(`commands.audit.${column}`)),
+              ),
+            ),
+          ]),
+          h(
+            'tbody',
+            state.data.map((command) =>
+              h('tr', { key: command.id, 'data-command': command.id, 'data-status': command.status }, [
+                h('td', { class: 'nowrap' }, timeText(command.requestedAt)),
+                h('td', command.requestedBy),
+                h('td', siteName(command.target.site)),
+                h('td', { class: 'mono' }, command.target.gateway),
+                h(
+                  'td',
+                  { class: 'mono' },
+                  writeText(command).map((line) => h('div', line)),
+                ),
+                h('td', [
+                  h(
+                    'span',
+                    { class: ['status-tag', `status-${command.status}`] },
+                    t(`commands.status.${command.status}`),
+                  ),
+                ]),
+                h('td', { class: 'results' }, resultCells(command)),
+              ]),
+            ),
+          ),
+        ]);
+      return h('section', { class: 'panel command-audit', 'aria-labelledby': 'command-audit-h' }, [
+        h('div', { class: 'panel-head' }, [
+          h('h2', { id: 'command-audit-h' }, heading),
+          h('p', { class: 'muted' }, t('commands.audit.caption')),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'button small',
+              'data-action': 'refresh-audit',
+              onClick: () => void loadAudit(),
+            },
+            t('commands.audit.refresh'),
+          ),
+        ]),
+        body,
+      ]);
+    };
+
+    return () =>
+      h('section', { class: 'view commands-view' }, [
+        h('h1', t('commands.heading')),
+        h('p', { class: 'muted intro' }, t('commands.intro')),
+        h('div', { class: 'commands-grid' }, [picker(), auditTable()]),
+      ]);
   },
 });
