@@ -136,15 +136,16 @@ export function parseValue(
   const value = Number(trimmed);
   if (!Number.isFinite(value)) return { ok: false, problem: { key: 'notNumber' } };
   const type = point.dataType ?? '';
-  if (kind === 'integer') {
-    if (!Number.isInteger(value)) return { ok: false, problem: { key: 'notInteger', type } };
-    const [low, high] = integerRanges[type] ?? [-Infinity, Infinity];
-    if (value < low || value > high) return { ok: false, problem: { key: 'typeRange', type } };
-  }
+  if (kind === 'integer' && !Number.isInteger(value))
+    return { ok: false, problem: { key: 'notInteger', type } };
+  // The declared range first: it says more to an operator than the register's type does.
   if (point.min !== undefined && point.min !== null && value < point.min)
     return { ok: false, problem: { key: 'belowMin', min: point.min } };
   if (point.max !== undefined && point.max !== null && value > point.max)
     return { ok: false, problem: { key: 'aboveMax', max: point.max } };
+  const [low, high] = integerRanges[type] ?? [-Infinity, Infinity];
+  if (kind === 'integer' && (value < low || value > high))
+    return { ok: false, problem: { key: 'typeRange', type } };
   return { ok: true, value };
 }
 
