@@ -243,7 +243,10 @@ describe('the web console in a real browser: sign-in and the live regional overv
     await page.keyboard.press('Enter');
     await waitUntil(
       'the drill-down route',
-      async () => (await page.evaluate(() => location.hash)) === `#/sites/${(SITES[0] as TestSite).site}`,
+      async () =>
+        (await page.evaluate(
+          () => (globalThis as unknown as { location: { hash: string } }).location.hash,
+        )) === `#/sites/${(SITES[0] as TestSite).site}`,
     );
     await page.locator('.overview').waitFor({ state: 'detached' });
     await page.goBack();

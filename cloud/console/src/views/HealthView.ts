@@ -539,8 +539,8 @@ export const HealthView = defineComponent({
               )
             : null,
           sitesSection(),
-          gatewaysSection(data),
           gapsSection(data),
+          gatewaysSection(data),
           deadSection(data),
         ]);
       }
