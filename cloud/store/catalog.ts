@@ -36,6 +36,7 @@ import type {
   SeriesQuery,
   SeriesSample,
   SiteOwner,
+  SiteQualityCounts,
   SiteSummary,
   StoredSample,
   TelemetryStore,
@@ -318,6 +319,10 @@ export abstract class SqliteCatalog implements TelemetryStore {
 
   async latest(site: string): Promise<LatestPoint[] | undefined> {
     return this.queries.siteExists(site) ? this.latestValues.of(site) : undefined;
+  }
+
+  async qualityCounts(): Promise<Map<string, SiteQualityCounts>> {
+    return this.latestValues.qualityCounts();
   }
 
   async points(site: string): Promise<PointInfo[] | undefined> {

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { ProtocolStatus, Quality } from '../../gateway/schema/index.js';
-import type { LatestPoint, OutOfRange, StoredSample } from './store.js';
+import type { LatestPoint, OutOfRange, SiteQualityCounts, StoredSample } from './store.js';
 import { decodeValue, encodeValue } from './value-codec.js';
 
 /** How long a point's newest value may wait in memory before `latest` is updated. */
@@ -44,6 +44,10 @@ export class LatestCache {
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly writeTx: Database.Transaction<(newest: Map<string, LatestSample>) => void>;
   private readonly selectOfSite: Database.Statement<[string], LatestRow>;
+  private readonly selectQualityCounts: Database.Statement<
+    [],
+    { site: string; bad: number; uncertain: number }
+  >;
 
   constructor(private readonly db: Database.Database) {
     // A replayed (older) sample must not hide a newer latest value.
@@ -73,6 +77,11 @@ export class LatestCache {
       `SELECT l.point_id, p.line, p.equipment, p.point, p.unit, l.value, l.value_type, l.quality, l.status, l.ts, l.out_of_range
        FROM latest l JOIN points p ON p.point_id = l.point_id
        WHERE l.site = ? ORDER BY l.point_id`,
+    );
+    // One pass over `latest` for every site (the live overview asks once a second).
+    this.selectQualityCounts = db.prepare(
+      `SELECT site, sum(quality = 'bad') AS bad, sum(quality = 'uncertain') AS uncertain
+       FROM latest WHERE quality <> 'good' GROUP BY site`,
     );
   }
 
@@ -126,6 +135,14 @@ export class LatestCache {
       if (row.out_of_range !== null) point.outOfRange = row.out_of_range;
       return point;
     });
+  }
+
+  /** Per site with any, its points whose newest sample is bad or uncertain. */
+  qualityCounts(): Map<string, SiteQualityCounts> {
+    this.flush();
+    return new Map(
+      this.selectQualityCounts.all().map((row) => [row.site, { bad: row.bad, uncertain: row.uncertain }]),
+    );
   }
 
   private flushLater(): void {

@@ -102,6 +102,12 @@ export interface SiteSummary {
   protocols: Protocol[];
 }
 
+/** How many of a site's points have a newest sample of bad or of uncertain quality. */
+export interface SiteQualityCounts {
+  bad: number;
+  uncertain: number;
+}
+
 export interface LatestPoint {
   pointId: string;
   line: string;
@@ -266,6 +272,11 @@ export interface TelemetryStore {
   listSites(): Promise<SiteSummary[]>;
   /** The newest sample of each point of a site; `undefined` for an unknown site. */
   latest(site: string): Promise<LatestPoint[] | undefined>;
+  /**
+   * Per site, its points whose newest sample is bad or uncertain (one grouped read of the latest
+   * values); a site with none of either is absent.
+   */
+  qualityCounts(): Promise<Map<string, SiteQualityCounts>>;
   /** `undefined` for an unknown point. */
   series(query: SeriesQuery): Promise<Series | undefined>;
   /** `undefined` for an unknown point; throws `QueryRefusedError` over a limit. */

@@ -1,7 +1,8 @@
 /**
  * The web console in headless Chromium against a real collector (real Mosquitto, SQLite file, HTTP
  * over loopback, the console built into dist/console/ and served at /): sign in, the regional
- * overview lists every site with its state, a site taken offline turns offline live, the language
+ * overview lists every site with its state, bad-quality points and completeness, each name a link
+ * to the site's drill-down, a site taken offline turns offline live, the language
  * switch changes labels and site names (and is kept over a reload), a stopped collector shows
  * "reconnecting"; no console errors, no serious or critical axe-core violations. Screenshots of
  * each view go to screenshots/ (not committed).
@@ -199,10 +200,27 @@ describe('the web console in a real browser: sign-in and the live regional overv
         await page.locator(`section[data-region="${site.region}"] tr[data-site="${site.site}"]`).count(),
       ).toBe(1);
       expect(await cells.locator('.site-title').textContent()).toBe(site.en);
-      expect(await cells.locator('td').nth(2).textContent()).toBe('5'); // points
-      expect(await cells.locator('td').nth(3).textContent()).toBe(site.gateway);
-      expect(await cells.locator('td').nth(4).textContent()).toBe('modbus, opcua');
+      // The name opens the site's drill-down.
+      expect(await cells.locator('a.site-title').getAttribute('href')).toBe(`#/sites/${site.site}`);
+      expect(await cells.locator('td[data-field="points"]').textContent()).toBe('5');
+      // The fixture's power meter answers bad quality; one numbered batch, all of it received.
+      expect(await cells.locator('td[data-field="quality"]').textContent()).toBe('1 bad');
+      expect(await cells.locator('td[data-field="quality"]').getAttribute('data-bad')).toBe('1');
+      expect(await cells.locator('td[data-field="completeness"]').textContent()).toBe('100.0%');
+      expect(await cells.locator('td[data-field="gateway"]').textContent()).toBe(site.gateway);
+      expect(await cells.locator('td[data-field="protocols"]').textContent()).toBe('modbus, opcua');
     }
+    expect(await page.locator('.overview').getAttribute('data-ready')).toBe('true');
+    expect(await page.locator('section[data-region="BJ"] thead th').allTextContents()).toEqual([
+      'Site',
+      'Status',
+      'Last data',
+      'Points',
+      'Bad quality',
+      'Completeness (1 h)',
+      'Gateway',
+      'Protocols',
+    ]);
     expect(await stateOf(SITES[0] as TestSite)).toBe('online');
     expect(await stateOf(SITES[1] as TestSite)).toBe('online');
     expect(await stateOf(SITES[2] as TestSite)).toBe('stale');
@@ -218,6 +236,21 @@ describe('the web console in a real browser: sign-in and the live regional overv
     ).toMatch(/^\d+ s ago$/);
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
     await screenshot(page, '02-overview-en');
+    // A site's name is a link to its drill-down, by keyboard too; back returns to the overview.
+    await row(SITES[0] as TestSite)
+      .locator('a.site-title')
+      .focus();
+    await page.keyboard.press('Enter');
+    await waitUntil(
+      'the drill-down route',
+      async () =>
+        (await page.evaluate(
+          () => (globalThis as unknown as { location: { hash: string } }).location.hash,
+        )) === `#/sites/${(SITES[0] as TestSite).site}`,
+    );
+    await page.locator('.overview').waitFor({ state: 'detached' });
+    await page.goBack();
+    await page.locator('.overview[data-ready="true"]').waitFor();
     // Everything came from the collector: no CDN, no outside font (plant networks are closed).
     const outside = watched.requests.filter((url) => !url.startsWith(`${collector.httpUrl}/`));
     expect(outside).toEqual([]);
@@ -279,6 +312,12 @@ describe('the web console in a real browser: sign-in and the live regional overv
         .locator('[data-site-state]')
         .textContent(),
     ).toBe('数据滞后');
+    expect(await page.locator('section[data-region="BJ"] thead th').nth(4).textContent()).toBe('质量异常');
+    expect(
+      await row(SITES[0] as TestSite)
+        .locator('td[data-field="quality"]')
+        .textContent(),
+    ).toBe('坏值 1');
     expect(await button.textContent()).toBe('English');
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
     await screenshot(page, '04-overview-zh');

@@ -22,6 +22,11 @@ export interface LiveSite {
   lastTs: number | null;
   points: number;
   protocols: string[];
+  /** Points whose newest sample is bad / uncertain. */
+  badPoints: number;
+  uncertainPoints: number;
+  /** Received ÷ expected batches over the last hour (0…1); null when no batch was numbered. */
+  completeness: number | null;
 }
 
 export type FeedState =

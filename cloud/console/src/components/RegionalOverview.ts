@@ -1,11 +1,16 @@
 /**
  * The regional overview: every site grouped by region (Beijing, Tianjin, Hebei), each with its
- * state, the age of its last data, its points, gateway and protocols; kept live by the feed.
+ * state, the age of its last data, its points, those in bad or uncertain quality, its completeness
+ * over the last hour, gateway and protocols; kept live by the feed. A site's name opens its
+ * drill-down. The root carries `data-ready="true"` once the first `sites` event is on screen (the
+ * console benchmark's "first view ready").
  */
 import { computed, defineComponent, h, onBeforeUnmount, type PropType, ref } from 'vue';
 import { useI18n } from 'vue-i18n';
 import type { Feed, LiveSite, Region, SiteState } from '../live.js';
+import { hrefOf } from '../router.js';
 import { StatePanel } from './StatePanel.js';
+import './overview.css';
 
 const REGIONS: Region[] = ['BJ', 'TJ', 'HE'];
 
@@ -16,6 +21,20 @@ export function ageOf(ts: number, now: number): { unit: 's' | 'min' | 'h' | 'd';
   if (s < 7200) return { unit: 'min', n: Math.floor(s / 60) };
   if (s < 172_800) return { unit: 'h', n: Math.floor(s / 3600) };
   return { unit: 'd', n: Math.floor(s / 86_400) };
+}
+
+/** A completeness (rounded down to 0.001 by the collector) as a percentage with one decimal. */
+export function percentOf(ratio: number, locale: string): string {
+  return new Intl.NumberFormat(locale === 'zh' ? 'zh-CN' : 'en', {
+    style: 'percent',
+    minimumFractionDigits: 1,
+    maximumFractionDigits: 1,
+  }).format(ratio);
+}
+
+/** How a completeness reads: full, short (under 100 %) or poor (under 90 %). */
+export function completenessLevel(ratio: number): 'full' | 'short' | 'poor' {
+  return ratio >= 1 ? 'full' : ratio >= 0.9 ? 'short' : 'poor';
 }
 
 export const RegionalOverview = defineComponent({
@@ -76,6 +95,43 @@ export const RegionalOverview = defineComponent({
       ]);
     };
 
+    /** Bad and uncertain counts in words, not only in colour. */
+    const qualityCell = (site: LiveSite) => {
+      const bad = site.badPoints ?? 0;
+      const uncertain = site.uncertainPoints ?? 0;
+      const parts = [
+        bad > 0 ? h('span', { class: 'quality-bad' }, t('overview.qualityBad', { n: bad })) : null,
+        bad > 0 && uncertain > 0 ? ' · ' : null,
+        uncertain > 0
+          ? h('span', { class: 'quality-uncertain' }, t('overview.qualityUncertain', { n: uncertain }))
+          : null,
+      ];
+      return h(
+        'td',
+        { class: 'quality', 'data-field': 'quality', 'data-bad': bad, 'data-uncertain': uncertain },
+        bad === 0 && uncertain === 0
+          ? h('span', { class: 'quality-none' }, t('overview.qualityNone'))
+          : parts,
+      );
+    };
+
+    const completenessCell = (site: LiveSite) => {
+      const ratio = site.completeness ?? null;
+      return h(
+        'td',
+        {
+          class: [
+            'num',
+            'completeness',
+            ratio === null ? 'completeness-none' : `completeness-${completenessLevel(ratio)}`,
+          ],
+          'data-field': 'completeness',
+          'data-completeness': ratio === null ? 'none' : String(ratio),
+        },
+        ratio === null ? t('overview.completenessNone') : percentOf(ratio, locale.value),
+      );
+    };
+
     const stateBadge = (state: SiteState) =>
       h('span', { class: ['badge', `badge-${state}`], 'data-site-state': state }, [
         h('span', { class: 'badge-dot', 'aria-hidden': 'true' }),
@@ -108,6 +164,12 @@ export const RegionalOverview = defineComponent({
                   h('th', { scope: 'col' }, t('overview.status')),
                   h('th', { scope: 'col' }, t('overview.age')),
                   h('th', { scope: 'col', class: 'num' }, t('overview.points')),
+                  h('th', { scope: 'col' }, t('overview.quality')),
+                  h(
+                    'th',
+                    { scope: 'col', class: 'num', title: t('overview.completenessTitle') },
+                    t('overview.completeness'),
+                  ),
                   h('th', { scope: 'col' }, t('overview.gateway')),
                   h('th', { scope: 'col' }, t('overview.protocols')),
                 ]),
@@ -117,14 +179,20 @@ export const RegionalOverview = defineComponent({
                 sites.map((site) =>
                   h('tr', { key: site.id, 'data-site': site.id, class: `row-${site.state}` }, [
                     h('th', { scope: 'row', class: 'site-name' }, [
-                      h('span', { class: 'site-title' }, siteName(site)),
+                      h(
+                        'a',
+                        { class: 'site-title', href: hrefOf({ view: 'site', site: site.id }) },
+                        siteName(site),
+                      ),
                       h('span', { class: 'site-id' }, site.id),
                     ]),
-                    h('td', stateBadge(site.state)),
-                    h('td', { class: 'age' }, age(site)),
-                    h('td', { class: 'num' }, String(site.points)),
-                    h('td', { class: 'mono' }, site.gateway),
-                    h('td', site.protocols.join(', ') || '—'),
+                    h('td', { 'data-field': 'state' }, stateBadge(site.state)),
+                    h('td', { class: 'age', 'data-field': 'age' }, age(site)),
+                    h('td', { class: 'num', 'data-field': 'points' }, String(site.points)),
+                    qualityCell(site),
+                    completenessCell(site),
+                    h('td', { class: 'mono', 'data-field': 'gateway' }, site.gateway),
+                    h('td', { 'data-field': 'protocols' }, site.protocols.join(', ') || '—'),
                   ]),
                 ),
               ),
@@ -157,7 +225,7 @@ export const RegionalOverview = defineComponent({
               { class: 'regions' },
               [...byRegion.value].map(([region, sites]) => regionSection(region, sites)),
             );
-      return h('div', { class: 'overview' }, [
+      return h('div', { class: 'overview', 'data-ready': status.loaded ? 'true' : undefined }, [
         h('div', { class: 'overview-head' }, [h('h1', t('overview.heading')), banner()]),
         body,
       ]);
