@@ -435,7 +435,12 @@ export const CompareView = defineComponent({
         const next = on ? [...new Set([...current, id])] : current.filter((s) => s !== id);
         update({ sites: next.length === all.length && on ? null : next });
       };
-      if (all.length === 0) return h('p', { class: 'muted' }, t('compare.noSites'));
+      if (all.length === 0)
+        return h(
+          'p',
+          { class: 'muted', role: 'status' },
+          props.feed.status.loaded ? t('compare.noSites') : t('state.loading'),
+        );
       return h('div', { class: 'choices' }, [
         ...regionOrder.map((region) => {
           const ofRegion = all.filter((site) => site.region === region);
@@ -475,7 +480,11 @@ export const CompareView = defineComponent({
       };
       return h('div', { class: 'choices' }, [
         ids.length === 0
-          ? h('p', { class: 'muted' }, t('compare.noProjects'))
+          ? h(
+              'p',
+              { class: 'muted', role: 'status' },
+              projects.value ? t('compare.noProjects') : t('state.loading'),
+            )
           : h('fieldset', { class: 'choice-group wide' }, [
               h('legend', t('compare.projects')),
               ...ids.map((id) => checkbox('project', id, projectName(id), isOn(id), (on) => toggle(id, on))),
