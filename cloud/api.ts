@@ -18,6 +18,8 @@ import type { KpiConfig } from './kpi/config.js';
 import { registerKpiRoutes } from './kpi/kpi-routes.js';
 import { SiteEventHub } from './live/site-events.js';
 import type { CollectorMetrics } from './metrics.js';
+import { NetworkConfig } from './network/config.js';
+import { registerNetworkRoutes } from './network/projects-route.js';
 import type { QueryLimits } from './query/query-errors.js';
 import {
   answerQuery,
@@ -87,6 +89,8 @@ export interface ApiDependencies {
   limits: QueryLimits;
   /** The collector's `kpi` block (calendars per site). */
   kpi: KpiConfig;
+  /** The collector's `network` block (the demonstration projects; default: Column 5's targets only). */
+  network?: NetworkConfig;
   /** The live site events behind GET /api/v1/events (default: the config's defaults); closed at preClose. */
   events?: SiteEventHub;
   /** The built console's folder, served at `/` (default: dist/console/ of this installation). */
@@ -178,6 +182,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   });
 
   registerKpiRoutes(app, { store, limits, kpi: deps.kpi });
+  registerNetworkRoutes(app, { store, network: deps.network ?? NetworkConfig.parse({}) });
 
   app.get('/api/v1/gateways', async (request, reply) => {
     if (!parseRequest(SitesQuery, request.query, reply)) return reply;

@@ -108,6 +108,7 @@ export async function startCollector(
     ackTimeoutMs: config.commands.ackTimeoutMs,
     limits: config.api.limits,
     kpi: config.kpi,
+    network: config.network,
     events,
     consoleDir: options.consoleDir ?? defaultConsoleDir(),
   });

@@ -12,6 +12,7 @@ import { ConfigError } from '../gateway/common/errors.js';
 import { readTlsFiles, type TlsMaterial, TlsSettings } from '../gateway/common/tls.js';
 import { ALL_GATEWAYS_FILTER, Identifier, regions } from '../gateway/schema/index.js';
 import { KpiConfig } from './kpi/config.js';
+import { NetworkConfig } from './network/config.js';
 
 export const IN_MEMORY = ':memory:';
 
@@ -278,6 +279,10 @@ export const CollectorConfig = z
       .prefault({}),
     // Plant comparison (issue 12): shift calendars per site and the rollup job.
     kpi: KpiConfig.prefault({}).describe('shift calendars (planned time) per site, and the KPI rollup job'),
+    // The web console (issue 13): the demonstration network's targets (Column 5), projects and sites.
+    network: NetworkConfig.prefault({}).describe(
+      "the demonstration network: Column 5's targets, the projects' names and industries, what each site is",
+    ),
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .prefault({}),

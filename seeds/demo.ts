@@ -11,10 +11,11 @@ import { type RunningCollector, startCollector } from '../cloud/collector.js';
 import { signingKeyPairIn } from '../cloud/commands/signing-key.js';
 import { buildCollectorConfig } from '../cloud/config.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../cloud/embedded-broker.js';
+import type { NetworkConfigInput } from '../cloud/network/config.js';
 import { parseGatewayConfig } from '../gateway/config.js';
 import { Gateway } from '../gateway/gateway.js';
 import type { Logger } from '../gateway/logger.js';
-import { sites as catalogueSites, type Site } from './catalogue.js';
+import { type Catalogue, catalogue, sites as catalogueSites, type Site } from './catalogue.js';
 import { gatewayConfigFor } from './gateway-config.js';
 import { defaultPorts, type SitePorts, type SiteSimulators, startSiteSimulators } from './site-simulators.js';
 
@@ -54,6 +55,25 @@ async function portOrFree(preferred: number): Promise<number> {
   return (await tryListen(preferred)) ?? ((await tryListen(0)) as number);
 }
 
+/**
+ * The collector's `network` block from the seed catalogue: the demonstration projects (names,
+ * industries, summaries) and what each demo site is (industry, smart factory or digital workshop,
+ * city); the targets stay Column 5's.
+ */
+export function networkOf(from: Catalogue, demoSites: readonly Site[] = from.sites): NetworkConfigInput {
+  return {
+    projects: Object.fromEntries(
+      from.projects.map((project) => [
+        project.id,
+        { name: project.name, industry: project.industry, summary: project.summary },
+      ]),
+    ),
+    sites: Object.fromEntries(
+      demoSites.map((site) => [site.id, { industry: site.industry, mode: site.mode, city: site.city }]),
+    ),
+  };
+}
+
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const say = options.say ?? (() => undefined);
   const { logger } = options;
@@ -78,6 +98,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
         http: { host: '127.0.0.1', port: await portOrFree(options.httpPort) },
         auth: { anonymous: 'operator' },
         commands: { signingKeyFile: commandKey.privateKeyFile, keyId: DEMO_COMMAND_KEY_ID },
+        network: networkOf(catalogue, demoSites),
       }),
       { logger },
     );

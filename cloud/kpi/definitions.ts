@@ -41,6 +41,8 @@ export interface EntitySums {
 }
 
 export interface KpiDefinition {
+  /** A short name for a column or an axis, in English and Chinese. */
+  label: { en: string; zh: string };
   unit: string;
   formula: string;
   /** ISO 22400-2 KPI or element, or Column 2 of the source document. */
@@ -57,6 +59,7 @@ const countRoles: KpiRoleName[] = ['good-count', 'reject-count', 'total-count'];
 
 export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
   oee: {
+    label: { en: 'OEE', zh: '设备综合效率' },
     unit: '1',
     formula: 'availability × effectiveness × quality_ratio',
     reference: `${ISO}, Overall equipment effectiveness index (OEE)`,
@@ -67,6 +70,7 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     roles: [...stateRoles, ...countRoles, 'ideal-cycle-time'],
   },
   availability: {
+    label: { en: 'Availability', zh: '可用率' },
     unit: '1',
     formula: 'APT / PBT, PBT = APT + AUST + ADET (planned time)',
     reference: `${ISO}, Availability`,
@@ -77,6 +81,7 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     roles: stateRoles,
   },
   effectiveness: {
+    label: { en: 'Effectiveness', zh: '性能效率' },
     unit: '1',
     formula: 'Σ (ideal cycle time × PQ) / APT (planned time)',
     reference: `${ISO}, Effectiveness`,
@@ -87,6 +92,7 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     roles: [...stateRoles, ...countRoles, 'ideal-cycle-time'],
   },
   quality_ratio: {
+    label: { en: 'Quality ratio', zh: '质量合格率' },
     unit: '1',
     formula: 'GQ / PQ (planned time)',
     reference: `${ISO}, Quality ratio`,
@@ -97,6 +103,7 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     roles: countRoles,
   },
   technical_efficiency: {
+    label: { en: 'Technical efficiency', zh: '技术效率' },
     unit: '1',
     formula: 'APT / (APT + ADET) (planned time)',
     reference: `${ISO}, Technical efficiency`,
@@ -107,6 +114,7 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     roles: stateRoles,
   },
   setup_ratio: {
+    label: { en: 'Setup ratio', zh: '换型比率' },
     unit: '1',
     formula: 'AUST / AUPT, AUPT = APT + AUST (planned time)',
     reference: `${ISO}, Setup ratio`,
@@ -117,6 +125,7 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     roles: stateRoles,
   },
   scrap_ratio: {
+    label: { en: 'Scrap ratio', zh: '废品率' },
     unit: '1',
     formula: 'SQ / PQ (planned time)',
     reference: `${ISO}, Scrap ratio`,
@@ -127,6 +136,7 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     roles: countRoles,
   },
   mttr: {
+    label: { en: 'MTTR', zh: '平均修复时间' },
     unit: 'min',
     formula: 'ADET / failures (planned time; a failure is a change into down)',
     reference: `${ISO}, Mean time to restoration (MTTR)`,
@@ -137,6 +147,7 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     roles: stateRoles,
   },
   mtbf: {
+    label: { en: 'MTBF', zh: '平均故障间隔时间' },
     unit: 'min',
     formula: 'APT / failures (planned time; a failure is a change into down)',
     reference: `${ISO}, Mean operating time between failures (MTBF)`,
@@ -147,6 +158,7 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     roles: stateRoles,
   },
   output: {
+    label: { en: 'Output', zh: '产量' },
     unit: 'pcs',
     formula: 'GQ (all time)',
     reference: `${ISO}, Good quantity (GQ)`,
@@ -157,6 +169,7 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     roles: countRoles,
   },
   energy_per_unit: {
+    label: { en: 'Energy per unit', zh: '单位产品能耗' },
     unit: 'kWh/pc',
     formula: 'energy / GQ (all time)',
     reference: `${COLUMN_2}, per good part instead of per value added`,
@@ -167,6 +180,7 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     roles: ['energy', ...countRoles],
   },
   water_per_unit: {
+    label: { en: 'Water per unit', zh: '单位产品用水量' },
     unit: 'm³/pc',
     formula: 'water / GQ (all time)',
     reference: `${COLUMN_2}, per good part instead of per value added`,
@@ -177,6 +191,7 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     roles: ['water', ...countRoles],
   },
   energy_per_value_added: {
+    label: { en: 'Energy per value added', zh: '万元工业增加值能耗' },
     unit: 'kWh/10⁴ CNY',
     formula: 'energy / (Σ unit value × GQ / 10,000) (all time)',
     reference: COLUMN_2,
@@ -187,6 +202,7 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     roles: ['energy', ...countRoles, 'unit-value'],
   },
   water_per_value_added: {
+    label: { en: 'Water per value added', zh: '万元工业增加值用水量' },
     unit: 'm³/10⁴ CNY',
     formula: 'water / (Σ unit value × GQ / 10,000) (all time)',
     reference: COLUMN_2,
@@ -197,6 +213,7 @@ export const kpiDefinitions: Record<KpiName, KpiDefinition> = {
     roles: ['water', ...countRoles, 'unit-value'],
   },
   completeness: {
+    label: { en: 'Data completeness', zh: '数据完整率' },
     unit: '1',
     formula: 'batches received / batches numbered by the gateways',
     reference: 'data quality of the collector (not an ISO 22400 KPI)',

@@ -81,6 +81,14 @@ describe('collector config', () => {
           minuteRetentionDays: 35,
         },
       },
+      network: {
+        targets: [
+          { year: 2020, projects: 10 },
+          { year: 2025, projects: 20 },
+        ],
+        projects: {},
+        sites: {},
+      },
       log: { level: 'info' },
       auth: {
         anonymous: 'none',

@@ -117,13 +117,15 @@ describe('kpiValuesOf', () => {
     });
   });
 
-  it('defines every KPI with a unit, formula, reference and an English and Chinese description', () => {
+  it('defines every KPI with a unit, formula, reference, and an English and Chinese label and description', () => {
     for (const name of kpiNames) {
       const definition = kpiDefinitions[name];
       expect(definition.formula, name).not.toBe('');
       expect(definition.reference, name).toMatch(/ISO 22400-2|Column 2|not an ISO 22400 KPI/);
       expect(definition.description.en, name).not.toBe('');
       expect(definition.description.zh, name).toMatch(/[\u4e00-\u9fff]/);
+      expect(definition.label.en, name).not.toBe('');
+      expect(definition.label.zh, name).toMatch(/[\u4e00-\u9fff]/);
     }
   });
 });
