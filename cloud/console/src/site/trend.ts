@@ -270,7 +270,8 @@ export function chartOption(data: TrendData, labels: ChartLabels, boolean: boole
     animation: false,
     grid: { left: 64, right: 24, top: 40, bottom: 72 },
     legend: { top: 4 },
-    tooltip: { trigger: 'axis' },
+    // Drawn on the canvas: an HTML tooltip sets inline styles, which the console's CSP (style-src 'self') refuses.
+    tooltip: { trigger: 'axis', renderMode: 'richText' },
     xAxis: {
       type: 'time',
       min: data.from,
