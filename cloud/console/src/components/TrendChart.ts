@@ -112,25 +112,31 @@ export const TrendChart = defineComponent({
 
     const description = () => t('site.chart.description', { point: props.label, period: periodLabel() });
 
+    /** Set by a live append: the next draw merges the new data and keeps the user's zoom. */
+    let appended = false;
+
     const draw = () => {
       const current = data.value;
       if (!chart || !current || textual.value) return;
-      chart.set(
-        chartOption(
-          current,
-          {
-            value: t('site.chart.value'),
-            mean: t('site.chart.mean'),
-            band: t('site.chart.band'),
-            uncertain: t('site.chart.uncertain'),
-            bad: t('site.chart.bad'),
-            description: `${description()}. ${summary()}`,
-            unit: props.unit,
-          },
-          boolean.value,
-        ),
-        true,
+      const option = chartOption(
+        current,
+        {
+          value: t('site.chart.value'),
+          mean: t('site.chart.mean'),
+          band: t('site.chart.band'),
+          uncertain: t('site.chart.uncertain'),
+          bad: t('site.chart.bad'),
+          description: `${description()}. ${summary()}`,
+          unit: props.unit,
+        },
+        boolean.value,
       );
+      if (appended) {
+        // Only the data moved on: merged (dataZoom left out), so a zoomed-in view stays zoomed.
+        const { dataZoom: _kept, ...moved } = option;
+        chart.set(moved);
+      } else chart.set(option, true);
+      appended = false;
     };
 
     /** Zoomed much narrower than the data's range: read that range again at a finer resolution. */
@@ -172,6 +178,7 @@ export const TrendChart = defineComponent({
           ...(latest.outOfRange && { outOfRange: latest.outOfRange }),
         });
         data.value = { ...current, from, to, samples };
+        appended = true;
         liveAppends.value++;
       },
     );
