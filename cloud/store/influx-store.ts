@@ -22,6 +22,7 @@
  */
 import type { InfluxDB } from '@influxdata/influxdb-client';
 import { type PointValue, parsePointId, type Quality } from '../../gateway/schema/index.js';
+import type { AggregatedSample } from '../aggregate.js';
 import type { InfluxStoreConfig } from '../config.js';
 import { CollectorError } from '../errors.js';
 import { componentKeys, type RollupRow, type ScalarSeries } from '../kpi/model.js';
@@ -101,7 +102,11 @@ export class InfluxStore extends SqliteCatalog {
   /**
    * `GROUP BY time()` in InfluxDB over the numeric `value` field, after a server-side count of the
    * samples the query would read refuses one over `maxSamples`. Boolean, text and array points have
-   * no numeric field, so they have no windows here (the SQLite store counts booleans as 0/1).
+   * no numeric field, so they have no values here (the SQLite store counts booleans as 0/1). Quality
+   * is a string field, which InfluxQL cannot count conditionally in one statement: the bad and the
+   * uncertain samples per window are two more statements (sent with the first, filtered on the
+   * field), merged by window start. A window of bad samples only is answered with `value: null`,
+   * as `aggregate()` does.
    */
   aggregateSeries(query: AggregateQuery): Promise<AggregatedSeries | undefined> {
     const { pointId, from, to, fn, windowMs, maxSamples } = query;
@@ -110,15 +115,37 @@ export class InfluxStore extends SqliteCatalog {
       const source = `FROM ${quoteIdentifier(this.config.measurement)} WHERE ${where}`;
       const [counted = []] = await this.statementRows([`SELECT count("quality") ${source}`]);
       if (Number(counted[0]?.[1] ?? 0) > maxSamples) throw tooManySamples('maxSamplesPerQuery', maxSamples);
-      const [rows = []] = await this.statementRows([
-        `SELECT ${fn}("value"), count("value") ${source} AND "quality" != 'bad' ` +
-          `GROUP BY time(${windowMs}ms) fill(none) LIMIT ${maxWindows}`,
+      const grouped = `GROUP BY time(${windowMs}ms) fill(none)`;
+      const countOf = (quality: Quality) =>
+        `SELECT count("quality") ${source} AND "quality" = '${quality}' ${grouped}`;
+      // The first `maxWindows` windows with a value or a bad sample are among the first `maxWindows`
+      // of each; uncertain counts are wanted for all of those, so that statement has no LIMIT (the
+      // API bounds the windows of a range by api.limits.maxBuckets).
+      const [valued = [], bad = [], uncertain = []] = await this.statementRows([
+        `SELECT ${fn}("value"), count("value") ${source} AND "quality" != 'bad' ${grouped} LIMIT ${maxWindows}`,
+        `${countOf('bad')} LIMIT ${maxWindows}`,
+        countOf('uncertain'),
       ]);
-      return rows.map(([ts, value, count]) => ({
-        ts: Number(ts),
-        value: Number(value),
-        count: Number(count),
-      }));
+      const windows = new Map<number, AggregatedSample>();
+      const windowAt = (ts: number) => {
+        let window = windows.get(ts);
+        if (!window) {
+          window = { ts, value: null, count: 0, bad: 0, uncertain: 0 };
+          windows.set(ts, window);
+        }
+        return window;
+      };
+      for (const [ts, value, count] of valued) {
+        const window = windowAt(Number(ts));
+        window.value = Number(value);
+        window.count = Number(count);
+      }
+      for (const [ts, count] of bad) windowAt(Number(ts)).bad = Number(count);
+      for (const [ts, count] of uncertain) {
+        const window = windows.get(Number(ts));
+        if (window) window.uncertain = Number(count);
+      }
+      return [...windows.values()].sort((a, b) => a.ts - b.ts).slice(0, maxWindows);
     });
   }
 

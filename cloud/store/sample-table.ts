@@ -104,7 +104,7 @@ export function decodeSampleRows(result: ReadResult | undefined): SeriesSample[]
 /** Numbers as they are, booleans as 0/1; bad quality and other types count as no value. */
 const USABLE_VALUE = `CASE WHEN quality != 'bad' AND value_type IN ('number', 'boolean') THEN value END`;
 
-/** Per window: its start, samples read, usable samples, the value. */
+/** The value of a window from its usable samples `v` (NULL when it has none). */
 const aggregateColumns: Record<AggregateFunction, string> = {
   mean: 'AVG(v)',
   min: 'MIN(v)',
@@ -118,8 +118,9 @@ const AGGREGATE_SLICES = 32;
 
 /**
  * One value per window of `windowMs` (aligned to multiples of it since the epoch) computed by
- * SQLite, for the first `maxWindows` windows holding a usable sample; the samples read count
- * against `maxSamples`.
+ * SQLite, for the first `maxWindows` windows holding a usable or a bad sample (as `aggregate()`
+ * does); the samples read count against `maxSamples`. Per window: its start, samples read, usable
+ * samples, bad samples, uncertain samples, the value.
  */
 export function aggregateTask(
   id: string,
@@ -130,9 +131,10 @@ export function aggregateTask(
   maxSamples: number,
   maxWindows: number,
 ): ReadTask {
-  const sql = `SELECT ts - ts % ${windowMs} AS start, COUNT(*), COUNT(v), ${aggregateColumns[fn]}
-    FROM (SELECT ts, ${USABLE_VALUE} AS v FROM samples WHERE point_id = ? AND ts >= ? AND ts <= ?)
-    GROUP BY start HAVING COUNT(v) > 0 ORDER BY start`;
+  const sql = `SELECT ts - ts % ${windowMs} AS start, COUNT(*), COUNT(v),
+      SUM(quality = 'bad') AS bad, SUM(quality = 'uncertain'), ${aggregateColumns[fn]}
+    FROM (SELECT ts, quality, ${USABLE_VALUE} AS v FROM samples WHERE point_id = ? AND ts >= ? AND ts <= ?)
+    GROUP BY start HAVING COUNT(v) > 0 OR bad > 0 ORDER BY start`;
   const firstWindow = from - (from % windowMs);
   const windows = Math.floor((to - firstWindow) / windowMs) + 1;
   const sliceMs = Math.ceil(windows / AGGREGATE_SLICES) * windowMs;
@@ -147,7 +149,11 @@ export function aggregateTask(
 
 /** The rows of an `aggregateTask`, one list per time slice. */
 export function decodeAggregateRows(slices: ReadResult[]): AggregatedSample[] {
-  return (slices as unknown[][][])
-    .flat()
-    .map(([start, , count, value]) => ({ ts: Number(start), value: Number(value), count: Number(count) }));
+  return (slices as unknown[][][]).flat().map(([start, , count, bad, uncertain, value]) => ({
+    ts: Number(start),
+    value: value === null || value === undefined ? null : Number(value),
+    count: Number(count),
+    bad: Number(bad),
+    uncertain: Number(uncertain),
+  }));
 }

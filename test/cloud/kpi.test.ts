@@ -338,15 +338,22 @@ describe('aggregate', () => {
     { ts: at(0, 50), value: true, quality: 'good' as const },
     { ts: at(2, 0), value: 'text', quality: 'good' as const },
     { ts: at(2, 5), value: 9, quality: 'uncertain' as const },
+    { ts: at(3, 0), value: null, quality: 'bad' as const },
+    { ts: at(3, 1), value: 'jammed', quality: 'uncertain' as const },
+    { ts: at(4, 0), value: 'text', quality: 'uncertain' as const },
   ];
 
-  it('computes mean, min, max and last per aligned window, leaving bad and non-numeric samples out', () => {
+  it('computes mean, min, max and last per aligned window from good and uncertain samples, counting bad and uncertain ones', () => {
     expect(aggregate(samples, 'mean', 60_000)).toEqual([
-      { ts: 0, value: 7 / 3, count: 3 },
-      { ts: at(2, 0), value: 9, count: 1 },
+      { ts: 0, value: 7 / 3, count: 3, bad: 1, uncertain: 0 },
+      { ts: at(2, 0), value: 9, count: 1, bad: 0, uncertain: 1 },
+      // Only bad (and a text) sample: the window is there, without a value, so the gap shows.
+      { ts: at(3, 0), value: null, count: 0, bad: 1, uncertain: 1 },
     ]);
-    expect(aggregate(samples, 'min', 60_000).map((w) => w.value)).toEqual([1, 9]);
-    expect(aggregate(samples, 'max', 60_000).map((w) => w.value)).toEqual([4, 9]);
-    expect(aggregate(samples, 'last', 300_000)).toEqual([{ ts: 0, value: 9, count: 4 }]);
+    expect(aggregate(samples, 'min', 60_000).map((w) => w.value)).toEqual([1, 9, null]);
+    expect(aggregate(samples, 'max', 60_000).map((w) => w.value)).toEqual([4, 9, null]);
+    expect(aggregate(samples, 'last', 300_000)).toEqual([
+      { ts: 0, value: 9, count: 4, bad: 2, uncertain: 3 },
+    ]);
   });
 });

@@ -1,0 +1,87 @@
+/** How the drill-down writes values, units, times and ages, in the page's language. */
+import type { PointValue } from '../points.js';
+
+/** Symbols of the UNECE Rec 20 codes the seed gateways use; other codes are shown as they are. */
+const UNIT_SYMBOLS: Record<string, string> = {
+  CEL: '°C',
+  KWT: 'kW',
+  KWH: 'kWh',
+  WTT: 'W',
+  MTQ: 'm³',
+  MQH: 'm³/h',
+  LTR: 'L',
+  BAR: 'bar',
+  KPA: 'kPa',
+  MPA: 'MPa',
+  P1: '%',
+  RPM: 'r/min',
+  HTZ: 'Hz',
+  AMP: 'A',
+  VLT: 'V',
+  MMT: 'mm',
+  MTR: 'm',
+  MTS: 'm/s',
+  KGM: 'kg',
+  SEC: 's',
+  MIN: 'min',
+  HUR: 'h',
+  NEW: 'N',
+  NU: 'N·m',
+  C62: '',
+  H87: 'pcs',
+};
+
+export function unitSymbol(unit: string | null | undefined): string {
+  if (unit === null || unit === undefined) return '';
+  return UNIT_SYMBOLS[unit] ?? unit;
+}
+
+/** A number with at most `digits` decimals, grouped as the language does. */
+export function formatNumber(value: number, locale: string, digits = 3): string {
+  if (!Number.isFinite(value)) return String(value);
+  return value.toLocaleString(locale === 'zh' ? 'zh-CN' : 'en-US', { maximumFractionDigits: digits });
+}
+
+/** A point's value as text: numbers formatted, booleans and texts as words, arrays as JSON. */
+export function formatValue(
+  value: PointValue | unknown,
+  locale: string,
+  words: { yes: string; no: string; none: string },
+): string {
+  if (value === null || value === undefined) return words.none;
+  if (typeof value === 'number') return formatNumber(value, locale);
+  if (typeof value === 'boolean') return value ? words.yes : words.no;
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+const tag = (locale: string) => (locale === 'zh' ? 'zh-CN' : 'en-GB');
+
+/** A source time: the time of day (with seconds) today, the date and time otherwise. */
+export function formatTime(ts: number, locale: string, now = Date.now()): string {
+  const date = new Date(ts);
+  const sameDay = new Date(now).toDateString() === date.toDateString();
+  return sameDay
+    ? date.toLocaleTimeString(tag(locale), { hour12: false })
+    : date.toLocaleString(tag(locale), { hour12: false });
+}
+
+/** A time on a chart's axis or in a summary: date and time to the minute. */
+export function formatDateTime(ts: number, locale: string): string {
+  return new Date(ts).toLocaleString(tag(locale), {
+    hour12: false,
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+}
+
+/** Whole seconds, minutes, hours or days since `ts` (as the overview counts them). */
+export function ageOf(ts: number, now: number): { unit: 's' | 'min' | 'h' | 'd'; n: number } {
+  const s = Math.max(0, Math.floor((now - ts) / 1000));
+  if (s < 120) return { unit: 's', n: s };
+  if (s < 7200) return { unit: 'min', n: Math.floor(s / 60) };
+  if (s < 172_800) return { unit: 'h', n: Math.floor(s / 3600) };
+  return { unit: 'd', n: Math.floor(s / 86_400) };
+}
