@@ -119,10 +119,6 @@ describe('the drill-down in a real browser: site, equipment, live values and tre
   let watched: WatchedPage;
   let page: Page;
   let seq = 0;
-  /** Whether the collector's points API says which points are writable (the commands work adds it). */
-  let writableServed = false;
-  /** Whether it serves the points' declared ranges (the same work adds them). */
-  let rangeServed = false;
 
   const publish = (kind: 'metadata' | 'status' | 'telemetry', message: unknown) =>
     publisher.publishAsync(
@@ -191,11 +187,6 @@ describe('the drill-down in a real browser: site, equipment, live values and tre
       if (!answer.ok) return false;
       return ((await answer.json()) as { points: unknown[] }).points.length === 7;
     });
-    const points = (await (
-      await fetch(`${collector.httpUrl}/api/v1/points?site=${SITE}`, { headers: { cookie } })
-    ).json()) as { points: { pointId: string; writable?: boolean; max?: number }[] };
-    writableServed = points.points.some((p) => p.pointId === SETPOINT && p.writable === true);
-    rangeServed = points.points.some((p) => p.pointId === SPINDLE && p.max === 24_000);
 
     browser = await launchBrowser();
     watched = await openPage(browser, { locale: 'en-US' });
@@ -212,10 +203,8 @@ describe('the drill-down in a real browser: site, equipment, live values and tre
 
   it('shows the site with its state, gateway and lines, each with its equipment and bad/uncertain counts', async () => {
     await signIn(page, 'vera');
-    // From the overview by its link when it has one, else by the URL.
-    const overviewLink = page.locator(`a[href="#/sites/${SITE}"]`).first();
-    if ((await overviewLink.count()) > 0) await overviewLink.click();
-    else await page.goto(`${collector.httpUrl}/#/sites/${SITE}`);
+    // From the overview, by the site's link.
+    await page.locator(`a[href="#/sites/${SITE}"]`).first().click();
     await page.locator('[data-site-view="site"]').waitFor();
     await page.locator('tr[data-equipment="cnc-01"]').waitFor();
     expect(await page.locator('h1 .site-title').textContent()).toBe('E-Town CNC Workshop');
@@ -265,7 +254,7 @@ describe('the drill-down in a real browser: site, equipment, live values and tre
     expect(await cell(SPINDLE, 'unit').textContent()).toBe('r/min');
     expect(await cell(SPINDLE, 'quality').textContent()).toBe('good');
     // The declared range, once the points API serves it (the commands work adds min and max).
-    expect(await cell(SPINDLE, 'range').textContent()).toBe(rangeServed ? '0 to 24,000' : '—');
+    expect(await cell(SPINDLE, 'range').textContent()).toBe('0 to 24,000');
     const ts = Number(await cell(SPINDLE, 'ts').getAttribute('data-ts'));
     expect(await cell(SPINDLE, 'ts').textContent()).toBe(
       new Date(ts).toLocaleTimeString('en-GB', { hour12: false }),
@@ -437,9 +426,7 @@ describe('the drill-down in a real browser: site, equipment, live values and tre
     await page.getByRole('columnheader', { name: 'Quality' }).waitFor();
   });
 
-  it('shows no Write button to a viewer; an operator has one on the writable point that opens the command form', async (context) => {
-    // The points API says `writable` once the commands work (issue 13, H4) is in; until then there is nothing to show.
-    if (!writableServed) context.skip();
+  it('shows no Write button to a viewer; an operator has one on the writable point that opens the command form', async () => {
     expect(await row(SETPOINT).count()).toBe(1);
     expect(await page.locator('[data-action="write"]').count()).toBe(0);
 
@@ -453,7 +440,9 @@ describe('the drill-down in a real browser: site, equipment, live values and tre
       await buttons.first().evaluate((button) => button.closest('tr')?.getAttribute('data-point-id')),
     ).toBe(SETPOINT);
     await buttons.first().click();
-    await operator.page.locator('form.command-form').waitFor();
+    // The command form of that point, with its declared range.
+    await operator.page.locator('form.command-edit').waitFor();
+    expect(await operator.page.locator('[data-fact="range"]').textContent()).toMatch(/^0–20000( |$)/);
     expect(operator.errors.filter((e) => !/status of 401 \(Unauthorized\)/.test(e))).toEqual([]);
     await operator.page.context().close();
   });

@@ -3,20 +3,31 @@
  * the sign-in form when nobody is, else the header, the navigation and the view of the URL's hash
  * (`router.ts`), all over one live feed.
  */
-import { defineComponent, h, onBeforeUnmount, onMounted, ref, shallowRef, watch } from 'vue';
+import {
+  defineAsyncComponent,
+  defineComponent,
+  h,
+  onBeforeUnmount,
+  onMounted,
+  ref,
+  shallowRef,
+  watch,
+} from 'vue';
 import { useI18n } from 'vue-i18n';
 import { ApiFailure, type Principal, signOut, whoAmI } from '../api.js';
 import { applyLocale, type Locale } from '../i18n.js';
 import { type Feed, openFeed } from '../live.js';
 import { navHref, navViews, route } from '../router.js';
 import { CommandsView } from '../views/CommandsView.js';
-import { CompareView } from '../views/CompareView.js';
 import { HealthView } from '../views/HealthView.js';
 import { ProjectsView } from '../views/ProjectsView.js';
 import { SiteView } from '../views/SiteView.js';
 import { RegionalOverview } from './RegionalOverview.js';
 import { SignIn } from './SignIn.js';
 import { StatePanel } from './StatePanel.js';
+
+// The comparison draws with ECharts (most of the bundle): loaded when first opened, not with the first view.
+const CompareView = defineAsyncComponent(async () => (await import('../views/CompareView.js')).CompareView);
 
 type Phase =
   | { kind: 'loading' }
