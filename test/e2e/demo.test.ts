@@ -215,6 +215,75 @@ describe('npm start: the Jing-Jin-Ji demo end to end', () => {
     }
   }, 60_000);
 
+  it('in the console: a drill-down trend grows live, three sites and a project compare, an operator command is applied', async () => {
+    const browser = await launchBrowser();
+    try {
+      const watched = await openPage(browser, { locale: 'en-US' });
+      const { page } = watched;
+
+      // Drill-down: a machine's live values, and its spindle-speed trend taking new samples as they come.
+      const spindle = 'bj-etown-cnc/machining/cnc-01/spindle-speed';
+      await page.goto(`${api}/#/sites/bj-etown-cnc/machining/cnc-01`);
+      await page.locator('table.point-table[data-live="true"]').waitFor({ timeout: 15_000 });
+      await page.locator(`tr[data-point-id="${spindle}"] [data-action="trend"]`).click();
+      const trend = page.locator('section.trend[data-trend-state="ready"]');
+      await trend.waitFor({ timeout: 15_000 });
+      const firstTs = Number(await trend.getAttribute('data-last-ts'));
+      await waitUntil(
+        'a newer spindle-speed sample in the trend',
+        async () => Number(await trend.getAttribute('data-last-ts')) > firstTs,
+        10_000,
+      );
+      await screenshot(page, '11-demo-trend');
+
+      // Comparison of one site per region, then of a whole project, from the rollups of the demo's data.
+      const threeSites = ['bj-etown-cnc', 'tj-binhai-smt', 'he-baoding-gear'];
+      await page.goto(`${api}/#/compare?kpi=availability&sites=${threeSites.join(',')}`);
+      await page.locator('.compare-results[data-level="site"]').waitFor({ timeout: 15_000 });
+      const rows = page.locator('.compare-table tbody tr');
+      expect(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-entity')))).toEqual(
+        threeSites,
+      );
+      for (const site of threeSites) {
+        const value = await page.locator(`tr[data-entity="${site}"] td.num`).getAttribute('data-value');
+        expect(Number(value), site).toBeGreaterThanOrEqual(0);
+        expect(Number(value), site).toBeLessThanOrEqual(1);
+      }
+      for (const chart of ['bars', 'trend']) await page.locator(`[data-chart="${chart}"] canvas`).waitFor();
+      await screenshot(page, '12-demo-compare-sites');
+      await page.goto(`${api}/#/compare?kpi=output&projects=jjj-dp-02`);
+      await page.locator('.compare-results[data-level="project"]').waitFor({ timeout: 15_000 });
+      expect(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-entity')))).toEqual([
+        'jjj-dp-02',
+      ]);
+
+      // The anonymous operator writes the line PLC's set point through the form and its confirmation.
+      const setpoint = 'bj-etown-cnc/machining/plc-machining/speed-setpoint';
+      await page.goto(`${api}/#/commands`);
+      await page.getByLabel('Site').selectOption('bj-etown-cnc');
+      const form = page.locator(`.command-form[data-point="${setpoint}"]`);
+      await form.waitFor();
+      expect(await form.locator('[data-fact="range"]').textContent()).toBe('0–3600');
+      await page.getByLabel('New value').fill('180');
+      await page.locator('[data-action="review"]').click();
+      await page
+        .getByRole('alertdialog', { name: 'Confirm the write' })
+        .locator('[data-action="confirm"]')
+        .click();
+      const outcome = form.locator('[data-outcome]');
+      await outcome.waitFor({ timeout: 15_000 });
+      expect(await outcome.getAttribute('data-outcome')).toBe('succeeded');
+      expect(await outcome.locator('[data-result]').allTextContents()).toEqual([
+        'machining/plc-machining/speed-setpoint: applied',
+      ]);
+      expect(await seriousAccessibilityViolations(page)).toEqual([]);
+      await screenshot(page, '13-demo-command');
+      expect(watched.errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
+
   it('stops everything on Ctrl-C and exits on its own', async () => {
     demo.child.kill('SIGINT');
     expect(await demo.exited).toBe(0);
