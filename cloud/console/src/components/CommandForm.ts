@@ -127,11 +127,11 @@ export const CommandForm = defineComponent({
             props.current
               ? h(
                   'span',
-                  {
-                    class: ['quality', `quality-${props.current.quality}`],
-                    'data-quality': props.current.quality,
-                  },
-                  t(`commands.quality.${props.current.quality}`),
+                  { class: ['quality', `q-${props.current.quality}`], 'data-quality': props.current.quality },
+                  [
+                    h('span', { class: 'quality-dot', 'aria-hidden': 'true' }),
+                    t(`commands.quality.${props.current.quality}`),
+                  ],
                 )
               : null,
             props.current

@@ -100,18 +100,16 @@ export const RegionalOverview = defineComponent({
       const bad = site.badPoints ?? 0;
       const uncertain = site.uncertainPoints ?? 0;
       const parts = [
-        bad > 0 ? h('span', { class: 'quality-bad' }, t('overview.qualityBad', { n: bad })) : null,
+        bad > 0 ? h('span', { class: 'counts-bad' }, t('overview.qualityBad', { n: bad })) : null,
         bad > 0 && uncertain > 0 ? ' · ' : null,
         uncertain > 0
-          ? h('span', { class: 'quality-uncertain' }, t('overview.qualityUncertain', { n: uncertain }))
+          ? h('span', { class: 'counts-uncertain' }, t('overview.qualityUncertain', { n: uncertain }))
           : null,
       ];
       return h(
         'td',
-        { class: 'quality', 'data-field': 'quality', 'data-bad': bad, 'data-uncertain': uncertain },
-        bad === 0 && uncertain === 0
-          ? h('span', { class: 'quality-none' }, t('overview.qualityNone'))
-          : parts,
+        { class: 'quality-counts', 'data-field': 'quality', 'data-bad': bad, 'data-uncertain': uncertain },
+        bad === 0 && uncertain === 0 ? h('span', { class: 'counts-none' }, t('overview.qualityNone')) : parts,
       );
     };
 
