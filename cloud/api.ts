@@ -74,7 +74,7 @@ type WindowName = keyof typeof windowSizes;
 
 const DeadLetterQuery = z.strictObject({ reason: z.string().max(64).optional(), limit: ListLimit });
 
-const GapsQuery = z.strictObject({ gateway: Identifier });
+const GapsQuery = z.strictObject({ gateway: Identifier, limit: ListLimit });
 
 export interface ApiDependencies {
   store: TelemetryStore;
@@ -192,7 +192,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   app.get('/api/v1/gaps', async (request, reply) => {
     const query = parseRequest(GapsQuery, request.query, reply);
     if (!query) return reply;
-    return { gateway: query.gateway, gaps: await store.gaps(query.gateway) };
+    return { gateway: query.gateway, ...(await store.gaps(query.gateway, query.limit)) };
   });
 
   app.get('/api/v1/dead-letters', async (request, reply) => {

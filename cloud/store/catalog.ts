@@ -31,7 +31,7 @@ import type {
   RejectedMessage,
   RollupQuery,
   RollupState,
-  SequenceGap,
+  SequenceGaps,
   Series,
   SeriesQuery,
   SeriesSample,
@@ -133,6 +133,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
           });
           if (isNew.changes === 0) return { outcome: 'duplicate' };
           s.countBatch.run({ gateway, boot, seq, sentTs: batch.sentTs });
+          this.countBootBatch(gateway, boot, seq);
           const held = s.gatewayPosition.get(gateway);
           const newestSeq =
             held === undefined || held.boot < boot ? -1 : held.boot > boot ? seq : (held.last_seq ?? -1);
@@ -307,6 +308,23 @@ export abstract class SqliteCatalog implements TelemetryStore {
     this.rejected.write(message);
   }
 
+  /**
+   * A new batch of a boot: a seq past the highest one opens a gap before it; a late one splits the gap it
+   * fills. Inside the batch's transaction.
+   */
+  private countBootBatch(gateway: string, boot: number, seq: number): void {
+    const s = this.statements;
+    const top = s.bootTop.get(gateway, boot)?.top ?? -1;
+    s.countBootBatch.run({ gateway, boot, seq });
+    if (seq > top + 1) s.insertGap.run({ gateway, boot, from: top + 1, to: seq - 1 });
+    if (seq >= top) return;
+    const gap = s.gapHolding.get(gateway, boot, seq);
+    if (!gap || gap.to_seq < seq) return;
+    s.deleteGap.run(gateway, boot, gap.from_seq);
+    if (gap.from_seq < seq) s.insertGap.run({ gateway, boot, from: gap.from_seq, to: seq - 1 });
+    if (seq < gap.to_seq) s.insertGap.run({ gateway, boot, from: seq + 1, to: gap.to_seq });
+  }
+
   /** True when the batch was stored before (by this or another instance sharing the file). */
   hasBatch(gateway: string, boot: number, seq: number): boolean {
     return this.statements.hasBatch.get(gateway, boot, seq) !== undefined;
@@ -333,8 +351,8 @@ export abstract class SqliteCatalog implements TelemetryStore {
     return this.queries.gateways();
   }
 
-  async gaps(gateway: string): Promise<SequenceGap[]> {
-    return this.queries.gaps(gateway);
+  async gaps(gateway: string, limit: number): Promise<SequenceGaps> {
+    return this.queries.gaps(gateway, limit);
   }
 
   async completeness(site: string, from: number, to: number): Promise<Completeness | undefined> {

@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { DataType, KpiRole, type Protocol, type Region, regions } from '../../gateway/schema/index.js';
-import type { Completeness, GatewaySummary, PointInfo, SequenceGap, SiteSummary } from './store.js';
+import type { Completeness, GatewaySummary, PointInfo, SequenceGaps, SiteSummary } from './store.js';
 
 const regionOrder = `CASE s.region ${regions.map((r, i) => `WHEN '${r}' THEN ${i}`).join(' ')} ELSE ${regions.length} END`;
 
@@ -71,16 +71,12 @@ export class RegistryQueries {
       gateways: db.prepare<[], GatewayRow>(
         `SELECT g.id, g.site, g.state, g.boot, g.last_seq, g.last_seen,
            coalesce(sum(b.received), 0) AS batches, coalesce(sum(b.top + 1 - b.received), 0) AS missing
-         FROM gateways g LEFT JOIN (
-           SELECT gateway, boot, max(seq) AS top, count(*) AS received FROM batches GROUP BY gateway, boot
-         ) b ON b.gateway = g.id
+         FROM gateways g LEFT JOIN boot_batches b ON b.gateway = g.id
          GROUP BY g.id ORDER BY g.site, g.id`,
       ),
-      gapsOf: db.prepare<[string], { boot: number; from_seq: number; to_seq: number }>(
-        `SELECT boot, previous + 1 AS from_seq, seq - 1 AS to_seq FROM (
-           SELECT boot, seq, coalesce(lag(seq) OVER (PARTITION BY boot ORDER BY seq), -1) AS previous
-           FROM batches WHERE gateway = ?
-         ) WHERE seq > previous + 1 ORDER BY boot, from_seq`,
+      gapsOf: db.prepare<[string, number], { boot: number; from_seq: number; to_seq: number }>(
+        `SELECT boot, from_seq, to_seq FROM batch_gaps WHERE gateway = ?
+         ORDER BY boot DESC, from_seq DESC LIMIT ?`,
       ),
       completenessOf: db.prepare<
         [string, number, number],
@@ -154,10 +150,12 @@ export class RegistryQueries {
     }));
   }
 
-  gaps(gateway: string): SequenceGap[] {
-    return this.statements.gapsOf
-      .all(gateway)
-      .map((row) => ({ boot: row.boot, fromSeq: row.from_seq, toSeq: row.to_seq }));
+  gaps(gateway: string, limit: number): SequenceGaps {
+    const rows = this.statements.gapsOf.all(gateway, limit + 1);
+    return {
+      gaps: rows.slice(0, limit).map((row) => ({ boot: row.boot, fromSeq: row.from_seq, toSeq: row.to_seq })),
+      truncated: rows.length > limit,
+    };
   }
 
   completeness(site: string, from: number, to: number): Completeness | undefined {

@@ -30,6 +30,24 @@ export function registryStatements(db: Database.Database) {
        ON CONFLICT (resolution, gateway, start, boot) DO UPDATE SET
          min_seq = min(min_seq, excluded.min_seq), max_seq = max(max_seq, excluded.max_seq), received = received + 1`,
     ),
+    bootTop: db.prepare<[string, number], { top: number }>(
+      'SELECT top FROM boot_batches WHERE gateway = ? AND boot = ?',
+    ),
+    countBootBatch: db.prepare<{ gateway: string; boot: number; seq: number }>(
+      `INSERT INTO boot_batches (gateway, boot, top, received) VALUES (@gateway, @boot, @seq, 1)
+       ON CONFLICT (gateway, boot) DO UPDATE SET top = max(top, excluded.top), received = received + 1`,
+    ),
+    /** The gap a late batch falls in: the last one starting at or before its seq. */
+    gapHolding: db.prepare<[string, number, number], { from_seq: number; to_seq: number }>(
+      `SELECT from_seq, to_seq FROM batch_gaps WHERE gateway = ? AND boot = ? AND from_seq <= ?
+       ORDER BY from_seq DESC LIMIT 1`,
+    ),
+    insertGap: db.prepare<{ gateway: string; boot: number; from: number; to: number }>(
+      'INSERT INTO batch_gaps (gateway, boot, from_seq, to_seq) VALUES (@gateway, @boot, @from, @to)',
+    ),
+    deleteGap: db.prepare<[string, number, number]>(
+      'DELETE FROM batch_gaps WHERE gateway = ? AND boot = ? AND from_seq = ?',
+    ),
     // A key range per gateway; a gateway's rows only exist once it is in `gateways`.
     pruneBatchMinutes: db.prepare<[number]>(
       `DELETE FROM batch_rollups

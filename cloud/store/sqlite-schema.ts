@@ -213,6 +213,33 @@ FROM batch_rollups WHERE resolution = '1m' GROUP BY gateway, hour, boot;`,
     sql: `
 ALTER TABLE points ADD COLUMN writable INTEGER CHECK (writable IN (0, 1));`,
   },
+  {
+    what: 'per boot: the highest seq and the batches received; the runs of seq never received',
+    // Kept at ingest, so the gateways list and the gaps read a row per boot and per gap instead of
+    // every batch ever received (tens of millions after a year at a batch a second).
+    sql: `
+CREATE TABLE boot_batches (
+  gateway  TEXT NOT NULL,
+  boot     INTEGER NOT NULL,
+  top      INTEGER NOT NULL,
+  received INTEGER NOT NULL,
+  PRIMARY KEY (gateway, boot)
+) WITHOUT ROWID;
+INSERT INTO boot_batches (gateway, boot, top, received)
+  SELECT gateway, boot, max(seq), count(*) FROM batches GROUP BY gateway, boot;
+CREATE TABLE batch_gaps (
+  gateway  TEXT NOT NULL,
+  boot     INTEGER NOT NULL,
+  from_seq INTEGER NOT NULL,
+  to_seq   INTEGER NOT NULL,
+  PRIMARY KEY (gateway, boot, from_seq)
+) WITHOUT ROWID;
+INSERT INTO batch_gaps (gateway, boot, from_seq, to_seq)
+  SELECT gateway, boot, previous + 1, seq - 1 FROM (
+    SELECT gateway, boot, seq, coalesce(lag(seq) OVER (PARTITION BY gateway, boot ORDER BY seq), -1) AS previous
+    FROM batches
+  ) WHERE seq > previous + 1;`,
+  },
 ];
 
 /**

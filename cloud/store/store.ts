@@ -196,6 +196,13 @@ export interface SequenceGap {
   toSeq: number;
 }
 
+/** A gateway's gaps, newest first, at most the limit asked. */
+export interface SequenceGaps {
+  gaps: SequenceGap[];
+  /** True when it has more gaps than were returned. */
+  truncated: boolean;
+}
+
 export interface PointInfo {
   pointId: string;
   line: string;
@@ -317,7 +324,7 @@ export interface TelemetryStore {
   /** The point registry of a site; `undefined` for an unknown site. */
   points(site: string): Promise<PointInfo[] | undefined>;
   gateways(): Promise<GatewaySummary[]>;
-  gaps(gateway: string): Promise<SequenceGap[]>;
+  gaps(gateway: string, limit: number): Promise<SequenceGaps>;
   /** Over batches sent in [from, to]; `undefined` for an unknown site. */
   completeness(site: string, from: number, to: number): Promise<Completeness | undefined>;
   /**

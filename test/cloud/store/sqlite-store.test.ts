@@ -110,7 +110,10 @@ describe('SqliteStore (:memory:)', () => {
       [TS + 2000, 4],
     ]);
     expect((await store.latest(SITE))?.[0]).toMatchObject({ value: 4, ts: TS + 2000 });
-    expect(await store.gaps(GATEWAY)).toEqual([{ boot: 1, fromSeq: 1, toSeq: 1 }]);
+    expect(await store.gaps(GATEWAY, 100)).toEqual({
+      gaps: [{ boot: 1, fromSeq: 1, toSeq: 1 }],
+      truncated: false,
+    });
   });
 
   it('fails only the batch that cannot be stored when a group fails', async () => {

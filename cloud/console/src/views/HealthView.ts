@@ -37,10 +37,12 @@ export interface GatewayHealth {
   missingBatches: number;
 }
 
-/** `GET /api/v1/gaps`: runs of seq numbers of one boot that never arrived, inclusive. */
+/** `GET /api/v1/gaps`: runs of seq numbers of one boot that never arrived, inclusive; newest first. */
 export interface GapsAnswer {
   gateway: string;
   gaps: { boot: number; fromSeq: number; toSeq: number }[];
+  /** More gaps than the limit asked. */
+  truncated: boolean;
 }
 
 /** `GET /api/v1/dead-letters`, one message. */
@@ -103,7 +105,7 @@ export function sitesWorstFirst(sites: Iterable<LiveSite>): LiveSite[] {
 
 interface Loaded {
   gateways: GatewayHealth[];
-  gaps: Map<string, GapsAnswer['gaps']>;
+  gaps: Map<string, GapsAnswer>;
   deadLetters: DeadLetter[];
   /** The reason the dead letters were read for ('' for all). */
   reason: string;
@@ -145,12 +147,12 @@ export const HealthView = defineComponent({
           .sort((a, b) => b.missingBatches - a.missingBatches)
           .slice(0, GAP_GATEWAYS);
         const answers = await Promise.all(
-          missing.map((gateway) => getJson<GapsAnswer>('/api/v1/gaps', { gateway: gateway.id })),
+          missing.map((gateway) => getJson<GapsAnswer>('/api/v1/gaps', { gateway: gateway.id, limit: GAPS_SHOWN })),
         );
         if (mine !== generation) return;
         loaded.value = {
           gateways: gatewaysWorstFirst(gateways),
-          gaps: new Map(answers.map((answer) => [answer.gateway, answer.gaps])),
+          gaps: new Map(answers.map((answer) => [answer.gateway, answer])),
           deadLetters,
           reason: asked,
           at: Date.now(),
@@ -339,7 +341,7 @@ export const HealthView = defineComponent({
                 ? h('p', { class: 'health-note' }, t('health.gapsLimited', { n: withGaps.length }))
                 : null,
               ...withGaps.map((gateway) => {
-                const gaps = data.gaps.get(gateway.id) ?? [];
+                const { gaps = [], truncated = false } = data.gaps.get(gateway.id) ?? {};
                 return h('div', { class: 'gap-gateway', key: gateway.id, 'data-gaps-of': gateway.id }, [
                   h(
                     'h3',
@@ -364,7 +366,7 @@ export const HealthView = defineComponent({
                     ]),
                     h(
                       'tbody',
-                      gaps.slice(0, GAPS_SHOWN).map((gap) =>
+                      gaps.map((gap) =>
                         h(
                           'tr',
                           {
@@ -388,9 +390,7 @@ export const HealthView = defineComponent({
                       ),
                     ),
                   ]),
-                  gaps.length > GAPS_SHOWN
-                    ? h('p', { class: 'health-note' }, t('health.gapsMore', { n: gaps.length - GAPS_SHOWN }))
-                    : null,
+                  truncated ? h('p', { class: 'health-note' }, t('health.gapsMore', { n: gaps.length })) : null,
                 ]);
               }),
             ]),
