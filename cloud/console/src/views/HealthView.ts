@@ -147,7 +147,9 @@ export const HealthView = defineComponent({
           .sort((a, b) => b.missingBatches - a.missingBatches)
           .slice(0, GAP_GATEWAYS);
         const answers = await Promise.all(
-          missing.map((gateway) => getJson<GapsAnswer>('/api/v1/gaps', { gateway: gateway.id, limit: GAPS_SHOWN })),
+          missing.map((gateway) =>
+            getJson<GapsAnswer>('/api/v1/gaps', { gateway: gateway.id, limit: GAPS_SHOWN }),
+          ),
         );
         if (mine !== generation) return;
         loaded.value = {
@@ -390,7 +392,9 @@ export const HealthView = defineComponent({
                       ),
                     ),
                   ]),
-                  truncated ? h('p', { class: 'health-note' }, t('health.gapsMore', { n: gaps.length })) : null,
+                  truncated
+                    ? h('p', { class: 'health-note' }, t('health.gapsMore', { n: gaps.length }))
+                    : null,
                 ]);
               }),
             ]),
