@@ -25,6 +25,12 @@ export class ApiFailure extends Error {
   }
 }
 
+/** What a failed call ended in: the kind an `ApiFailure` carries, else an error with its message. */
+export function failureOf(error: unknown): Failure {
+  if (error instanceof ApiFailure) return error.failure;
+  return { kind: 'error', status: 0, message: error instanceof Error ? error.message : String(error) };
+}
+
 const CSRF_KEY = 'jjj.console.csrf';
 
 export function csrfToken(): string | undefined {

@@ -5,6 +5,7 @@
  * command stays pending), which `sendJson` would report as "collector unreachable".
  */
 import { csrfToken, getJson } from './api.js';
+import { unitSymbol } from './format.js';
 import type { PointInfo, PointValue } from './points.js';
 
 export interface WriteRequest {
@@ -147,27 +148,6 @@ export function parseValue(
   if (kind === 'integer' && (value < low || value > high))
     return { ok: false, problem: { key: 'typeRange', type } };
   return { ok: true, value };
-}
-
-/** Display symbols of the UNECE Rec 20 codes the seed points use; any other code is shown as is. */
-const unitSymbols: Record<string, string> = {
-  C62: 'pcs',
-  RPM: 'rpm',
-  CEL: '°C',
-  KWT: 'kW',
-  KWH: 'kWh',
-  VLT: 'V',
-  AMP: 'A',
-  MTQ: 'm³',
-  MQH: 'm³/h',
-  SEC: 's',
-  HUR: 'h',
-  P1: '%',
-};
-
-export function unitSymbol(code: string | null | undefined): string {
-  if (code === null || code === undefined) return '';
-  return unitSymbols[code] ?? code;
 }
 
 /** A value with its unit, e.g. `1200`, `35.2 °C`, `true`. */

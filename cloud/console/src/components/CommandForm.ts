@@ -14,10 +14,10 @@ import {
   parseValue,
   type SendOutcome,
   sendCommand,
-  unitSymbol,
   type ValueProblem,
   withUnit,
 } from '../commands.js';
+import { unitSymbol } from '../format.js';
 import type { LatestPoint, PointInfo, PointValue } from '../points.js';
 import '../views/commands.css';
 

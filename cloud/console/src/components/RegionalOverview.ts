@@ -11,31 +11,9 @@ import type { Feed, LiveSite, Region, SiteState } from '../live.js';
 import { hrefOf } from '../router.js';
 import { StatePanel } from './StatePanel.js';
 import './overview.css';
+import { ageOf, completenessLevel, percentOf } from '../format.js';
 
 const REGIONS: Region[] = ['BJ', 'TJ', 'HE'];
-
-/** Whole seconds, minutes, hours or days since `ts`. */
-export function ageOf(ts: number, now: number): { unit: 's' | 'min' | 'h' | 'd'; n: number } {
-  const s = Math.max(0, Math.floor((now - ts) / 1000));
-  if (s < 120) return { unit: 's', n: s };
-  if (s < 7200) return { unit: 'min', n: Math.floor(s / 60) };
-  if (s < 172_800) return { unit: 'h', n: Math.floor(s / 3600) };
-  return { unit: 'd', n: Math.floor(s / 86_400) };
-}
-
-/** A completeness (rounded down to 0.001 by the collector) as a percentage with one decimal. */
-export function percentOf(ratio: number, locale: string): string {
-  return new Intl.NumberFormat(locale === 'zh' ? 'zh-CN' : 'en', {
-    style: 'percent',
-    minimumFractionDigits: 1,
-    maximumFractionDigits: 1,
-  }).format(ratio);
-}
-
-/** How a completeness reads: full, short (under 100 %) or poor (under 90 %). */
-export function completenessLevel(ratio: number): 'full' | 'short' | 'poor' {
-  return ratio >= 1 ? 'full' : ratio >= 0.9 ? 'short' : 'poor';
-}
 
 export const RegionalOverview = defineComponent({
   name: 'RegionalOverview',

@@ -1,5 +1,7 @@
 /** A loading, empty, error or not-permitted message, announced to screen readers. */
 import { defineComponent, h, type PropType } from 'vue';
+import { useI18n } from 'vue-i18n';
+import type { Failure } from '../api.js';
 
 export type PanelKind = 'loading' | 'empty' | 'error' | 'forbidden';
 
@@ -30,5 +32,54 @@ export const StatePanel = defineComponent({
             : null,
         ],
       );
+  },
+});
+
+/**
+ * The panel of a failed API call, the same in every view: not permitted (also a session that ended
+ * meanwhile), the collector unreachable, or the API's reason; with a retry where the view can retry.
+ */
+export const FailurePanel = defineComponent({
+  name: 'FailurePanel',
+  props: {
+    failure: { type: Object as PropType<Failure>, required: true },
+    /** The title of an error from the API's reason, when the view says it its own way. */
+    describe: { type: Function as PropType<(message: string) => string>, default: undefined },
+    retry: { type: Boolean, default: true },
+  },
+  emits: { retry: () => true },
+  setup(props, { emit }) {
+    const { t } = useI18n();
+    return () => {
+      const { failure } = props;
+      const onAction = () => emit('retry');
+      const action = props.retry ? t('state.retry') : '';
+      switch (failure.kind) {
+        case 'forbidden':
+        case 'unauthenticated':
+          return h(StatePanel, {
+            kind: 'forbidden',
+            title: t('state.notPermitted'),
+            hint: t('state.notPermittedHint'),
+          });
+        case 'unreachable':
+          return h(StatePanel, {
+            kind: 'error',
+            title: t('state.unreachable'),
+            hint: t('state.unreachableHint'),
+            action,
+            onAction,
+          });
+        case 'error':
+          return h(StatePanel, {
+            kind: 'error',
+            title: props.describe
+              ? props.describe(failure.message)
+              : t('state.error', { message: failure.message }),
+            action,
+            onAction,
+          });
+      }
+    };
   },
 });

@@ -20,8 +20,8 @@ import {
 import { useI18n } from 'vue-i18n';
 import { ApiFailure } from '../api.js';
 import { type MountedChart, mountChart } from '../charts.js';
+import { formatDateTime, formatNumber, formatTime, formatValue } from '../format.js';
 import type { LatestPoint } from '../points.js';
-import { formatDateTime, formatNumber, formatTime, formatValue } from '../site/format.js';
 import {
   chartOption,
   figuresOf,

@@ -4,7 +4,7 @@
  * the end of the last), paused while the page is hidden, stopped on unmount.
  */
 import { onBeforeUnmount, onMounted, reactive, shallowRef } from 'vue';
-import { ApiFailure, type Failure } from '../api.js';
+import { type Failure, failureOf } from '../api.js';
 import { fetchLatest, type LatestPoint } from '../points.js';
 
 export interface LatestPoll {
@@ -62,8 +62,7 @@ export function useLatestPoll(site: string, intervalMs: () => number): LatestPol
       for (const listener of listeners) listener(next);
     } catch (error) {
       if (stopped) return;
-      status.failure =
-        error instanceof ApiFailure ? error.failure : { kind: 'error', status: 0, message: String(error) };
+      status.failure = failureOf(error);
     } finally {
       inFlight = false;
       schedule(intervalMs());

@@ -4,26 +4,16 @@
  * point's newest value, and the audit list from `GET /api/v1/commands` (the picked site's, or every
  * site's), refreshed after each command and every 10 s.
  */
-import {
-  computed,
-  defineComponent,
-  h,
-  onBeforeUnmount,
-  onMounted,
-  type PropType,
-  ref,
-  shallowRef,
-  type VNode,
-} from 'vue';
+import { computed, defineComponent, h, onBeforeUnmount, onMounted, ref, shallowRef, type VNode } from 'vue';
 import { useI18n } from 'vue-i18n';
-import { ApiFailure, type Principal } from '../api.js';
+import { type Failure, failureOf } from '../api.js';
 import { type CommandRecord, fetchCommands, type SendOutcome } from '../commands.js';
 import { CommandForm } from '../components/CommandForm.js';
-import { StatePanel } from '../components/StatePanel.js';
-import type { Feed, LiveSite } from '../live.js';
+import { FailurePanel, StatePanel } from '../components/StatePanel.js';
+import type { LiveSite } from '../live.js';
 import { fetchLatest, fetchPoints, type LatestPoint, type PointInfo } from '../points.js';
-import type { Route } from '../router.js';
 import './commands.css';
+import { viewProps } from './view-props.js';
 
 const AUDIT_REFRESH_MS = 10_000;
 const AUDIT_LIMIT = 50;
@@ -33,25 +23,11 @@ type Load<T> =
   | { kind: 'idle' }
   | { kind: 'loading' }
   | { kind: 'ready'; data: T }
-  | { kind: 'forbidden' }
-  | { kind: 'error'; message: string };
-
-function failureOf<T>(error: unknown): Load<T> {
-  if (error instanceof ApiFailure) {
-    const failure = error.failure;
-    if (failure.kind === 'forbidden') return { kind: 'forbidden' };
-    return { kind: 'error', message: failure.kind === 'error' ? failure.message : failure.kind };
-  }
-  return { kind: 'error', message: (error as Error).message };
-}
+  | { kind: 'failed'; failure: Failure };
 
 export const CommandsView = defineComponent({
   name: 'CommandsView',
-  props: {
-    feed: { type: Object as PropType<Feed>, required: true },
-    principal: { type: Object as PropType<Principal>, required: true },
-    route: { type: Object as PropType<Route>, required: true },
-  },
+  props: viewProps,
   setup(props) {
     const { t, locale } = useI18n();
     const site = ref('');
@@ -85,7 +61,7 @@ export const CommandsView = defineComponent({
         const data = await fetchCommands(site.value === '' ? undefined : site.value, AUDIT_LIMIT);
         if (asked === auditAsked) audit.value = { kind: 'ready', data };
       } catch (error) {
-        if (asked === auditAsked) audit.value = failureOf(error);
+        if (asked === auditAsked) audit.value = { kind: 'failed', failure: failureOf(error) };
       }
     };
     const loadLatest = async () => {
@@ -116,7 +92,7 @@ export const CommandsView = defineComponent({
         if (only.length === 1) pointId.value = only[0]?.pointId ?? '';
         await loadLatest();
       } catch (error) {
-        if (asked === pointsAsked) points.value = failureOf(error);
+        if (asked === pointsAsked) points.value = { kind: 'failed', failure: failureOf(error) };
       }
     };
 
@@ -178,19 +154,8 @@ export const CommandsView = defineComponent({
       if (site.value === '') body = h('p', { class: 'muted' }, t('commands.pick.chooseSite'));
       else if (state.kind === 'loading')
         body = h(StatePanel, { kind: 'loading', title: t('commands.pick.loading') });
-      else if (state.kind === 'forbidden')
-        body = h(StatePanel, {
-          kind: 'forbidden',
-          title: t('state.notPermitted'),
-          hint: t('state.notPermittedHint'),
-        });
-      else if (state.kind === 'error')
-        body = h(StatePanel, {
-          kind: 'error',
-          title: t('state.error', { message: state.message }),
-          action: t('state.retry'),
-          onAction: () => void loadPoints(),
-        });
+      else if (state.kind === 'failed')
+        body = h(FailurePanel, { failure: state.failure, onRetry: () => void loadPoints() });
       else if (state.kind === 'ready' && writable.value.length === 0)
         body = h(StatePanel, { kind: 'empty', title: t('commands.pick.none') });
       else if (state.kind === 'ready')
@@ -265,19 +230,8 @@ export const CommandsView = defineComponent({
       let body: VNode;
       if (state.kind === 'loading' || state.kind === 'idle')
         body = h(StatePanel, { kind: 'loading', title: t('state.loading') });
-      else if (state.kind === 'forbidden')
-        body = h(StatePanel, {
-          kind: 'forbidden',
-          title: t('state.notPermitted'),
-          hint: t('state.notPermittedHint'),
-        });
-      else if (state.kind === 'error')
-        body = h(StatePanel, {
-          kind: 'error',
-          title: t('state.error', { message: state.message }),
-          action: t('state.retry'),
-          onAction: () => void loadAudit(),
-        });
+      else if (state.kind === 'failed')
+        body = h(FailurePanel, { failure: state.failure, onRetry: () => void loadAudit() });
       else if (state.data.length === 0)
         body = h(StatePanel, { kind: 'empty', title: t('commands.audit.empty') });
       else

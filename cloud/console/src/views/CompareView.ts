@@ -11,19 +11,18 @@ import {
   h,
   onBeforeUnmount,
   onMounted,
-  type PropType,
   ref,
   shallowRef,
   type VNode,
   watch,
 } from 'vue';
 import { useI18n } from 'vue-i18n';
-import { ApiFailure, type Principal } from '../api.js';
+import { type Failure, failureOf } from '../api.js';
 import { type ChartOption, type MountedChart, mountChart } from '../charts.js';
-import { StatePanel } from '../components/StatePanel.js';
+import { FailurePanel, StatePanel } from '../components/StatePanel.js';
 import type { Locale } from '../i18n.js';
-import type { Feed, LiveSite, Region } from '../live.js';
-import { navigate, type Route } from '../router.js';
+import type { LiveSite, Region } from '../live.js';
+import { navigate } from '../router.js';
 import {
   type CompareAnswer,
   type CompareEntity,
@@ -41,6 +40,7 @@ import {
   unitText,
 } from './kpi-data.js';
 import './compare.css';
+import { viewProps } from './view-props.js';
 
 const periods = ['24h', '7d', '30d', 'custom'] as const;
 type Period = (typeof periods)[number];
@@ -159,17 +159,11 @@ type Result =
   | { kind: 'loading' }
   | { kind: 'ready'; answer: CompareAnswer; params: Record<string, string | number> }
   | { kind: 'missing'; what: 'site' | 'project' }
-  | { kind: 'forbidden' }
-  | { kind: 'unreachable' }
-  | { kind: 'error'; message: string };
+  | { kind: 'failed'; failure: Failure };
 
 export const CompareView = defineComponent({
   name: 'CompareView',
-  props: {
-    feed: { type: Object as PropType<Feed>, required: true },
-    principal: { type: Object as PropType<Principal>, required: true },
-    route: { type: Object as PropType<Route>, required: true },
-  },
+  props: viewProps,
   setup(props) {
     const { t, locale } = useI18n();
     const lang = () => locale.value as Locale;
@@ -205,14 +199,7 @@ export const CompareView = defineComponent({
         if (!current.signal.aborted) result.value = { kind: 'ready', answer, params };
       } catch (error) {
         if (current.signal.aborted) return;
-        const failure = error instanceof ApiFailure ? error.failure : undefined;
-        if (failure?.kind === 'forbidden') result.value = { kind: 'forbidden' };
-        else if (failure?.kind === 'unreachable') result.value = { kind: 'unreachable' };
-        else
-          result.value = {
-            kind: 'error',
-            message: failure?.kind === 'error' ? failure.message : String(error),
-          };
+        result.value = { kind: 'failed', failure: failureOf(error) };
       }
     };
 
@@ -725,22 +712,14 @@ export const CompareView = defineComponent({
             kind: 'empty',
             title: current.what === 'site' ? t('compare.chooseSite') : t('compare.chooseProject'),
           });
-        case 'forbidden':
-          return h(StatePanel, {
-            kind: 'forbidden',
-            title: t('state.notPermitted'),
-            hint: t('state.notPermittedHint'),
+        case 'failed':
+          // The API's 400 names what to change in the form: no retry of the same question.
+          return h(FailurePanel, {
+            failure: current.failure,
+            describe: (message: string) => t('compare.invalid', { message }),
+            retry: current.failure.kind === 'unreachable',
+            onRetry: () => void run(),
           });
-        case 'unreachable':
-          return h(StatePanel, {
-            kind: 'error',
-            title: t('state.unreachable'),
-            hint: t('state.unreachableHint'),
-            action: t('state.retry'),
-            onAction: () => void run(),
-          });
-        case 'error':
-          return h(StatePanel, { kind: 'error', title: t('compare.invalid', { message: current.message }) });
         case 'ready': {
           const { answer, params } = current;
           if (answer.entities.length === 0)

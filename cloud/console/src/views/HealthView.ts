@@ -11,19 +11,19 @@ import {
   h,
   onBeforeUnmount,
   onMounted,
-  type PropType,
   ref,
   shallowRef,
   type VNode,
   watch,
 } from 'vue';
 import { useI18n } from 'vue-i18n';
-import { ApiFailure, type Failure, getJson, type Principal } from '../api.js';
-import { ageOf, completenessLevel, percentOf } from '../components/RegionalOverview.js';
-import { StatePanel } from '../components/StatePanel.js';
-import type { Feed, LiveSite, SiteState } from '../live.js';
-import { hrefOf, type Route } from '../router.js';
+import { type Failure, failureOf, getJson } from '../api.js';
+import { FailurePanel, StatePanel } from '../components/StatePanel.js';
+import { ageOf, completenessLevel, percentOf } from '../format.js';
+import type { LiveSite, SiteState } from '../live.js';
+import { hrefOf } from '../router.js';
 import './health.css';
+import { viewProps } from './view-props.js';
 
 /** `GET /api/v1/gateways`, one gateway. */
 export interface GatewayHealth {
@@ -114,11 +114,7 @@ interface Loaded {
 
 export const HealthView = defineComponent({
   name: 'HealthView',
-  props: {
-    feed: { type: Object as PropType<Feed>, required: true },
-    principal: { type: Object as PropType<Principal>, required: true },
-    route: { type: Object as PropType<Route>, required: true },
-  },
+  props: viewProps,
   setup(props) {
     const { t, locale } = useI18n();
     const loaded = shallowRef<Loaded>();
@@ -162,8 +158,7 @@ export const HealthView = defineComponent({
         failure.value = undefined;
       } catch (error) {
         if (mine !== generation) return;
-        failure.value =
-          error instanceof ApiFailure ? error.failure : { kind: 'error', status: 0, message: String(error) };
+        failure.value = failureOf(error);
       } finally {
         if (mine === generation) busy.value = false;
       }
@@ -514,22 +509,7 @@ export const HealthView = defineComponent({
       if (!data) {
         body = !failed
           ? h(StatePanel, { kind: 'loading', title: t('state.loading') })
-          : failed.kind === 'forbidden' || failed.kind === 'unauthenticated'
-            ? h(StatePanel, {
-                kind: 'forbidden',
-                title: t('state.notPermitted'),
-                hint: t('state.notPermittedHint'),
-              })
-            : h(StatePanel, {
-                kind: 'error',
-                title:
-                  failed.kind === 'unreachable'
-                    ? t('state.unreachable')
-                    : t('state.error', { message: failureText(failed) }),
-                hint: failed.kind === 'unreachable' ? t('state.unreachableHint') : '',
-                action: t('state.retry'),
-                onAction: () => void load(),
-              });
+          : h(FailurePanel, { failure: failed, onRetry: () => void load() });
       } else {
         body = h('div', { class: 'health-grid' }, [
           failed

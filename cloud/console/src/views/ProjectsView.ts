@@ -6,13 +6,12 @@
  * over the last 24 h. All sites' KPIs come from one `GET /api/v1/compare?level=site` (every site, the
  * last 24 h: the API's defaults), refreshed every minute with the projects.
  */
-import { defineComponent, h, onBeforeUnmount, onMounted, type PropType, shallowRef } from 'vue';
+import { defineComponent, h, onBeforeUnmount, onMounted, shallowRef } from 'vue';
 import { useI18n } from 'vue-i18n';
-import { ApiFailure, type Principal } from '../api.js';
-import { StatePanel } from '../components/StatePanel.js';
+import { type Failure, failureOf } from '../api.js';
+import { FailurePanel, StatePanel } from '../components/StatePanel.js';
 import type { Locale } from '../i18n.js';
-import type { Feed } from '../live.js';
-import { hrefOf, type Route } from '../router.js';
+import { hrefOf } from '../router.js';
 import {
   type CompareAnswer,
   type CompareEntity,
@@ -30,35 +29,23 @@ import {
   siteNameOf,
 } from './kpi-data.js';
 import './projects.css';
+import { viewProps } from './view-props.js';
 
 const REFRESH_MS = 60_000;
 
 type Load =
   | { kind: 'loading' }
   | { kind: 'ready'; answer: ProjectsAnswer }
-  | { kind: 'forbidden' }
-  | { kind: 'unreachable' }
-  | { kind: 'error'; message: string };
+  | { kind: 'failed'; failure: Failure };
 
 type Kpis =
   | { kind: 'loading' }
   | { kind: 'ready'; bySite: Map<string, CompareEntity>; definitions: Map<string, KpiDefinition> }
   | { kind: 'error'; message: string };
 
-const failureOf = (error: unknown): Load => {
-  const failure = error instanceof ApiFailure ? error.failure : undefined;
-  if (failure?.kind === 'forbidden') return { kind: 'forbidden' };
-  if (failure?.kind === 'unreachable') return { kind: 'unreachable' };
-  return { kind: 'error', message: failure?.kind === 'error' ? failure.message : String(error) };
-};
-
 export const ProjectsView = defineComponent({
   name: 'ProjectsView',
-  props: {
-    feed: { type: Object as PropType<Feed>, required: true },
-    principal: { type: Object as PropType<Principal>, required: true },
-    route: { type: Object as PropType<Route>, required: true },
-  },
+  props: viewProps,
   setup(props) {
     const { t, locale } = useI18n();
     const load = shallowRef<Load>({ kind: 'loading' });
@@ -80,7 +67,7 @@ export const ProjectsView = defineComponent({
         load.value = { kind: 'ready', answer: await projects };
       } catch (error) {
         if (current.signal.aborted) return;
-        load.value = failureOf(error);
+        load.value = { kind: 'failed', failure: failureOf(error) };
       }
       try {
         const [answer, definitions]: [CompareAnswer, Map<string, KpiDefinition>] = await compare;
@@ -97,9 +84,9 @@ export const ProjectsView = defineComponent({
           message:
             failure.kind === 'error'
               ? failure.message
-              : failure.kind === 'forbidden'
-                ? t('state.notPermitted')
-                : t('state.unreachable'),
+              : failure.kind === 'unreachable'
+                ? t('state.unreachable')
+                : t('state.notPermitted'),
         };
       }
       if (!current.signal.aborted) timer = setTimeout(() => void refresh(), REFRESH_MS);
@@ -333,27 +320,8 @@ export const ProjectsView = defineComponent({
         switch (current.kind) {
           case 'loading':
             return h(StatePanel, { kind: 'loading', title: t('state.loading') });
-          case 'forbidden':
-            return h(StatePanel, {
-              kind: 'forbidden',
-              title: t('state.notPermitted'),
-              hint: t('state.notPermittedHint'),
-            });
-          case 'unreachable':
-            return h(StatePanel, {
-              kind: 'error',
-              title: t('state.unreachable'),
-              hint: t('state.unreachableHint'),
-              action: t('state.retry'),
-              onAction: () => void refresh(),
-            });
-          case 'error':
-            return h(StatePanel, {
-              kind: 'error',
-              title: t('state.error', { message: current.message }),
-              action: t('state.retry'),
-              onAction: () => void refresh(),
-            });
+          case 'failed':
+            return h(FailurePanel, { failure: current.failure, onRetry: () => void refresh() });
           case 'ready':
             return [
               progress(current.answer),

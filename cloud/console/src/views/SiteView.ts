@@ -21,22 +21,22 @@ import {
   h,
   onBeforeUnmount,
   onMounted,
-  type PropType,
   ref,
   shallowRef,
   type VNode,
   watch,
 } from 'vue';
 import { useI18n } from 'vue-i18n';
-import { ApiFailure, type Failure, type Principal } from '../api.js';
+import { type Failure, failureOf } from '../api.js';
 import { CommandForm } from '../components/CommandForm.js';
-import { StatePanel } from '../components/StatePanel.js';
-import type { Feed, LiveSite } from '../live.js';
+import { FailurePanel, StatePanel } from '../components/StatePanel.js';
+import { ageOf, formatNumber, formatTime, formatValue, unitSymbol } from '../format.js';
+import type { LiveSite } from '../live.js';
 import { fetchPoints, type LatestPoint, type PointInfo } from '../points.js';
 import { hrefOf, type Route } from '../router.js';
-import { ageOf, formatNumber, formatTime, formatValue, unitSymbol } from '../site/format.js';
 import { useLatestPoll } from '../site/latest-poll.js';
 import './site.css';
+import { viewProps } from './view-props.js';
 
 /** The trend chart (and ECharts with it) loads when a trend is first opened, not with the first view. */
 const TrendChart = defineAsyncComponent(async () => (await import('../components/TrendChart.js')).TrendChart);
@@ -73,11 +73,7 @@ function linesOf(points: PointInfo[]): Lines {
 
 export const SiteView = defineComponent({
   name: 'SiteView',
-  props: {
-    feed: { type: Object as PropType<Feed>, required: true },
-    principal: { type: Object as PropType<Principal>, required: true },
-    route: { type: Object as PropType<Route>, required: true },
-  },
+  props: viewProps,
   setup(props) {
     const { t, locale } = useI18n();
     const where = computed(() =>
@@ -103,16 +99,11 @@ export const SiteView = defineComponent({
       try {
         load.value = { kind: 'ready', points: await fetchPoints(site) };
       } catch (error) {
-        if (error instanceof ApiFailure && error.failure.kind === 'error' && error.failure.status === 404)
-          load.value = { kind: 'unknown' };
-        else
-          load.value = {
-            kind: 'failed',
-            failure:
-              error instanceof ApiFailure
-                ? error.failure
-                : { kind: 'error', status: 0, message: String(error) },
-          };
+        const failure = failureOf(error);
+        load.value =
+          failure.kind === 'error' && failure.status === 404
+            ? { kind: 'unknown' }
+            : { kind: 'failed', failure };
       }
     };
 
@@ -450,20 +441,7 @@ export const SiteView = defineComponent({
           state.kind === 'loading'
             ? h(StatePanel, { kind: 'loading', title: t('state.loading') })
             : state.kind === 'failed'
-              ? h(StatePanel, {
-                  kind: state.failure.kind === 'forbidden' ? 'forbidden' : 'error',
-                  title:
-                    state.failure.kind === 'forbidden'
-                      ? t('state.notPermitted')
-                      : state.failure.kind === 'unreachable'
-                        ? t('state.unreachable')
-                        : t('state.error', {
-                            message:
-                              state.failure.kind === 'error' ? state.failure.message : state.failure.kind,
-                          }),
-                  action: t('state.retry'),
-                  onAction: () => void readPoints(),
-                })
+              ? h(FailurePanel, { failure: state.failure, onRetry: () => void readPoints() })
               : equipment !== undefined && line !== undefined
                 ? equipmentBody(state.points, line, equipment)
                 : [about(state.points), siteBody(state.points)],

@@ -1,5 +1,5 @@
-/** How the drill-down writes values, units, times and ages, in the page's language. */
-import type { PointValue } from '../points.js';
+/** How the console writes values, units, times and ages, in the page's language. */
+import type { PointValue } from './points.js';
 
 /** Symbols of the UNECE Rec 20 codes the seed gateways use; other codes are shown as they are. */
 const UNIT_SYMBOLS: Record<string, string> = {
@@ -84,4 +84,18 @@ export function ageOf(ts: number, now: number): { unit: 's' | 'min' | 'h' | 'd';
   if (s < 7200) return { unit: 'min', n: Math.floor(s / 60) };
   if (s < 172_800) return { unit: 'h', n: Math.floor(s / 3600) };
   return { unit: 'd', n: Math.floor(s / 86_400) };
+}
+
+/** A completeness (rounded down to 0.001 by the collector) as a percentage with one decimal. */
+export function percentOf(ratio: number, locale: string): string {
+  return new Intl.NumberFormat(locale === 'zh' ? 'zh-CN' : 'en', {
+    style: 'percent',
+    minimumFractionDigits: 1,
+    maximumFractionDigits: 1,
+  }).format(ratio);
+}
+
+/** How a completeness reads: full, short (under 100 %) or poor (under 90 %). */
+export function completenessLevel(ratio: number): 'full' | 'short' | 'poor' {
+  return ratio >= 1 ? 'full' : ratio >= 0.9 ? 'short' : 'poor';
 }
