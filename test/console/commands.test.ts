@@ -8,68 +8,50 @@
  * holds it. zh and en, axe-core, no console errors; screenshots `command-confirm`, `command-done`,
  * `commands-audit-zh`.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import m from 'modbus-serial';
 import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD_ENV } from '../../cloud/auth/account-cli.js';
 import { runCli } from '../../cloud/cli.js';
-import { type RunningCollector, startCollector } from '../../cloud/collector.js';
 import { PUBLIC_KEY_FILE } from '../../cloud/commands/signing-key.js';
-import { loadCollectorConfig } from '../../cloud/config.js';
 import { parseGatewayConfig } from '../../gateway/config.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { findSite } from '../../seeds/catalogue.js';
 import { gatewayConfigFor } from '../../seeds/gateway-config.js';
 import { SiteModel } from '../../seeds/signals.js';
 import { type ModbusSimulator, startModbusSimulator } from '../../seeds/simulators/modbus-simulator.js';
-import { tempDir } from '../gateway/delivery-fixtures.js';
 import {
-  launchBrowser,
   openPage,
   screenshot,
   seriousAccessibilityViolations,
   type WatchedPage,
 } from '../helpers/browser.js';
 import { capturedIo } from '../helpers/captured-io.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
-import { repoRoot } from '../helpers/spawn.js';
 import { waitUntil } from '../helpers/wait.js';
+import { type ConsoleCollector, startConsoleCollector, unexpectedErrors } from './console-collector.js';
 
 const ModbusRTU = m.default;
 const SITE_ID = 'bj-etown-cnc';
 const SETPOINT = `${SITE_ID}/machining/plc-machining/speed-setpoint`;
 const PLC_UNIT = 3;
 const SETPOINT_REGISTER = 6;
-const users = {
-  vera: { role: 'viewer', password: 'viewer-passw0rd-long' },
-  otto: { role: 'operator', password: 'operator-passw0rd-long' },
-} as const;
 
 const site = findSite(SITE_ID);
 if (!site) throw new Error(`${SITE_ID} is not in the catalogue`);
 
 describe('commands in the console, in a real browser, down to a real (simulated) PLC', () => {
-  const dir = tempDir('jjj-console-commands-');
   const cleanups: Array<() => unknown> = [];
-  let broker: Mosquitto;
-  let collector: RunningCollector;
+  let cloud: ConsoleCollector;
   let simulator: ModbusSimulator;
   let gateway: Gateway;
   let gatewayStopped = false;
-  let browser: Browser;
   let watched: WatchedPage;
   let page: Page;
   /** The setpoint the simulated line PLC started with (its line's ideal rate). */
   let initial = 0;
-
-  /** Console errors but the 401 the API answers by design (who am I, before the sign-in). */
-  const unexpectedErrors = () =>
-    watched.errors.filter((error) => !/status of 401 \(Unauthorized\)/.test(error));
 
   const readSetpoint = async (): Promise<number | undefined> => {
     const client = new ModbusRTU();
@@ -83,52 +65,20 @@ describe('commands in the console, in a real browser, down to a real (simulated)
     }
   };
 
-  const login = async (name: keyof typeof users) => {
-    const response = await fetch(`${collector.httpUrl}/api/v1/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name, password: users[name].password }),
-    });
-    expect(response.status).toBe(200);
-    const { csrfToken } = (await response.json()) as { csrfToken: string };
-    return { cookie: (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrfToken };
-  };
-
-  const signIn = async (name: keyof typeof users) => {
-    await page.goto(`${collector.httpUrl}/`);
-    await page.getByLabel('User name').fill(name);
-    await page.getByLabel('Password').fill(users[name].password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator(`[data-user="${name}"]`).waitFor();
-  };
-
   beforeAll(async () => {
-    if (!existsSync(join(repoRoot, 'dist/console/index.html')))
-      execFileSync('npm', ['run', '-s', 'build:console'], { cwd: repoRoot, stdio: 'inherit' });
-    broker = await startMosquitto();
-    cleanups.push(() => broker.stop());
-
-    const configFile = join(dir.path, 'collector.yaml');
-    writeFileSync(
-      configFile,
-      [
-        `mqtt: { url: "${broker.url}" }`,
-        'store: { path: collector.db }',
-        'http: { port: 0 }',
+    cloud = await startConsoleCollector({
+      users: { vera: 'viewer', otto: 'operator' },
+      config: [
         // A short wait for the acknowledgement, for the "no acknowledgement" case once the gateway is stopped.
         'commands: { signingKeyFile: keys/command-signing-key.pem, keyId: plant-cloud, ackTimeoutMs: 3000 }',
-        '',
-      ].join('\n'),
-    );
-    expect(
-      await runCli(['keygen', '--out', join(dir.path, 'keys'), '--key-id', 'plant-cloud'], capturedIo().io),
-    ).toBe(0);
-    for (const [name, { role, password }] of Object.entries(users)) {
-      const add = capturedIo({ env: { [PASSWORD_ENV]: password } });
-      expect(await runCli(['users', 'add', name, '--role', role, '-c', configFile], add.io)).toBe(0);
-    }
-    collector = await startCollector(loadCollectorConfig(configFile), { logger: pino({ level: 'silent' }) });
-    cleanups.push(() => collector.close());
+      ],
+      // The collector loads the signing key the config names as it starts.
+      prepare: async (dir) =>
+        expect(
+          await runCli(['keygen', '--out', join(dir, 'keys'), '--key-id', 'plant-cloud'], capturedIo().io),
+        ).toBe(0),
+    });
+    const dir = cloud.dir;
 
     // The demo's Modbus devices of the site (meters and the line PLC), served from its signal model.
     const model = new SiteModel(site, { startMs: Date.now() });
@@ -141,32 +91,32 @@ describe('commands in the console, in a real browser, down to a real (simulated)
       opcuaEndpoint: 'opc.tcp://127.0.0.1:1',
       modbusHost: simulator.host,
       modbusPort: simulator.port,
-      mqttUrl: broker.url,
+      mqttUrl: cloud.broker.url,
       commandKey: {
         id: 'plant-cloud',
-        publicKey: readFileSync(join(dir.path, 'keys', PUBLIC_KEY_FILE), 'utf8'),
+        publicKey: readFileSync(join(dir, 'keys', PUBLIC_KEY_FILE), 'utf8'),
       },
     });
     const gatewayConfig = parseGatewayConfig(
       {
         ...seed,
-        gateway: { ...seed.gateway, stateDir: join(dir.path, 'gateway') },
+        gateway: { ...seed.gateway, stateDir: join(dir, 'gateway') },
         publish: { intervalMs: 200 },
         devices: seed.devices.filter((device) => device.protocol === 'modbus'),
       },
       'test',
-      dir.path,
+      dir,
     );
     gateway = new Gateway(gatewayConfig, pino({ level: 'silent' }));
     cleanups.push(() => (gatewayStopped ? undefined : gateway.stop()));
     await gateway.start();
 
     // The collector knows the point (writable, from the metadata) and has its value.
-    const viewer = await login('vera');
+    const viewer = await cloud.login('vera');
     await waitUntil(
       'the set point known to the collector with its value',
       async () => {
-        const latest = await fetch(`${collector.httpUrl}/api/v1/latest?site=${SITE_ID}`, {
+        const latest = await fetch(`${cloud.url}/api/v1/latest?site=${SITE_ID}`, {
           headers: { cookie: viewer.cookie },
         });
         if (latest.status !== 200) return false;
@@ -176,30 +126,28 @@ describe('commands in the console, in a real browser, down to a real (simulated)
       15_000,
     );
 
-    browser = await launchBrowser();
-    cleanups.push(() => browser.close());
-    watched = await openPage(browser, { locale: 'en-US' });
+    watched = await openPage(cloud.browser, { locale: 'en-US' });
     page = watched.page;
   }, 60_000);
 
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
-    dir.remove();
+    await cloud?.close();
   });
 
   it('gives a viewer no Commands link, "not permitted" at #/commands, and the API refuses their command', async () => {
-    await signIn('vera');
+    await cloud.signIn(page, 'vera');
     await page.getByRole('heading', { name: 'Regional overview' }).waitFor();
     expect(await page.locator('nav a[data-view]').count()).toBe(4);
     expect(await page.locator('nav a[data-view="commands"]').count()).toBe(0);
 
-    await page.goto(`${collector.httpUrl}/#/commands`);
+    await page.goto(`${cloud.url}/#/commands`);
     await page.getByRole('alert').filter({ hasText: 'You are not permitted to see this.' }).waitFor();
     expect(await page.locator('.command-form').count()).toBe(0);
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
 
-    const viewer = await login('vera');
-    const refused = await fetch(`${collector.httpUrl}/api/v1/commands`, {
+    const viewer = await cloud.login('vera');
+    const refused = await fetch(`${cloud.url}/api/v1/commands`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -216,7 +164,7 @@ describe('commands in the console, in a real browser, down to a real (simulated)
   });
 
   it('lets an operator write the set point: checked, confirmed, acknowledged, applied and audited', async () => {
-    await signIn('otto');
+    await cloud.signIn(page, 'otto');
     await page.locator('nav a[data-view="commands"]').click();
     await page.getByRole('heading', { name: 'Commands', level: 1 }).waitFor();
     await page.locator('[data-state="empty"]').filter({ hasText: 'No command sent yet.' }).waitFor();
@@ -309,7 +257,7 @@ describe('commands in the console, in a real browser, down to a real (simulated)
     ]);
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
     await screenshot(page, 'command-done');
-    expect(unexpectedErrors()).toEqual([]);
+    expect(unexpectedErrors(watched.errors)).toEqual([]);
   }, 60_000);
 
   it('shows the view, the form and the audit list in Chinese, with the site name in Chinese', async () => {
@@ -341,7 +289,7 @@ describe('commands in the console, in a real browser, down to a real (simulated)
     await page.getByRole('alert').filter({ hasText: '数值低于最小值 0。' }).waitFor();
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
     await screenshot(page, 'commands-audit-zh');
-    expect(unexpectedErrors()).toEqual([]);
+    expect(unexpectedErrors(watched.errors)).toEqual([]);
   });
 
   it('says when the gateway does not acknowledge: the command stays pending, in the audit list too', async () => {
@@ -367,7 +315,7 @@ describe('commands in the console, in a real browser, down to a real (simulated)
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
     await screenshot(page, 'command-pending-zh');
     // The browser logs the API's deliberate 504 (no acknowledgement) as a failed resource, nothing else.
-    expect(unexpectedErrors()).toEqual([
+    expect(unexpectedErrors(watched.errors)).toEqual([
       'console: Failed to load resource: the server responded with a status of 504 (Gateway Timeout)',
     ]);
   });

@@ -7,33 +7,18 @@
  * under 100 %; refreshed every 10 s and by the button; English and Chinese; no console errors, no
  * serious axe-core violations. Screenshots: health-en, health-zh, overview-health.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { connectAsync, type MqttClient } from 'mqtt';
-import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD_ENV } from '../../cloud/auth/account-cli.js';
-import { runCli } from '../../cloud/cli.js';
-import { type RunningCollector, startCollector } from '../../cloud/collector.js';
-import { loadCollectorConfig } from '../../cloud/config.js';
 import { type Quality, type Region, topicFor } from '../../gateway/schema/index.js';
 import { metadata, status, telemetry } from '../cloud/fixtures.js';
-import { tempDir } from '../gateway/delivery-fixtures.js';
 import {
-  launchBrowser,
   openPage,
   screenshot,
   seriousAccessibilityViolations,
   type WatchedPage,
 } from '../helpers/browser.js';
-import { capturedIo } from '../helpers/captured-io.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { repoRoot } from '../helpers/spawn.js';
 import { waitUntil } from '../helpers/wait.js';
-
-const PASSWORD = 'viewer-passw0rd-long';
+import { type ConsoleCollector, startConsoleCollector, unexpectedErrors } from './console-collector.js';
 
 interface TestSite {
   region: Region;
@@ -64,19 +49,14 @@ const WHOLE: TestSite = {
 };
 
 describe('the data-health view and the overview health figures in a real browser', () => {
-  const dir = tempDir('jjj-console-health-');
-  const configFile = join(dir.path, 'collector.yaml');
-  let broker: Mosquitto;
-  let collector: RunningCollector;
-  let publisher: MqttClient;
-  let browser: Browser;
+  let cloud: ConsoleCollector;
   let watched: WatchedPage;
   let page: Page;
 
   const topic = (site: TestSite, kind: 'metadata' | 'status' | 'telemetry') =>
     topicFor({ region: site.region, site: site.site, gateway: site.gateway, kind });
   const publish = (site: TestSite, kind: 'metadata' | 'status' | 'telemetry', message: unknown) =>
-    publisher.publishAsync(topic(site, kind), JSON.stringify(message), {
+    cloud.publisher.publishAsync(topic(site, kind), JSON.stringify(message), {
       qos: 1,
       retain: kind !== 'telemetry',
     });
@@ -103,32 +83,14 @@ describe('the data-health view and the overview health figures in a real browser
     );
   };
   const api = async <T>(path: string): Promise<T> =>
-    (await (await fetch(`${collector.httpUrl}${path}`, { headers: { cookie } })).json()) as T;
+    (await (await fetch(`${cloud.url}${path}`, { headers: { cookie } })).json()) as T;
   let cookie = '';
-  /** Console errors but the 401 the API answers by design before the sign-in. */
-  const unexpectedErrors = () =>
-    watched.errors.filter((error) => !/status of 401 \(Unauthorized\)/.test(error));
 
   beforeAll(async () => {
-    if (!existsSync(join(repoRoot, 'dist/console/index.html')))
-      execFileSync('npm', ['run', '-s', 'build:console'], { cwd: repoRoot, stdio: 'inherit' });
-    broker = await startMosquitto();
-    writeFileSync(
-      configFile,
-      [
-        `mqtt: { url: "${broker.url}" }`,
-        'store: { path: collector.db }',
-        'http: { port: 0 }',
-        'api: { staleAfterMs: 600000 }',
-        '',
-      ].join('\n'),
-    );
-    const add = capturedIo({ env: { [PASSWORD_ENV]: PASSWORD } });
-    expect(await runCli(['users', 'add', 'vera', '--role', 'viewer', '--config', configFile], add.io)).toBe(
-      0,
-    );
-    collector = await startCollector(loadCollectorConfig(configFile), { logger: pino({ level: 'silent' }) });
-    publisher = await connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
+    cloud = await startConsoleCollector({
+      users: { vera: 'viewer' },
+      config: ['api: { staleAfterMs: 600000 }'],
+    });
     const now = Date.now();
     for (const site of [GAPPY, WHOLE]) {
       const gateway = { id: site.gateway, boot: 1 };
@@ -139,20 +101,16 @@ describe('the data-health view and the overview health figures in a real browser
     await sendBatch(GAPPY, 6, ['good', 'bad', 'uncertain']);
     for (const seq of [0, 1]) await sendBatch(WHOLE, seq, ['good', 'good', 'good']);
     // Two messages the collector cannot take: not JSON, and JSON that is no telemetry batch.
-    await publisher.publishAsync(topic(GAPPY, 'telemetry'), '{"schema": "jjj.telemetry/1", oops', { qos: 1 });
-    await publisher.publishAsync(
+    await cloud.publisher.publishAsync(topic(GAPPY, 'telemetry'), '{"schema": "jjj.telemetry/1", oops', {
+      qos: 1,
+    });
+    await cloud.publisher.publishAsync(
       topic(WHOLE, 'telemetry'),
       JSON.stringify({ schema: 'jjj.telemetry/1', site: WHOLE.site }),
       { qos: 1 },
     );
 
-    const login = await fetch(`${collector.httpUrl}/api/v1/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'vera', password: PASSWORD }),
-    });
-    expect(login.status).toBe(200);
-    cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    cookie = (await cloud.login('vera')).cookie;
     await waitUntil('the collector to hold every batch and both dead letters', async () => {
       const gateways = await api<Array<{ id: string; batches: number }>>('/api/v1/gateways');
       const dead = await api<unknown[]>('/api/v1/dead-letters');
@@ -163,22 +121,12 @@ describe('the data-health view and the overview health figures in a real browser
       );
     });
 
-    browser = await launchBrowser();
-    watched = await openPage(browser, { locale: 'en-US' });
+    watched = await openPage(cloud.browser, { locale: 'en-US' });
     page = watched.page;
-    await page.goto(`${collector.httpUrl}/#/health`);
-    await page.getByLabel('User name').fill('vera');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.keyboard.press('Enter');
+    await cloud.signIn(page, 'vera', '/#/health');
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await publisher?.endAsync(true);
-    await collector?.close();
-    await broker?.stop();
-    dir.remove();
-  });
+  afterAll(() => cloud?.close());
 
   it('lists the gateways worst first, the gap with its range, the dead letters with their reasons, the sites worst first', async () => {
     await page.getByRole('heading', { name: 'Data health', level: 1 }).waitFor();
@@ -250,7 +198,7 @@ describe('the data-health view and the overview health figures in a real browser
   });
 
   it('refreshes on the button and by itself every 10 s', async () => {
-    await publisher.publishAsync(topic(WHOLE, 'telemetry'), 'not json at all', { qos: 1 });
+    await cloud.publisher.publishAsync(topic(WHOLE, 'telemetry'), 'not json at all', { qos: 1 });
     await waitUntil(
       'the third dead letter stored',
       async () => (await api<unknown[]>('/api/v1/dead-letters')).length === 3,
@@ -272,7 +220,7 @@ describe('the data-health view and the overview health figures in a real browser
     expect(
       await page.locator(`tr[data-gateway="${GAPPY.gateway}"] [data-field="missing"]`).textContent(),
     ).toBe('6');
-    expect(unexpectedErrors()).toEqual([]);
+    expect(unexpectedErrors(watched.errors)).toEqual([]);
   }, 30_000);
 
   it('shows the bad count and a completeness under 100 % on the overview, live', async () => {
@@ -321,44 +269,23 @@ describe('the data-health view and the overview health figures in a real browser
     expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
     await screenshot(page, 'health-zh');
-    expect(unexpectedErrors()).toEqual([]);
+    expect(unexpectedErrors(watched.errors)).toEqual([]);
   });
 });
 
 describe('the data-health view with nothing to report', () => {
-  const dir = tempDir('jjj-console-health-empty-');
-  const configFile = join(dir.path, 'collector.yaml');
-  let broker: Mosquitto;
-  let collector: RunningCollector;
-  let browser: Browser;
+  let cloud: ConsoleCollector;
 
   beforeAll(async () => {
-    broker = await startMosquitto();
-    writeFileSync(
-      configFile,
-      [
-        `mqtt: { url: "${broker.url}" }`,
-        'store: { path: collector.db }',
-        'http: { port: 0 }',
-        'auth: { anonymous: viewer }',
-        '',
-      ].join('\n'),
-    );
-    collector = await startCollector(loadCollectorConfig(configFile), { logger: pino({ level: 'silent' }) });
-    browser = await launchBrowser();
+    cloud = await startConsoleCollector({ config: ['auth: { anonymous: viewer }'] });
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await collector?.close();
-    await broker?.stop();
-    dir.remove();
-  });
+  afterAll(() => cloud?.close());
 
   it('says there are no gateways, no gaps and no dead letters', async () => {
-    const watched = await openPage(browser, { locale: 'en-US' });
+    const watched = await openPage(cloud.browser, { locale: 'en-US' });
     const { page } = watched;
-    await page.goto(`${collector.httpUrl}/#/health`);
+    await page.goto(`${cloud.url}/#/health`);
     await page.locator('.health[data-loaded="true"]').waitFor();
     expect(await page.locator('[data-block="gateways"] .health-empty').textContent()).toBe(
       'No gateway has reported yet.',

@@ -7,33 +7,18 @@
  * "reconnecting"; no console errors, no serious or critical axe-core violations. Screenshots of
  * each view go to screenshots/ (not committed).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { connectAsync, type MqttClient } from 'mqtt';
-import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD_ENV } from '../../cloud/auth/account-cli.js';
-import { runCli } from '../../cloud/cli.js';
-import { type RunningCollector, startCollector } from '../../cloud/collector.js';
-import { loadCollectorConfig } from '../../cloud/config.js';
 import { type Region, topicFor } from '../../gateway/schema/index.js';
 import { metadata, status, telemetry } from '../cloud/fixtures.js';
-import { tempDir } from '../gateway/delivery-fixtures.js';
 import {
-  launchBrowser,
   openPage,
   screenshot,
   seriousAccessibilityViolations,
   type WatchedPage,
 } from '../helpers/browser.js';
-import { capturedIo } from '../helpers/captured-io.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { repoRoot } from '../helpers/spawn.js';
 import { waitUntil } from '../helpers/wait.js';
-
-const PASSWORD = 'viewer-passw0rd-long';
+import { type ConsoleCollector, startConsoleCollector, unexpectedErrors } from './console-collector.js';
 
 interface TestSite {
   region: Region;
@@ -77,20 +62,14 @@ const SITES: TestSite[] = [
 ];
 
 describe('the web console in a real browser: sign-in and the live regional overview', () => {
-  const dir = tempDir('jjj-console-');
-  const configFile = join(dir.path, 'collector.yaml');
-  let broker: Mosquitto;
-  let collector: RunningCollector;
-  let collectorOpen = false;
-  let publisher: MqttClient;
-  let browser: Browser;
+  let cloud: ConsoleCollector;
   let watched: WatchedPage;
   let page: Page;
   /** A session of its own for the test's API calls. */
   let cookie = '';
 
   const publish = (site: TestSite, kind: 'metadata' | 'status' | 'telemetry', message: unknown) =>
-    publisher.publishAsync(
+    cloud.publisher.publishAsync(
       topicFor({ region: site.region, site: site.site, gateway: site.gateway, kind }),
       JSON.stringify(message),
       { qos: 1, retain: kind !== 'telemetry' },
@@ -102,31 +81,12 @@ describe('the web console in a real browser: sign-in and the live regional overv
   });
   const row = (site: TestSite) => page.locator(`tr[data-site="${site.site}"]`);
   const stateOf = (site: TestSite) => row(site).locator('[data-site-state]').getAttribute('data-site-state');
-  /** Console errors but the 401s the API answers by design (who am I before sign-in, a wrong password). */
-  const unexpectedErrors = () =>
-    watched.errors.filter((error) => !/status of 401 \(Unauthorized\)/.test(error));
 
   beforeAll(async () => {
-    if (!existsSync(join(repoRoot, 'dist/console/index.html')))
-      execFileSync('npm', ['run', '-s', 'build:console'], { cwd: repoRoot, stdio: 'inherit' });
-    broker = await startMosquitto();
-    writeFileSync(
-      configFile,
-      [
-        `mqtt: { url: "${broker.url}" }`,
-        'store: { path: collector.db }',
-        'http: { port: 0 }',
-        'api: { staleAfterMs: 600000 }',
-        '',
-      ].join('\n'),
-    );
-    const add = capturedIo({ env: { [PASSWORD_ENV]: PASSWORD } });
-    expect(await runCli(['users', 'add', 'vera', '--role', 'viewer', '--config', configFile], add.io)).toBe(
-      0,
-    );
-    collector = await startCollector(loadCollectorConfig(configFile), { logger: pino({ level: 'silent' }) });
-    collectorOpen = true;
-    publisher = await connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
+    cloud = await startConsoleCollector({
+      users: { vera: 'viewer' },
+      config: ['api: { staleAfterMs: 600000 }'],
+    });
     const now = Date.now();
     for (const site of SITES) {
       const gateway = { id: site.gateway, boot: 1 };
@@ -144,28 +104,15 @@ describe('the web console in a real browser: sign-in and the live regional overv
         }),
       );
     }
-    const login = await fetch(`${collector.httpUrl}/api/v1/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'vera', password: PASSWORD }),
-    });
-    expect(login.status).toBe(200);
-    cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    browser = await launchBrowser();
-    watched = await openPage(browser, { locale: 'en-US' });
+    cookie = (await cloud.login('vera')).cookie;
+    watched = await openPage(cloud.browser, { locale: 'en-US' });
     page = watched.page;
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await publisher?.endAsync(true);
-    if (collectorOpen) await collector?.close();
-    await broker?.stop();
-    dir.remove();
-  });
+  afterAll(() => cloud?.close());
 
   it('asks for a sign-in, refuses a wrong password, then shows every site by region with its state', async () => {
-    await page.goto(`${collector.httpUrl}/`);
+    await page.goto(`${cloud.url}/`);
     await page.getByLabel('User name').waitFor();
     expect(await page.locator('html').getAttribute('lang')).toBe('en');
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
@@ -176,7 +123,7 @@ describe('the web console in a real browser: sign-in and the live regional overv
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'Wrong user name or password.' }).waitFor();
 
-    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Password').fill(cloud.password('vera'));
     await page.keyboard.press('Enter'); // the form submits from the keyboard
     await page.getByRole('heading', { name: 'Regional overview' }).waitFor();
     await page.locator('[data-feed="live"]').waitFor();
@@ -252,7 +199,7 @@ describe('the web console in a real browser: sign-in and the live regional overv
     await page.goBack();
     await page.locator('.overview[data-ready="true"]').waitFor();
     // Everything came from the collector: no CDN, no outside font (plant networks are closed).
-    const outside = watched.requests.filter((url) => !url.startsWith(`${collector.httpUrl}/`));
+    const outside = watched.requests.filter((url) => !url.startsWith(`${cloud.url}/`));
     expect(outside).toEqual([]);
     expect(watched.requests.some((url) => /\/assets\/index-[\w-]+\.js$/.test(url))).toBe(true);
   });
@@ -275,7 +222,7 @@ describe('the web console in a real browser: sign-in and the live regional overv
     await waitUntil(
       'the collector to know Tianjin is offline',
       async () => {
-        const response = await fetch(`${collector.httpUrl}/api/v1/sites`, { headers: { cookie } });
+        const response = await fetch(`${cloud.url}/api/v1/sites`, { headers: { cookie } });
         const sites = (await response.json()) as Array<{ id: string; online: boolean }>;
         return sites.find((site) => site.id === tianjin.site)?.online === false;
       },
@@ -333,7 +280,7 @@ describe('the web console in a real browser: sign-in and the live regional overv
         .locator('.site-title')
         .textContent(),
     ).toBe('亦庄数控车间');
-    expect(unexpectedErrors()).toEqual([]);
+    expect(unexpectedErrors(watched.errors)).toEqual([]);
   });
 
   it('signs out (with the CSRF token of its login) back to the sign-in form, and in again', async () => {
@@ -345,71 +292,48 @@ describe('the web console in a real browser: sign-in and the live regional overv
     await page.getByLabel('用户名').waitFor();
     expect(await page.locator('tr[data-site]').count()).toBe(0);
     // The session is gone on the collector too, not only in the page.
-    const me = await fetch(`${collector.httpUrl}/api/v1/me`, {
+    const me = await fetch(`${cloud.url}/api/v1/me`, {
       headers: { cookie: `jjj_session=${session?.value}` },
     });
     expect(me.status).toBe(401);
     await page.getByLabel('用户名').fill('vera');
-    await page.getByLabel('密码').fill(PASSWORD);
+    await page.getByLabel('密码').fill(cloud.password('vera'));
     await page.getByRole('button', { name: '登录' }).click();
     await page.locator('[data-feed="live"]').waitFor();
-    expect(unexpectedErrors()).toEqual([]);
+    expect(unexpectedErrors(watched.errors)).toEqual([]);
   });
 
   it('says "reconnecting" when the collector goes away, keeping the last known sites', async () => {
     await page.locator('[data-action="switch-language"]').click();
     await page.getByRole('heading', { name: 'Regional overview' }).waitFor();
-    await collector.close();
-    collectorOpen = false;
+    await cloud.collector.close();
     await page.locator('[data-feed="reconnecting"]').waitFor({ timeout: 10_000 });
     expect(await page.getByText('Connection lost: reconnecting…').count()).toBe(1);
     expect(await page.locator('tr[data-site]').count()).toBe(SITES.length);
     await screenshot(page, '05-reconnecting');
     // The only errors now are the failed connections (reset, refused) to the stopped collector.
     expect(
-      unexpectedErrors().filter((error) => !/Failed to load resource: net::ERR_[A-Z_]+$/.test(error)),
+      unexpectedErrors(watched.errors).filter(
+        (error) => !/Failed to load resource: net::ERR_[A-Z_]+$/.test(error),
+      ),
     ).toEqual([]);
   });
 });
 
 describe('the web console with anonymous access and no site yet', () => {
-  const dir = tempDir('jjj-console-anon-');
-  const configFile = join(dir.path, 'collector.yaml');
-  let broker: Mosquitto;
-  let collector: RunningCollector;
-  let publisher: MqttClient;
-  let browser: Browser;
+  let cloud: ConsoleCollector;
   let watched: WatchedPage;
 
   beforeAll(async () => {
-    broker = await startMosquitto();
-    writeFileSync(
-      configFile,
-      [
-        `mqtt: { url: "${broker.url}" }`,
-        'store: { path: collector.db }',
-        'http: { port: 0 }',
-        'auth: { anonymous: viewer }',
-        '',
-      ].join('\n'),
-    );
-    collector = await startCollector(loadCollectorConfig(configFile), { logger: pino({ level: 'silent' }) });
-    publisher = await connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
-    browser = await launchBrowser();
-    watched = await openPage(browser, { locale: 'zh-CN' });
+    cloud = await startConsoleCollector({ config: ['auth: { anonymous: viewer }'] });
+    watched = await openPage(cloud.browser, { locale: 'zh-CN' });
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await publisher?.endAsync(true);
-    await collector?.close();
-    await broker?.stop();
-    dir.remove();
-  });
+  afterAll(() => cloud?.close());
 
   it('opens without a sign-in, says there is no site yet, then shows the first one live', async () => {
     const { page } = watched;
-    await page.goto(`${collector.httpUrl}/`);
+    await page.goto(`${cloud.url}/`);
     // The browser's language picks the first view: Chinese here.
     await page.getByRole('heading', { name: '区域总览' }).waitFor();
     expect(await page.getByText('免登录访问（查看者）').count()).toBe(1);
@@ -425,14 +349,18 @@ describe('the web console with anonymous access and no site yet', () => {
     const gateway = { id: site.gateway, boot: 1 };
     const topic = (kind: 'metadata' | 'status' | 'telemetry') =>
       topicFor({ region: site.region, site: site.site, gateway: site.gateway, kind });
-    await publisher.publishAsync(
+    await cloud.publisher.publishAsync(
       topic('metadata'),
       JSON.stringify(metadata({ ...ref, gateway, ts: now, siteName: site })),
       { qos: 1 },
     );
-    await publisher.publishAsync(topic('status'), JSON.stringify(status({ ...ref, gateway, ts: now })), {
-      qos: 1,
-    });
+    await cloud.publisher.publishAsync(
+      topic('status'),
+      JSON.stringify(status({ ...ref, gateway, ts: now })),
+      {
+        qos: 1,
+      },
+    );
     await page.locator(`tr[data-site="${site.site}"] [data-site-state="stale"]`).waitFor({ timeout: 5000 });
     expect(await page.locator(`tr[data-site="${site.site}"] .site-title`).textContent()).toBe(site.zh);
     // Its gateway is up but no sample came yet: stale, and the age says so instead of a number.

@@ -7,29 +7,19 @@
  * three sites and for a project (bars, trend, table, the KPI's definition, CSV export), in English
  * and Chinese; no console errors, no serious axe-core violations. Screenshots go to screenshots/.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { connectAsync, type MqttClient } from 'mqtt';
-import { pino } from 'pino';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningCollector, startCollector } from '../../cloud/collector.js';
-import { loadCollectorConfig } from '../../cloud/config.js';
 import { type Region, topicFor } from '../../gateway/schema/index.js';
 import { status } from '../cloud/fixtures.js';
 import { type FixtureSite, gatewayOf, kpiBatches, kpiMetadata, T0 } from '../cloud/kpi-fixture.js';
-import { tempDir } from '../gateway/delivery-fixtures.js';
 import {
-  launchBrowser,
   openPage,
   screenshot,
   seriousAccessibilityViolations,
   type WatchedPage,
 } from '../helpers/browser.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { repoRoot } from '../helpers/spawn.js';
 import { waitUntil } from '../helpers/wait.js';
+import { type ConsoleCollector, startConsoleCollector } from './console-collector.js';
 
 const HOUR = 3_600_000;
 /** The fixture `hoursAgo` before now, shifted by whole minutes so its hand-computed windows hold. */
@@ -110,17 +100,12 @@ const NETWORK = [
 ];
 
 describe('the projects and comparison views in a real browser', () => {
-  const dir = tempDir('jjj-console-projects-');
-  const configFile = join(dir.path, 'collector.yaml');
-  let broker: Mosquitto;
-  let collector: RunningCollector;
-  let publisher: MqttClient;
-  let browser: Browser;
+  let cloud: ConsoleCollector;
   let watched: WatchedPage;
   let page: Page;
 
   const api = async <T>(path: string): Promise<T> => {
-    const response = await fetch(`${collector.httpUrl}${path}`);
+    const response = await fetch(`${cloud.url}${path}`);
     expect(response.status, path).toBe(200);
     return (await response.json()) as T;
   };
@@ -135,31 +120,21 @@ describe('the projects and comparison views in a real browser', () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(join(repoRoot, 'dist/console/index.html')))
-      execFileSync('npm', ['run', '-s', 'build:console'], { cwd: repoRoot, stdio: 'inherit' });
-    broker = await startMosquitto();
-    writeFileSync(
-      configFile,
-      [
-        `mqtt: { url: "${broker.url}" }`,
-        'store: { path: collector.db }',
-        'http: { port: 0 }',
+    cloud = await startConsoleCollector({
+      config: [
         'auth: { anonymous: viewer }',
         // The fixture's samples are hours old: online, not stale, for this test.
         'api: { staleAfterMs: 86400000 }',
         'kpi: { rollups: { intervalMs: 1000 } }',
         ...NETWORK,
-        '',
-      ].join('\n'),
-    );
-    collector = await startCollector(loadCollectorConfig(configFile), { logger: pino({ level: 'silent' }) });
-    publisher = await connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
+      ],
+    });
     for (const site of SITES) {
       const topic = (kind: 'metadata' | 'status' | 'telemetry') =>
         topicFor({ region: site.region, site: site.site, gateway: gatewayOf(site.site), kind });
       const meta = { ...kpiMetadata(site), siteName: { en: site.en, zh: site.zh } };
-      await publisher.publishAsync(topic('metadata'), JSON.stringify(meta), { qos: 1, retain: true });
-      await publisher.publishAsync(
+      await cloud.publisher.publishAsync(topic('metadata'), JSON.stringify(meta), { qos: 1, retain: true });
+      await cloud.publisher.publishAsync(
         topic('status'),
         JSON.stringify(
           status({
@@ -174,13 +149,13 @@ describe('the projects and comparison views in a real browser', () => {
       );
       const batches = kpiBatches(site);
       for (const index of site.batches)
-        await publisher.publishAsync(topic('telemetry'), JSON.stringify(batches[index]), { qos: 1 });
+        await cloud.publisher.publishAsync(topic('telemetry'), JSON.stringify(batches[index]), { qos: 1 });
     }
     // The rollup job (every second here) has rolled every site's data up.
     await waitUntil(
       'the KPIs of every site',
       async () => {
-        const response = await fetch(`${collector.httpUrl}/api/v1/compare?kpi=oee,output`);
+        const response = await fetch(`${cloud.url}/api/v1/compare?kpi=oee,output`);
         if (response.status !== 200) return false;
         const answer = (await response.json()) as {
           entities: { id: string; values: Record<string, number | null> }[];
@@ -197,21 +172,14 @@ describe('the projects and comparison views in a real browser', () => {
       },
       30_000,
     );
-    browser = await launchBrowser();
-    watched = await openPage(browser, { locale: 'en-US' });
+    watched = await openPage(cloud.browser, { locale: 'en-US' });
     page = watched.page;
   }, 90_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await publisher?.endAsync(true);
-    await collector?.close();
-    await broker?.stop();
-    dir.remove();
-  });
+  afterAll(() => cloud?.close());
 
   it("shows the network's progress against Column 5 and each project's sites with their KPIs", async () => {
-    await page.goto(`${collector.httpUrl}/#/projects`);
+    await page.goto(`${cloud.url}/#/projects`);
     await page.getByRole('heading', { level: 1, name: 'Demonstration projects' }).waitFor();
     const summary = page.locator('.progress-summary');
     await summary.waitFor();
@@ -339,7 +307,7 @@ describe('the projects and comparison views in a real browser', () => {
     expect(await page.locator('.compare-table tbody tr').count()).toBe(3);
 
     // A shared link to OEE of three sites opens as it was, and survives a reload.
-    const link = `${collector.httpUrl}/#/compare?kpi=oee&sites=${BY_REGION.join(',')}&period=24h`;
+    const link = `${cloud.url}/#/compare?kpi=oee&sites=${BY_REGION.join(',')}&period=24h`;
     await page.goto(link);
     await page.reload();
     await page.locator('.compare-table').waitFor();
@@ -367,7 +335,7 @@ describe('the projects and comparison views in a real browser', () => {
     expect(await csvLink.getAttribute('download')).toBe('jjj-compare-oee.csv');
     const href = (await csvLink.getAttribute('href')) as string;
     expect(href).toMatch(/^\/api\/v1\/compare\?.*format=csv/);
-    const csv = await fetch(`${collector.httpUrl}${href}`);
+    const csv = await fetch(`${cloud.url}${href}`);
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const records = (await csv.text()).trim().split('\r\n');
@@ -381,7 +349,7 @@ describe('the projects and comparison views in a real browser', () => {
   });
 
   it('compares a whole project from its "compare this project" link, and its sites on demand', async () => {
-    await page.goto(`${collector.httpUrl}/#/projects`);
+    await page.goto(`${cloud.url}/#/projects`);
     await page.locator(`section[data-project="${CNC_PROJECT}"] a[data-action="compare-project"]`).click();
     await page.locator('.compare-results[data-level="project"]').waitFor();
     expect(new URL(page.url()).hash).toBe(`#/compare?projects=${CNC_PROJECT}`);
@@ -396,7 +364,7 @@ describe('the projects and comparison views in a real browser', () => {
     await waitUntil('the output', async () => (await project.locator('td.num').textContent()) === '14 pcs');
     for (const chart of ['bars', 'trend']) await page.locator(`[data-chart="${chart}"] canvas`).waitFor();
     const csv = await fetch(
-      `${collector.httpUrl}${await page.locator('a[data-action="export-csv"]').getAttribute('href')}`,
+      `${cloud.url}${await page.locator('a[data-action="export-csv"]').getAttribute('href')}`,
     );
     const total = (await csv.text()).split('\r\n').find((record) => record.startsWith('total,'));
     expect(total?.split(',').slice(1, 3)).toEqual([CNC_PROJECT, 'project']);
@@ -415,7 +383,7 @@ describe('the projects and comparison views in a real browser', () => {
   });
 
   it('switches the comparison to Chinese: labels, KPI names and site names', async () => {
-    await page.goto(`${collector.httpUrl}/#/compare?kpi=oee&sites=${etown.site},${binhai.site}`);
+    await page.goto(`${cloud.url}/#/compare?kpi=oee&sites=${etown.site},${binhai.site}`);
     await page.locator('.compare-table').waitFor();
     await switchLanguage('工厂对比');
     expect(await page.locator('label[for="compare-kpi"]').textContent()).toBe('指标');
@@ -432,14 +400,14 @@ describe('the projects and comparison views in a real browser', () => {
   });
 
   it("says when there are no KPI values yet, and shows the API's refusal", async () => {
-    await page.goto(`${collector.httpUrl}/#/compare?kpi=oee&period=custom&from=2020-01-01&to=2020-01-02`);
+    await page.goto(`${cloud.url}/#/compare?kpi=oee&period=custom&from=2020-01-01&to=2020-01-02`);
     await page.locator('[data-state="empty"]').waitFor();
     expect(await page.locator('[data-state="empty"]').textContent()).toContain(
       'they appear after the first minutes of data',
     );
     expect(await page.getByLabel('From').inputValue()).toBe('2020-01-01');
 
-    await page.goto(`${collector.httpUrl}/#/compare?kpi=nonsense`);
+    await page.goto(`${cloud.url}/#/compare?kpi=nonsense`);
     await page.locator('[data-state="error"]').waitFor();
     expect(await page.locator('[data-state="error"]').textContent()).toContain('unknown KPI "nonsense"');
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
