@@ -21,6 +21,10 @@
  *    threads): what the event hub reads once a second (`listSites` + `qualityCounts`) and every 10 s
  *    (`completenessWindows` over the last hour), median and p95 of BENCH_POLLS (30) reads.
  *
+ * 5. The data-health view's reads (the gateways list, one gateway's newest gaps) over BENCH_BATCHES
+ *    (1,000,000) batches of each of 7 gateways, against the same reads over every batch as they were
+ *    before the per-boot bookkeeping; and the migration's one-off backfill of such a file.
+ *
  * `npm run bench:console`. Exits non-zero only when it cannot run; the targets print PASS or MISS.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -29,11 +33,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import Database from 'better-sqlite3';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { type Browser, chromium } from 'playwright-core';
 import { MINUTE_MS } from '../cloud/kpi/model.js';
 import { lastHour, SiteEventHub } from '../cloud/live/site-events.js';
+import { migrations } from '../cloud/store/sqlite-schema.js';
 import { SqliteStore } from '../cloud/store/sqlite-store.js';
 import { createLogger, keepStdoutForData } from '../gateway/logger.js';
 import {
@@ -54,6 +60,8 @@ const LOADS = Math.max(5, Number(process.env.BENCH_LOADS ?? 7));
 const SAMPLES = Math.max(10, Number(process.env.BENCH_SAMPLES ?? 12));
 const SITES = Number(process.env.BENCH_SITES ?? 200);
 const POLLS = Number(process.env.BENCH_POLLS ?? 30);
+const HEALTH_GATEWAYS = 7;
+const BATCHES_PER_GATEWAY = Number(process.env.BENCH_BATCHES ?? 1_000_000);
 const LINES = 2;
 const EQUIPMENT = 10;
 const POINTS = 5;
@@ -519,6 +527,104 @@ async function pollPhase(): Promise<void> {
   }
 }
 
+/**
+ * 5: what the data-health view reads every 10 s (the gateways list, then the newest gaps of each
+ * gateway missing batches) on a registry after months of batches. The file is made as a collector
+ * before the per-boot bookkeeping left it, filled directly (ingest would take hours; one batch in a
+ * thousand missing), then opened: the migration backfills it. The baseline is the reads as they were,
+ * over every batch, on the same file.
+ */
+async function healthPhase(): Promise<void> {
+  const total = HEALTH_GATEWAYS * BATCHES_PER_GATEWAY;
+  say(
+    `[5] the data-health view's reads: ${HEALTH_GATEWAYS} gateways × ${BATCHES_PER_GATEWAY} batches (SQLite file)…`,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'jjj-bench-console-health-'));
+  const path = join(dir, 'collector.db');
+  try {
+    const before = migrations.findIndex((migration) => migration.sql.includes('CREATE TABLE batch_gaps'));
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    for (const migration of migrations.slice(0, before)) db.exec(migration.sql);
+    db.pragma(`user_version = ${before}`);
+    const gateway = db.prepare(
+      'INSERT INTO gateways (id, site, boot, last_seq, last_seen) VALUES (?, ?, 1, ?, 0)',
+    );
+    const batch = db.prepare(
+      'INSERT INTO batches (gateway, boot, seq, received_at, points, historical, sent_ts) VALUES (?, 1, ?, ?, 100, 0, ?)',
+    );
+    db.transaction(() => {
+      for (let g = 0; g < HEALTH_GATEWAYS; g++) {
+        gateway.run(`gw-${g}`, `site-${g}`, BATCHES_PER_GATEWAY - 1);
+        for (let seq = 0; seq < BATCHES_PER_GATEWAY; seq++) {
+          if (seq % 1000 !== 999) batch.run(`gw-${g}`, seq, seq * 1000, seq * 1000);
+        }
+      }
+    })();
+    const timed = (read: () => unknown) => {
+      const values: number[] = [];
+      for (let run = 0; run < Math.min(POLLS, 10); run++) {
+        const started = performance.now();
+        read();
+        values.push(performance.now() - started);
+      }
+      return figuresOf(values);
+    };
+    const oldGateways = db.prepare(
+      `SELECT g.id, coalesce(sum(b.received), 0), coalesce(sum(b.top + 1 - b.received), 0)
+       FROM gateways g LEFT JOIN (
+         SELECT gateway, boot, max(seq) AS top, count(*) AS received FROM batches GROUP BY gateway, boot
+       ) b ON b.gateway = g.id GROUP BY g.id`,
+    );
+    const oldGaps = db.prepare(
+      `SELECT boot, previous + 1, seq - 1 FROM (
+         SELECT boot, seq, coalesce(lag(seq) OVER (PARTITION BY boot ORDER BY seq), -1) AS previous
+         FROM batches WHERE gateway = ?
+       ) WHERE seq > previous + 1 ORDER BY boot DESC, seq DESC LIMIT 21`,
+    );
+    const baseline = {
+      gateways: timed(() => oldGateways.all()),
+      gaps: timed(() => oldGaps.all('gw-0')),
+    };
+    db.close();
+
+    const started = performance.now();
+    const store = new SqliteStore(path);
+    const migratedMs = performance.now() - started;
+    try {
+      const now = {
+        gateways: figuresOf(await timedAsync(() => store.gateways())),
+        gaps: figuresOf(await timedAsync(() => store.gaps('gw-0', 20))),
+      };
+      const listed = await store.gateways();
+      const missing = listed.reduce((sum, g) => sum + g.missingBatches, 0);
+      say(
+        `  migration backfill of ${total} batches: ${(migratedMs / 1000).toFixed(1)} s (once, on the first start)`,
+      );
+      for (const read of ['gateways', 'gaps'] as const) {
+        say(
+          `  ${read === 'gateways' ? 'the gateways list' : "one gateway's newest 20 gaps"}: median ${now[read].median.toFixed(2)} ms, p95 ${now[read].p95.toFixed(2)} ms; over every batch as before: median ${baseline[read].median.toFixed(0)} ms (${(baseline[read].median / Math.max(now[read].median, 0.001)).toFixed(0)}× slower)`,
+        );
+      }
+      say(`  (${missing} missing batches counted over ${listed.length} gateways)`);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function timedAsync(read: () => Promise<unknown>): Promise<number[]> {
+  const values: number[] = [];
+  for (let run = 0; run < POLLS; run++) {
+    const started = performance.now();
+    await read();
+    values.push(performance.now() - started);
+  }
+  return values;
+}
+
 async function main(): Promise<void> {
   keepStdoutForData();
   say(
@@ -547,6 +653,7 @@ async function main(): Promise<void> {
       await generated.stop();
     }
     await pollPhase();
+    await healthPhase();
   } finally {
     await browser.close();
   }
