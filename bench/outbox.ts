@@ -1,8 +1,9 @@
 /**
  * `npm run bench:outbox`: outbox append and replay throughput (points/s; replay as the JSON format sends
  * it, from the stored text, and with each batch parsed, as Sparkplug needs it), the encoded size per
- * reading (what the default cap holds), and the p99 latency of live batches while a backlog
- * replays divided by the p99 with no replay, against a real Mosquitto, all in one run.
+ * reading (what the default cap holds), the cost of making every reading durable as it is accepted
+ * (one append per reading) against one append per batch, and the p99 latency of live batches while a
+ * backlog replays divided by the p99 with no replay, against a real Mosquitto, all in one run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,6 +81,34 @@ function measureOutbox(label: string, open: () => Outbox, batches: number): { by
     `${label.padEnd(28)} append ${perSecond(batches * POINTS_PER_BATCH, json.appendMs).padStart(18)}   replay ${perSecond(json.replayed, json.replayMs).padStart(18)}   replay+parse ${perSecond(parsed.replayed, parsed.replayMs).padStart(18)}`,
   );
   return { bytesPerPoint: json.bytesPerPoint };
+}
+
+/** CPU and disk time per reading when each append carries `perAppend` readings. */
+function microsPerReading(open: () => Outbox, perAppend: number, readings: number): number {
+  const outbox = open();
+  const appends = Array.from({ length: Math.ceil(readings / perAppend) }, (_, seq) =>
+    serialiseBatch(siteBatch(seq, perAppend)),
+  );
+  const started = performance.now();
+  for (const serialised of appends) outbox.append(serialised);
+  const ms = performance.now() - started;
+  outbox.close();
+  return (ms * 1000) / (appends.length * perAppend);
+}
+
+/**
+ * What a `kill -9` could no longer lose if every reading were appended as it is accepted, instead of
+ * with its batch at the next publish tick: the price per reading, and what it is at 10,000 readings/s.
+ */
+function durableOnAccept(open: (fsync: FsyncPolicy) => () => Outbox): void {
+  console.log('every reading durable on accept (one append each) vs one append per batch:');
+  for (const fsync of ['every-batch', 'checkpoint'] as const) {
+    const single = microsPerReading(open(fsync), 1, fsync === 'every-batch' ? 300 : 3000);
+    const batched = microsPerReading(open(fsync), POINTS_PER_BATCH, 100 * POINTS_PER_BATCH);
+    console.log(
+      `  fsync ${fsync.padEnd(11)} ${single.toFixed(1).padStart(8)} µs per reading vs ${batched.toFixed(2)} µs in batches (${(single / batched).toFixed(0)}×); at 10,000 readings/s: ${((single * 10_000) / 1e6).toFixed(2)} s of every second`,
+    );
+  }
 }
 
 function p99(samples: number[]): number {
@@ -191,6 +220,8 @@ async function main(): Promise<void> {
     console.log(
       `encoded size: ${bytesPerPoint.toFixed(1)} bytes/point; 24 h at 1,000 points/s = ${day.toLocaleString('en')} points = ${((day * bytesPerPoint) / 2 ** 30).toFixed(2)} GiB (default cap ${DEFAULT_OUTBOX_BYTES / 2 ** 30} GiB)`,
     );
+
+    durableOnAccept(disk);
 
     await liveLatency(broker.url, join(dir, 'warm-up'), 0);
     const quiet = await liveLatency(broker.url, join(dir, 'quiet'), 0);
