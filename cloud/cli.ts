@@ -99,6 +99,8 @@ export async function runCli(argv: string[], io: AccountCliIo = processIo()): Pr
 
   const logger = pino({ level: config.log.level }, io.stderr);
   let collector: Awaited<ReturnType<typeof startCollector>>;
+  // Listening before the start: a stop asked while the broker is still being reached waits for it.
+  const stopAsked = io.waitForStop();
   try {
     collector = await startCollector(config, { logger });
   } catch (error) {
@@ -106,7 +108,7 @@ export async function runCli(argv: string[], io: AccountCliIo = processIo()): Pr
     logger.fatal({ err: error }, `collector failed to start: ${(error as Error).message}`);
     return 1;
   }
-  const signal = await io.waitForStop();
+  const signal = await stopAsked;
   logger.info({ signal }, 'stopping');
   await collector.close();
   return 0;

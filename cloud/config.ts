@@ -400,7 +400,10 @@ export function buildCollectorConfig(
 
 /** Loads and validates a collector config file; throws `ConfigError` listing every problem as `path: reason`. */
 export function loadCollectorConfig(file: string, env: NodeJS.ProcessEnv = process.env): CollectorConfig {
-  return resolveConfig(loadYamlConfig(file, CollectorConfig), file, { baseDir: dirname(resolve(file)), env });
+  return resolveConfig(loadYamlConfig(file, CollectorConfig, env), file, {
+    baseDir: dirname(resolve(file)),
+    env,
+  });
 }
 
 function resolveConfig(config: CollectorConfig, source: string, options: ResolveOptions): CollectorConfig {

@@ -141,8 +141,10 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
   }
 
   const gateway = new Gateway(config, logger);
+  // Listening before the start: a stop asked while devices are still being reached waits for it.
+  const stopAsked = io.waitForStop();
   await gateway.start();
-  const signal = await io.waitForStop();
+  const signal = await stopAsked;
   logger.info({ signal }, 'shutting down');
   await gateway.stop();
   return 0;
@@ -151,7 +153,7 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
 /** The config, or the exit code after printing each problem as `path: reason`. */
 function loadConfig(io: CliIo, file: string): LoadedGatewayConfig | number {
   try {
-    return loadGatewayConfig(file);
+    return loadGatewayConfig(file, io.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr.write(`jjj-gateway: ${error.file}: invalid configuration\n`);

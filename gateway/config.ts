@@ -327,8 +327,8 @@ function loadCommandKeys(
 }
 
 /** Loads and validates a gateway config; throws `ConfigError` listing every problem as `path: reason`. */
-export function loadGatewayConfig(file: string): LoadedGatewayConfig {
-  return resolveLoaded(loadYamlConfig(file, GatewayConfig), dirname(file), file);
+export function loadGatewayConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedGatewayConfig {
+  return resolveLoaded(loadYamlConfig(file, GatewayConfig, env), dirname(file), file);
 }
 
 /** Validates a config built in code (the demo launcher); a relative `stateDir` resolves against `baseDir`. */

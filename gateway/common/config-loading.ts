@@ -81,8 +81,71 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
 }
 
-/** Reads a YAML file and validates it, throwing `ConfigError` with every problem found. */
-export function loadYamlConfig<T>(file: string, schema: z.ZodType<T>): T {
+/** `${NAME}` or `${NAME:-default}`; `$${` is a literal `${`. */
+const ENV_REFERENCE = /\$(\$)?\{([^}]*)\}/g;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Replaces `${NAME}` in every string value of a parsed config with the environment variable NAME
+ * (`${NAME:-default}` when it is unset or empty), so one file serves every site and secrets stay out
+ * of it. Done on parsed values, not on the text, so a value can never change the document's
+ * structure. A value that is exactly one reference and reads as a number or `true`/`false` becomes
+ * one (`port: ${MQTT_PORT}`). Problems name the path and the variable, never a value.
+ */
+export function expandEnvironment(
+  raw: unknown,
+  env: NodeJS.ProcessEnv,
+): { value: unknown; problems: string[] } {
+  const problems: string[] = [];
+  const expandString = (text: string, path: PropertyKey[]): unknown => {
+    let whole = false;
+    const expanded = text.replace(
+      ENV_REFERENCE,
+      (match, escaped: string | undefined, body: string, offset) => {
+        if (escaped) return match.slice(1);
+        const [name = '', fallback] = body.split(/:-(.*)/s, 2);
+        if (!ENV_NAME.test(name)) {
+          problems.push(
+            `${formatPath(path)}: "\${${body}}" is not a variable reference (\${NAME} or \${NAME:-default})`,
+          );
+          return match;
+        }
+        const value = env[name];
+        const replacement = value !== undefined && value !== '' ? value : fallback;
+        if (replacement !== undefined) {
+          whole = offset === 0 && match.length === text.length;
+          return replacement;
+        }
+        problems.push(`${formatPath(path)}: environment variable ${name} is not set`);
+        return match;
+      },
+    );
+    if (whole && /^-?\d+(\.\d+)?$/.test(expanded)) return Number(expanded);
+    if (whole && (expanded === 'true' || expanded === 'false')) return expanded === 'true';
+    return expanded;
+  };
+  const walk = (value: unknown, path: PropertyKey[]): unknown => {
+    if (typeof value === 'string') return expandString(value, path);
+    if (Array.isArray(value)) return value.map((item, index) => walk(item, [...path, index]));
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.entries(value).map(([key, item]) => [key, walk(item, [...path, key])]),
+      );
+    }
+    return value;
+  };
+  return { value: walk(raw, []), problems };
+}
+
+/**
+ * Reads a YAML file, takes `${NAME}` from the environment, and validates it, throwing `ConfigError`
+ * with every problem found.
+ */
+export function loadYamlConfig<T>(
+  file: string,
+  schema: z.ZodType<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): T {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -105,7 +168,9 @@ export function loadYamlConfig<T>(file: string, schema: z.ZodType<T>): T {
       `(yaml): ${(error as Error).message.split('\n')[0]} (at most ${MAX_YAML_ALIASES} alias expansions are allowed)`,
     ]);
   }
-  const result = schema.safeParse(raw);
+  const expanded = expandEnvironment(raw, env);
+  if (expanded.problems.length > 0) throw new ConfigError(file, expanded.problems);
+  const result = schema.safeParse(expanded.value);
   if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
   return result.data;
 }
