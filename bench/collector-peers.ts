@@ -108,9 +108,12 @@ export function startMosquittoBroker(): Promise<Peer> {
   });
 }
 
-/** `dir` and `port` restart a stopped instance on its data. */
+/**
+ * `dir` and `port` restart a stopped instance on its data. `dedupe` keeps one sample per series and
+ * millisecond, as several collectors in front of VictoriaMetrics need (docs/scale-out.md).
+ */
 export function startVictoriaMetrics(
-  options: { dir?: string; port?: number } = {},
+  options: { dir?: string; port?: number; dedupe?: boolean } = {},
 ): Promise<Peer & { dir: string }> {
   return startServer(
     'victoria-metrics',
@@ -120,6 +123,7 @@ export function startVictoriaMetrics(
       `-httpListenAddr=127.0.0.1:${port}`,
       '-loggerLevel=ERROR',
       '-retentionPeriod=100y',
+      ...(options.dedupe ? ['-dedup.minScrapeInterval=1ms'] : []),
     ],
     { ...options, keepDir: options.dir !== undefined },
   );

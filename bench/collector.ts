@@ -13,101 +13,35 @@
  * is how many batches are in flight). Environment: BENCH_BATCHES, BENCH_STORES (victoria,sqlite),
  * BENCH_CONNECTIONS, BENCH_WRITE_CONCURRENCY, BENCH_SQLITE_CONNECTIONS. `npm run bench:collector`.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { InfluxDB } from '@influxdata/influxdb-client';
 import { pino } from 'pino';
 import { startCollector } from '../cloud/collector.js';
 import { buildCollectorConfig, type CollectorConfigInput } from '../cloud/config.js';
 import { batchToLines } from '../cloud/store/influx-write.js';
 import { SqliteStore } from '../cloud/store/sqlite-store.js';
-import { type TelemetryBatch, topicFor } from '../gateway/schema/index.js';
-import { exportSeries, forceFlush, startMosquittoBroker, startVictoriaMetrics } from './collector-peers.js';
-import type { PublisherInput } from './collector-publisher.js';
+import {
+  type Cpu,
+  cpuOf,
+  cpuSince,
+  makeBatches,
+  POINTS_PER_BATCH,
+  preparePublisher,
+  rate,
+  sleep,
+  untilSearchable,
+} from './collector-load.js';
+import { exportSeries, startMosquittoBroker, startVictoriaMetrics } from './collector-peers.js';
 
-const POINTS_PER_BATCH = 1000;
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 300);
 const TOTAL = POINTS_PER_BATCH * BATCHES;
-/** QoS 1 messages the publisher keeps in flight. */
-const PUBLISH_WINDOW = 64;
 const INFLUX_CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const WRITE_CONCURRENCY = Number(process.env.BENCH_WRITE_CONCURRENCY ?? 4);
 const SQLITE_CONNECTIONS = Number(process.env.BENCH_SQLITE_CONNECTIONS ?? 8);
 /** `victoria`, `sqlite` or both (default), to measure one store at a time. */
 const STORES = (process.env.BENCH_STORES ?? 'victoria,sqlite').split(',');
-const T0 = Date.now() - 86_400_000;
-
-/** Distinct ids per run so the direct and the collector phases write the same shape of data. */
-function makeBatch(site: string, gateway: string, seq: number): TelemetryBatch {
-  return {
-    schema: 'jjj.telemetry/1',
-    region: 'BJ',
-    project: 'bench',
-    site,
-    gateway: { id: gateway, boot: 1, seq },
-    sentTs: T0 + seq * 1000,
-    points: Array.from({ length: POINTS_PER_BATCH }, (_, i) => ({
-      line: `line-${i % 10}`,
-      equipment: `machine-${Math.floor(i / 10) % 10}`,
-      point: `p-${Math.floor(i / 100)}`,
-      value: seq + i / 1000,
-      ts: T0 + seq * 1000,
-      quality: 'good' as const,
-    })),
-  };
-}
-
-const makeBatches = (site: string, gateway: string) =>
-  Array.from({ length: BATCHES }, (_, seq) => makeBatch(site, gateway, seq));
-
-const rate = (points: number, ms: number) => Math.round((points / ms) * 1000);
-
-/** CPU-seconds used so far by each process: this one (collector, publisher, client) and the servers. */
-type Cpu = Record<string, number>;
-
-function cpuOf(servers: Record<string, number>): Cpu {
-  const usage = process.cpuUsage();
-  const cpu: Cpu = { 'this process': (usage.user + usage.system) / 1e6 };
-  for (const [name, pid] of Object.entries(servers)) {
-    // /proc/PID/stat: utime and stime are fields 14 and 15, in ticks of 1/100 s.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    cpu[name] = (Number(fields[11]) + Number(fields[12])) / 100;
-  }
-  return cpu;
-}
-
-const cpuSince = (before: Cpu, after: Cpu) =>
-  Object.entries(after)
-    .map(([name, seconds]) => `${name} ${(seconds - (before[name] ?? 0)).toFixed(2)}`)
-    .join(', ');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Points of a site VictoriaMetrics can search, counted by the database itself (cheaper than exporting them). */
-async function pointsSearchable(victoriaUrl: string, site: string): Promise<number> {
-  await forceFlush(victoriaUrl);
-  const params = new URLSearchParams({
-    query: `sum(count_over_time(jjj_value{site="${site}"}[3d]))`,
-    time: String(Math.ceil(Date.now() / 1000)),
-    nocache: '1',
-  });
-  const answer = (await (await fetch(`${victoriaUrl}/api/v1/query?${params}`)).json()) as {
-    data?: { result?: { value: [number, string] }[] };
-  };
-  return Number(answer.data?.result?.[0]?.value[1] ?? 0);
-}
-
-/** Waits until every point of the site is searchable; returns ms since `started`. */
-async function untilSearchable(victoriaUrl: string, site: string, started: number): Promise<number> {
-  const deadline = Date.now() + 30_000;
-  while ((await pointsSearchable(victoriaUrl, site)) < TOTAL) {
-    if (Date.now() > deadline) throw new Error(`${site}: not every point searchable within 30 s`);
-    // Each check flushes and queries the database: checking more often would slow what it measures.
-    await sleep(50);
-  }
-  return performance.now() - started;
-}
 
 /** Every stored value, read back through the export API (outside the timing). */
 async function pointsExported(victoriaUrl: string, site: string): Promise<number> {
@@ -118,45 +52,6 @@ async function pointsExported(victoriaUrl: string, site: string): Promise<number
 async function pointsStored(httpUrl: string): Promise<number> {
   const text = await (await fetch(`${httpUrl}/metrics`)).text();
   return Number(text.match(/^jjj_collector_points_stored_total (\d+)/m)?.[1] ?? 0);
-}
-
-/**
- * A publisher worker with every message prepared; `go()` starts it and resolves once all are PUBACKed,
- * `stop()` ends the worker whatever happened.
- */
-async function preparePublisher(
-  brokerUrl: string,
-  site: string,
-  gateway: string,
-): Promise<{ go(): Promise<void>; stop(): Promise<unknown> }> {
-  // Serialised one batch at a time: the collector's heap, shared with this script, holds no batch objects.
-  const topic = topicFor({ region: 'BJ', site, gateway, kind: 'telemetry' });
-  const input: PublisherInput = {
-    brokerUrl,
-    window: PUBLISH_WINDOW,
-    messages: Array.from({ length: BATCHES }, (_, seq) => ({
-      topic,
-      payload: JSON.stringify(makeBatch(site, gateway, seq)),
-    })),
-  };
-  const publisher = new Worker(new URL('./collector-publisher.js', import.meta.url), { workerData: input });
-  const published = new Promise<void>((resolve, reject) => {
-    publisher.on('error', reject);
-    publisher.on('message', (message) => {
-      if (message === 'published') resolve();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    publisher.once('error', reject);
-    publisher.once('message', () => resolve());
-  });
-  return {
-    async go() {
-      publisher.postMessage('go');
-      await published;
-    },
-    stop: () => publisher.terminate(),
-  };
 }
 
 /**
@@ -199,7 +94,7 @@ async function throughCollector(
     auth: { anonymous: 'viewer' },
   });
   const start = () => startCollector(config, { logger: pino({ level: 'silent' }) });
-  const publisher = await preparePublisher(brokerUrl, site, gateway);
+  const publisher = await preparePublisher(brokerUrl, site, gateway, BATCHES);
   let collector = await start();
   try {
     // Subscribed (the persistent sessions exist from now on).
@@ -258,7 +153,7 @@ async function benchVictoria(
     writeConcurrency: WRITE_CONCURRENCY,
   });
   // Direct: the client's WriteApi, every point prepared in memory.
-  const directBatches = makeBatches('bench-direct', 'gw-direct');
+  const directBatches = makeBatches('bench-direct', 'gw-direct', BATCHES);
   const influx = new InfluxDB({ url: victoriaUrl, token: 'bench' });
   const writeApi = influx.getWriteApi('jjj', 'telemetry', 'ms', { batchSize: 20_000, gzipThreshold: 1000 });
   const cpuAtStart = cpu();
@@ -268,7 +163,7 @@ async function benchVictoria(
   const acknowledgedMs = performance.now() - started;
   const direct: Timing = {
     acknowledgedMs,
-    searchableMs: await untilSearchable(victoriaUrl, 'bench-direct', started),
+    searchableMs: await untilSearchable(victoriaUrl, 'bench-direct', TOTAL, started),
     cpu: cpuSince(cpuAtStart, cpu()),
   };
   console.log(`victoria-metrics direct, CPU-seconds until searchable: ${direct.cpu}`);
@@ -285,7 +180,7 @@ async function benchVictoria(
       `gw-${mode}`,
       mode,
       cpu,
-      (since) => untilSearchable(victoriaUrl, site, since),
+      (since) => untilSearchable(victoriaUrl, site, TOTAL, since),
     );
     exported[site] = await pointsExported(victoriaUrl, site);
     report(`victoria-metrics ${mode}, until searchable`, direct.searchableMs, through.searchableMs);
@@ -303,7 +198,7 @@ async function benchSqlite(brokerUrl: string, dir: string, cpu: () => Cpu): Prom
   // Direct: SqliteStore.writeTelemetry called batch after batch on a fresh file.
   const direct = new SqliteStore(join(dir, 'direct.db'));
   const started = performance.now();
-  for (const batch of makeBatches('bench-sqlite', 'gw-sqlite'))
+  for (const batch of makeBatches('bench-sqlite', 'gw-sqlite', BATCHES))
     await direct.writeTelemetry(batch, Date.now());
   const directMs = performance.now() - started;
   await direct.close();
