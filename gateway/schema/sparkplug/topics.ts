@@ -48,5 +48,13 @@ export function stateTopic(hostId: string): string {
   return `${SPARKPLUG_NAMESPACE}/STATE/${hostId}`;
 }
 
+/**
+ * A Sparkplug host application id: one topic level (no "/", "+" or "#"), as hosts such as Ignition
+ * name themselves; both the collector's `sparkplug.hostId` and a gateway's `primaryHostId` are one.
+ */
+export const SparkplugHostId = z
+  .string()
+  .regex(/^[^/+#\s][^/+#]{0,63}$/, 'expected 1–64 characters without "/", "+", "#" or a leading space');
+
 export const HostState = z.object({ online: z.boolean(), timestamp: z.number().int().nonnegative() });
 export type HostState = z.infer<typeof HostState>;
