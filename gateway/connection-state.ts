@@ -52,7 +52,9 @@ export class ConnectionStateMachine {
       this.logger.info('primary host online: publishing births and data');
       this.enter('announced');
     } else if (!online && this.current === 'announced') {
-      this.logger.warn('primary host offline: death sent, reconnecting; data waits in the outbox');
+      this.logger.warn(
+        'primary host offline: ending the session (death) to wait for it on a new one; data waits in the outbox',
+      );
       this.enter('offline');
       this.actions.endSession();
     }

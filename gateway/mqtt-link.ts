@@ -239,14 +239,18 @@ export class MqttLink {
     const client = this.client;
     if (!client || this.closing || !this.connected) return;
     this.restarting = true;
-    this.options.logger.info({ broker: this.broker }, 'ending the session: death sent, reconnecting');
     await this.endSession(client);
   }
 
   private async endSession(client: MqttClient): Promise<void> {
+    // Not connected: no session to end, and a DISCONNECT would wait for a connection forever.
+    if (!this.connected) {
+      await client.endAsync(true);
+      return;
+    }
     const { encoder, protocolVersion } = this.options;
     const byWill = protocolVersion === 5 && encoder.willIsDeath;
-    if (this.connected && !byWill) {
+    if (!byWill) {
       await within(
         this.publish(encoder.death()).catch(() => undefined),
         1000,

@@ -140,11 +140,11 @@ describe('collector config', () => {
   });
 
   it('takes a Sparkplug host id only with Sparkplug ingest, and only as one topic level', () => {
-    expect(buildCollectorConfig({ sparkplug: { hostId: 'SCADA Host-1' } }).sparkplug.hostId).toBe(
-      'SCADA Host-1',
+    expect(buildCollectorConfig({ sparkplug: { hostId: 'Ignition-SCADA_1' } }).sparkplug.hostId).toBe(
+      'Ignition-SCADA_1',
     );
     expect(problemsOf(() => buildCollectorConfig({ sparkplug: { hostId: 'a/b' } }))).toEqual([
-      expect.stringMatching(/^sparkplug\.hostId: expected 1–64 characters without "\/"/),
+      expect.stringMatching(/^sparkplug\.hostId: expected letters, digits/),
     ]);
     expect(
       problemsOf(() => buildCollectorConfig({ mqtt: { sparkplug: false }, sparkplug: { hostId: 'scada' } })),

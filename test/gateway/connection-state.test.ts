@@ -56,7 +56,7 @@ describe('ConnectionStateMachine', () => {
     expect(calls).toHaveLength(4);
     expect(lines.map((l) => JSON.parse(l).msg)).toEqual([
       'primary host online: publishing births and data',
-      'primary host offline: death sent, reconnecting; data waits in the outbox',
+      'primary host offline: ending the session (death) to wait for it on a new one; data waits in the outbox',
     ]);
   });
 

@@ -184,6 +184,27 @@ describe('the collector as Sparkplug primary host of a gateway', () => {
     }
   });
 
+  it('the host answers an offline STATE on its own id (a late Will) with its birth again, once for a burst', async () => {
+    const { broker, dir, recorder } = await peers();
+    await startHost(broker.url, dir.path);
+    await waitUntil('the STATE birth', () => recorder.states().length === 1);
+    const birth = recorder.states()[0];
+    const peer = await connectAsync(broker.url);
+    cleanups.push(() => peer.endAsync());
+    const lateWill = JSON.stringify({ online: false, timestamp: (birth?.timestamp as number) - 60_000 });
+    for (let i = 0; i < 20; i++) await peer.publishAsync(STATE_TOPIC, lateWill, { qos: 1, retain: true });
+    await waitUntil('the birth again', () => recorder.states().filter((m) => m.online).length === 2);
+    const births = recorder.states().filter((m) => m.online);
+    // The same session, the same timestamp: what the Will of this session would carry.
+    expect(births.map((m) => m.timestamp)).toEqual([birth?.timestamp, birth?.timestamp]);
+    // What a node connecting now reads: the birth, retained over the late Will.
+    const late = await recordSparkplug(broker.url);
+    cleanups.push(() => late.client.endAsync());
+    await waitUntil('the retained STATE', () => late.states().length === 1);
+    expect(late.states()[0]).toMatchObject({ online: true, retained: true, timestamp: birth?.timestamp });
+    expect(recorder.states().filter((m) => m.online)).toHaveLength(2);
+  });
+
   it('bdSeq survives a restart: the second process connects with the next bdSeq; an MQTT 5 stop leaves the NDEATH to the broker', async () => {
     const { recorder, gatewayConfig } = await peers();
     const config = gatewayConfig({ protocolVersion: 5 });
