@@ -83,7 +83,7 @@ export class SparkplugHostState {
         this.rivalReported = true;
         this.options.logger.error(
           { hostId: this.options.hostId, theirs: timestamp, ours: this.sessionTs },
-          'another client publishes online STATEs for this Sparkplug host id: give each collector instance its own, or set it on one only',
+          'another client publishes online STATEs for this Sparkplug host id: set sparkplug.hostId on one collector instance only',
         );
       }
       return;
