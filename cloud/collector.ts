@@ -23,6 +23,7 @@ import { Ingest } from './ingest.js';
 import { RollupJob } from './kpi/rollup-job.js';
 import { SiteEventHub } from './live/site-events.js';
 import { type CollectorMetrics, createCollectorMetrics } from './metrics.js';
+import { SparkplugHostState } from './sparkplug-state.js';
 import { InfluxStore } from './store/influx-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { TelemetryStore } from './store/store.js';
@@ -133,6 +134,11 @@ export async function startCollector(
   const httpUrl = `http://${host}:${httpPort}`;
 
   const inFlight = new Set<Promise<unknown>>();
+  // The STATE rides on the first connection, the one that subscribes to Sparkplug.
+  const hostState =
+    config.sparkplug.hostId === undefined
+      ? undefined
+      : new SparkplugHostState({ hostId: config.sparkplug.hostId, metrics, logger });
   const connection = {
     ingest,
     inFlight,
@@ -141,6 +147,7 @@ export async function startCollector(
     logger,
     tls: mqttTls,
     commandSender,
+    hostState,
   };
   for (let index = 0; index < config.mqtt.connections; index++) {
     mqttClients.push(connectBroker(config.mqtt, index, connection));
@@ -180,6 +187,8 @@ export async function startCollector(
         // Live streams end first: browsers reconnect elsewhere, and no poll reads a closing store.
         events.close();
         commandSender?.stop();
+        // Edge nodes waiting on this host hear it leave now, not when the broker notices.
+        await hostState?.stop();
         await Promise.all(mqttClients.map((client) => client.endAsync(true)));
         // Messages already being stored finish before the store closes under them.
         await Promise.allSettled(inFlight);
@@ -266,6 +275,8 @@ interface ConnectionContext {
   logger: Logger;
   tls: TlsMaterial | undefined;
   commandSender: CommandSender | undefined;
+  /** Present with `sparkplug.hostId`: published on connection 0. */
+  hostState: SparkplugHostState | undefined;
 }
 
 function loadSigningKey(file: string) {
@@ -293,6 +304,7 @@ function connectBroker(mqtt: CollectorConfig['mqtt'], index: number, context: Co
   const log = logger.child({ broker: redactCredentials(mqtt.url), connection: index });
   const baseId = mqtt.clientId ?? `jjj-collector-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
   const topic = subscriptionOf(mqtt);
+  const hostState = index === 0 ? context.hostState : undefined;
   const client = connect(mqtt.url, {
     clientId: mqtt.connections > 1 ? `${baseId}-${index}` : baseId,
     username: mqtt.username,
@@ -305,13 +317,20 @@ function connectBroker(mqtt: CollectorConfig['mqtt'], index: number, context: Co
     reconnectPeriod: RECONNECT_PERIOD_MS,
     connectTimeout: CONNECT_TIMEOUT_MS,
     ...context.tls,
+    ...hostState?.connectOptions(),
   });
+  hostState?.attach(client);
 
   client.handleMessage = (packet, done) => {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     // The suffix first: ingest parses every other topic itself, so telemetry is not split twice.
     if (packet.topic.endsWith('/command-ack') && parseTopic(packet.topic)?.kind === 'command-ack') {
       context.commandSender?.handleAck(packet.topic, payload);
+      done();
+      return;
+    }
+    if (hostState && packet.topic === hostState.topic) {
+      hostState.receive(payload, packet.retain);
       done();
       return;
     }
@@ -353,8 +372,12 @@ function connectBroker(mqtt: CollectorConfig['mqtt'], index: number, context: Co
       });
     }
     if (index === 0 && mqtt.sparkplug) {
-      client.subscribe(SPARKPLUG_NODE_FILTERS, { qos: 1 }, (error) => {
-        if (error) log.error({ err: error }, 'subscribing to Sparkplug B failed');
+      // A Sparkplug host subscribes to the namespace and its own STATE before it announces itself.
+      const filters = hostState ? [...SPARKPLUG_NODE_FILTERS, hostState.topic] : SPARKPLUG_NODE_FILTERS;
+      client.subscribe(filters, { qos: 1 }, (error, granted) => {
+        if (error || granted?.some((grant) => grant.qos === 128))
+          log.error({ err: error, filters }, 'subscribing to Sparkplug B failed');
+        else hostState?.announce();
       });
     }
   });

@@ -11,6 +11,7 @@ import {
 import { ConfigError } from '../gateway/common/errors.js';
 import { readTlsFiles, type TlsMaterial, TlsSettings } from '../gateway/common/tls.js';
 import { ALL_GATEWAYS_FILTER, Identifier, regions } from '../gateway/schema/index.js';
+import { SparkplugHostId } from '../gateway/schema/sparkplug/index.js';
 import { KpiConfig } from './kpi/config.js';
 import { NetworkConfig } from './network/config.js';
 
@@ -124,6 +125,14 @@ export const CollectorConfig = z
           .describe(
             'clean=false with a fixed clientId: unacknowledged messages wait in the broker across restarts',
           ),
+      })
+      .prefault({}),
+    // Sparkplug B 3.0 (issue 14). Mapping of third-party nodes first; the host application's fields last.
+    sparkplug: z
+      .strictObject({
+        hostId: SparkplugHostId.optional().describe(
+          'publish this Sparkplug host STATE (spBv1.0/STATE/<hostId>) for edge nodes whose primaryHostId it is; on one instance only',
+        ),
       })
       .prefault({}),
     store: z
@@ -364,6 +373,13 @@ export const CollectorConfig = z
         code: 'custom',
         path: ['mqtt', 'topic'],
         message: 'a $share/ topic and mqtt.shareGroup together would share twice; keep one',
+      });
+    }
+    if (config.sparkplug.hostId !== undefined && !config.mqtt.sparkplug) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sparkplug', 'hostId'],
+        message: 'a Sparkplug host must ingest Sparkplug: set mqtt.sparkplug to true, or remove the hostId',
       });
     }
     if (config.mqtt.connections > 1 && config.mqtt.shareGroup === undefined) {

@@ -58,6 +58,11 @@ export function createCollectorMetrics() {
       help: 'MQTT connections that are up',
       registers: [registry],
     }),
+    sparkplugHostOnline: new Gauge({
+      name: 'jjj_collector_sparkplug_host_online',
+      help: 'Whether this instance has published its Sparkplug host STATE online (sparkplug.hostId) on a live connection',
+      registers: [registry],
+    }),
   };
 }
 

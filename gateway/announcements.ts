@@ -3,6 +3,7 @@
  * metadata) and the wire encoder that carries those, with the batches, to the broker: the JSON
  * contract, or Sparkplug B, whose births carry the metadata.
  */
+import { persistentBdSeq } from './boot-counter.js';
 import type { LoadedGatewayConfig } from './config.js';
 import { jsonEncoder } from './json-encoder.js';
 import type { WireEncoder } from './mqtt-link.js';
@@ -57,6 +58,7 @@ export class Announcements {
             boot,
             points: this.points,
             dataQos: mqtt.sparkplug.dataQos,
+            nextBdSeq: persistentBdSeq(config.stateDir),
             ...(mqtt.sparkplug.primaryHostId !== undefined && {
               primaryHostId: mqtt.sparkplug.primaryHostId,
             }),

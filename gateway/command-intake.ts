@@ -164,9 +164,12 @@ export class CommandIntake {
       logger.warn({ topic, reason: (error as Error).message }, 'unreadable Sparkplug command; ignored');
       return;
     }
-    if (!outcome) {
-      // The primary host's STATE may have changed.
-      connection.hostChanged();
+    if (!outcome) return;
+    if (outcome.kind === 'host-state') {
+      // Debug only: a peer repeating an old STATE must not flood the log.
+      if (outcome.stale)
+        logger.debug({ topic, timestamp: outcome.timestamp }, 'STATE older than the last one taken; ignored');
+      else connection.hostChanged();
       return;
     }
     if (outcome.kind === 'rebirth') {

@@ -12,6 +12,7 @@ import { readTlsFiles, TlsSettings } from './common/tls.js';
 import { kpiRoleIssues, type RolePointEntry } from './kpi-role-checks.js';
 import { commandPublicKey } from './schema/command-signature.js';
 import { Identifier, LocalizedName, Region } from './schema/index.js';
+import { SparkplugHostId } from './schema/sparkplug/index.js';
 
 const protocols = adapterModules.map((m) => m.protocol);
 
@@ -113,13 +114,15 @@ export const GatewayConfig = z
           .describe('json: the jjj contract (gateway/schema); sparkplug: Sparkplug B 3.0 (spBv1.0)'),
         sparkplug: z
           .strictObject({
-            primaryHostId: Identifier.optional().describe(
-              "publish only while this primary host's STATE says online",
+            primaryHostId: SparkplugHostId.optional().describe(
+              "publish only while this primary host's STATE says online (e.g. the collector's sparkplug.hostId)",
             ),
             dataQos: z
               .union([z.literal(0), z.literal(1)])
               .default(1)
-              .describe('Sparkplug asks for 0; 1 keeps batches in the outbox until the broker has them'),
+              .describe(
+                'QoS of DDATA: Sparkplug asks for 0; 1 keeps batches in the outbox until the broker has them (births are always 0)',
+              ),
           })
           .prefault({}),
       })

@@ -4,7 +4,8 @@
  *
  *   offline ──link up──► waiting-for-host ──host online──► announced
  *                       (no primary host to wait for: link up goes straight to announced)
- *   announced ──host offline──► waiting-for-host
+ *   announced ──host offline──► offline: the session ends (death sent, disconnect) and the link
+ *                               connects again, to wait for the host (Sparkplug 3.0 asks this)
  *   any state ──link down──► offline
  */
 import type { Logger } from './logger.js';
@@ -18,6 +19,8 @@ export interface ConnectionActions {
   birth(): void;
   /** Data may go on the wire (true), or must wait in the outbox and replay later as history (false). */
   dataFlow(flowing: boolean): void;
+  /** Sends the death, disconnects and connects again (the link reports down, then up). */
+  endSession(): void;
 }
 
 export class ConnectionStateMachine {
@@ -49,8 +52,11 @@ export class ConnectionStateMachine {
       this.logger.info('primary host online: publishing births and data');
       this.enter('announced');
     } else if (!online && this.current === 'announced') {
-      this.logger.warn('primary host offline: holding data in the outbox');
-      this.enter('waiting-for-host');
+      this.logger.warn(
+        'primary host offline: ending the session (death) to wait for it on a new one; data waits in the outbox',
+      );
+      this.enter('offline');
+      this.actions.endSession();
     }
   }
 

@@ -55,6 +55,11 @@ export class Gateway {
         hostOnline: () => sparkplug?.canPublish ?? true,
         birth: () => this.link.announce(),
         dataFlow: (flowing) => this.delivery.connectionChanged(flowing),
+        endSession: () => {
+          this.link
+            .restartSession()
+            .catch((error: Error) => logger.error({ err: error }, 'ending the MQTT session failed'));
+        },
       },
       logger,
     );

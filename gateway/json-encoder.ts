@@ -29,6 +29,8 @@ export function jsonEncoder({ topics, status, metadata }: JsonEncoderOptions): W
     will: () => retained(topics.status, status('offline')),
     birth: () => [retained(topics.status, status('online')), retained(topics.metadata, metadata())],
     death: () => retained(topics.status, status('offline')),
+    // The Will carries the start time; the death published at a stop carries its own.
+    willIsDeath: false,
     batch: (serialised, historical) => [
       {
         topic: topics.telemetry,

@@ -3,13 +3,14 @@
  * keepalive, reconnect with exponential backoff and jitter, the Last Will, and the birth when the
  * connection state machine (`connection-state.ts`) says to announce. What goes on the wire comes
  * from a `WireEncoder` (the JSON contract, or Sparkplug B): the link itself only moves opaque
- * messages.
+ * messages, with one rule of its own: on every connection, no batch goes out before the birth.
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { insecureConnectionWarnings } from './common/insecure-settings.js';
 import { connectionFailureReason } from './common/mqtt-failure.js';
 import { redactCredentials } from './common/redact.js';
+import { GatewayError } from './errors.js';
 import type { SerialisedBatch } from './outbox/outbox.js';
 
 export interface OutgoingMessage {
@@ -27,6 +28,11 @@ export interface WireEncoder {
   birth(): OutgoingMessage[];
   /** Sent at a clean shutdown, in place of the Will. */
   death(): OutgoingMessage;
+  /**
+   * The Will says exactly what `death()` does (Sparkplug's NDEATH): on MQTT 5 a clean stop then
+   * asks the broker to publish the Will (DISCONNECT reason 0x04) instead of publishing the death.
+   */
+  willIsDeath: boolean;
   /** One batch may take several messages (Sparkplug: a DDATA per equipment). */
   batch(serialised: SerialisedBatch, historical: boolean): OutgoingMessage[];
   /** Topics to subscribe to at every connect: commands, and a Sparkplug primary host's STATE. */
@@ -74,6 +80,16 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
   }
 }
 
+/** MQTT 5 DISCONNECT reason "Disconnect with Will Message": the broker publishes the Will. */
+const DISCONNECT_WITH_WILL = 0x04;
+
+/** Batches handed over before this connection's birth: they go out right after it. */
+interface HeldBatch {
+  messages: readonly OutgoingMessage[];
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
 /** The next reconnect delay: doubling from `minMs` up to `maxMs`, each drawn from its upper half. */
 export function backoffDelay(attempt: number, { minMs, maxMs }: MqttLinkOptions['reconnect']): number {
   const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
@@ -83,7 +99,12 @@ export function backoffDelay(attempt: number, { minMs, maxMs }: MqttLinkOptions[
 export class MqttLink {
   private client: MqttClient | undefined;
   private connected = false;
+  /** Whether this connection's birth is out: until then batches are held. */
+  private born = false;
+  private held: HeldBatch[] = [];
   private closing = false;
+  /** The session is being ended on purpose (the primary host went offline): reconnect, quietly. */
+  private restarting = false;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   /** The last failure logged, so a failure repeating at every retry is logged once. */
@@ -131,10 +152,13 @@ export class MqttLink {
     client.on('connect', () => this.onConnect());
     client.once('close', () => {
       if (this.connected && !this.closing) {
-        options.logger.warn({ broker: this.broker }, 'broker connection lost; batches wait in the outbox');
+        if (!this.restarting)
+          options.logger.warn({ broker: this.broker }, 'broker connection lost; batches wait in the outbox');
         options.onConnectionChange?.(false);
       }
       this.connected = false;
+      this.restarting = false;
+      this.releaseHeld(new GatewayError('MQTT_DISCONNECTED', 'the connection ended before its birth'));
       if (this.closing) return;
       // Its pending publishes are rejected here; the delivery replays them on the next connection.
       client.end(true);
@@ -147,17 +171,36 @@ export class MqttLink {
     client.on('message', (topic, payload) => options.onMessage?.(topic, payload));
   }
 
-  /** Sends the encoder's birth; the client sends in call order, so it precedes any data sent after. */
+  /**
+   * Sends the encoder's birth, then the batches held for it; the client sends in call order, so the
+   * birth precedes any data sent after.
+   */
   announce(): void {
     for (const message of this.options.encoder.birth()) {
       this.publish(message).catch((error: Error) => {
         if (!this.closing) this.options.logger.warn({ err: error }, 'could not publish the birth');
       });
     }
+    this.born = true;
+    for (const { messages, resolve, reject } of this.held.splice(0)) {
+      this.publishEach(messages).then(resolve, reject);
+    }
   }
 
-  /** Publishes several messages in order; resolves when the broker acknowledged all of them. */
-  async publishAll(messages: readonly OutgoingMessage[]): Promise<void> {
+  /**
+   * Publishes several messages in order; resolves when the broker acknowledged all of them. Before
+   * this connection's birth they are held for it (rejected if the connection ends first); without a
+   * connection they are refused, never left to the client's offline queue, which would send them at
+   * the next CONNECT ahead of that connection's birth.
+   */
+  publishAll(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (!this.connected)
+      return Promise.reject(new GatewayError('MQTT_DISCONNECTED', 'not connected to the broker'));
+    if (this.born) return this.publishEach(messages);
+    return new Promise((resolve, reject) => this.held.push({ messages, resolve, reject }));
+  }
+
+  private async publishEach(messages: readonly OutgoingMessage[]): Promise<void> {
     await Promise.all(messages.map((message) => this.publish(message)));
   }
 
@@ -175,25 +218,57 @@ export class MqttLink {
     await client.publishAsync(message.topic, message.payload, { qos: message.qos, retain: message.retain });
   }
 
-  /** Publishes the death (`offline`), then disconnects cleanly so the broker drops the Will. */
+  /**
+   * Ends the session for good: the death goes out (published, or on MQTT 5 as the Will the broker
+   * sends on a DISCONNECT with reason 0x04), then the connection closes.
+   */
   async close(): Promise<void> {
     const client = this.client;
     if (!client || this.closing) return;
     this.closing = true;
     clearTimeout(this.reconnectTimer);
-    if (this.connected) {
+    this.releaseHeld(new GatewayError('MQTT_CLOSED', 'the link is closing'));
+    await this.endSession(client);
+  }
+
+  /**
+   * Ends this session as a clean stop does (the death goes out), then connects again after the
+   * shortest backoff: what Sparkplug asks of an edge node whose primary host went offline.
+   */
+  async restartSession(): Promise<void> {
+    const client = this.client;
+    if (!client || this.closing || !this.connected) return;
+    this.restarting = true;
+    await this.endSession(client);
+  }
+
+  private async endSession(client: MqttClient): Promise<void> {
+    // Not connected: no session to end, and a DISCONNECT would wait for a connection forever.
+    if (!this.connected) {
+      await client.endAsync(true);
+      return;
+    }
+    const { encoder, protocolVersion } = this.options;
+    const byWill = protocolVersion === 5 && encoder.willIsDeath;
+    if (!byWill) {
       await within(
-        this.publish(this.options.encoder.death()).catch(() => undefined),
+        this.publish(encoder.death()).catch(() => undefined),
         1000,
       );
     }
     // A clean end waits for every unacknowledged message, forever if the broker is gone: force it
     // after a bound. What was not acknowledged stays in the outbox for the next start.
+    const disconnect = byWill ? { reasonCode: DISCONNECT_WITH_WILL } : {};
     const cleanly = await within(
-      client.endAsync(false).then(() => true),
+      client.endAsync(false, disconnect).then(() => true),
       2000,
     );
     if (!cleanly) await client.endAsync(true);
+  }
+
+  private releaseHeld(error: Error): void {
+    this.born = false;
+    for (const { reject } of this.held.splice(0)) reject(error);
   }
 
   private willOption(): IClientOptions['will'] {
@@ -217,10 +292,16 @@ export class MqttLink {
       options.onConnectionChange?.(true);
       return;
     }
+    // Up only while this very connection lasts: a subscription that failed because the connection
+    // dropped meanwhile must not announce the gateway on a link that is already down.
+    const stillUp = () => this.client === client && this.connected && !this.closing;
     client.subscribeAsync(topics, { qos: 1 }).then(
-      () => options.onConnectionChange?.(true),
+      () => {
+        if (stillUp()) options.onConnectionChange?.(true);
+      },
       (error: Error) => {
-        if (!this.closing) options.logger.error({ err: error, topics }, 'could not subscribe to commands');
+        if (!stillUp()) return;
+        options.logger.error({ err: error, topics }, 'could not subscribe to commands');
         options.onConnectionChange?.(true);
       },
     );

@@ -1,8 +1,9 @@
 /**
  * A Sparkplug B edge node: the state Sparkplug asks of a gateway, kept apart from MQTT so it can be
  * tested on its own. Group = site, edge node = gateway, device = equipment. Every MQTT session gets
- * the next bdSeq (its Will is the NDEATH carrying it); messages after NBIRTH number 0–255 in `seq`;
- * BIRTHs declare each metric with an alias and its metadata; DATA sends values by alias.
+ * the next bdSeq (its Will is the NDEATH carrying it; the count survives restarts); messages after
+ * NBIRTH number 0–255 in `seq`; BIRTHs declare each metric with an alias and its metadata and go at
+ * QoS 0 as Sparkplug requires; DATA sends values by alias, each with its datatype.
  */
 import { GatewayError } from '../errors.js';
 import type { OutgoingMessage } from '../mqtt-link.js';
@@ -36,12 +37,18 @@ export interface EdgeNodeOptions {
   boot: number;
   points: readonly PointMetadata[];
   /**
-   * QoS of DBIRTH/DDATA. Sparkplug asks for 0; 1 lets the outbox release a batch only after the
-   * broker has it, which is how this gateway keeps its promise of no lost readings.
+   * QoS of DDATA. Sparkplug asks for 0; 1 lets the outbox release a batch only after the broker has
+   * it, which is how this gateway keeps its promise of no lost readings (a documented deviation).
+   * Births are always QoS 0: a lost birth means a lost connection, and the next one births again.
    */
   dataQos: 0 | 1;
   /** Wait for this primary host's STATE `online` before publishing births and data. */
   primaryHostId?: string;
+  /**
+   * The bdSeq for the next MQTT CONNECT: the gateway's `persistentBdSeq` keeps it across restarts;
+   * without one (a node made in a test or a tool) it counts from 0 in memory.
+   */
+  nextBdSeq?: () => number;
 }
 
 /** A write asked for by a DCMD, by point identity. */
@@ -53,6 +60,8 @@ export interface CommandWrite {
 }
 
 export type CommandOutcome =
+  /** The primary host's STATE: taken (`canPublish` says what it is now), or older than the last one seen. */
+  | { kind: 'host-state'; stale: boolean; timestamp: number }
   | { kind: 'rebirth' }
   | { kind: 'write'; writes: CommandWrite[]; rejected: string[] };
 
@@ -119,8 +128,11 @@ function wireValue(value: PointValue): SparkplugValue {
 
 export class SparkplugEdgeNode {
   private bdSeq = -1;
+  private readonly nextBdSeq: () => number;
   private seq = 0;
   private hostOnline: boolean;
+  /** The timestamp of the newest STATE taken: an older one (a stale retained message) is ignored. */
+  private hostStateTs: number | undefined;
   private readonly devices = new Map<string, Map<string, DeviceMetric>>();
   private readonly byAlias = new Map<number, DeviceMetric>();
   /** Devices whose DBIRTH the current session has not published yet, or must publish again. */
@@ -128,6 +140,7 @@ export class SparkplugEdgeNode {
 
   constructor(private readonly options: EdgeNodeOptions) {
     this.hostOnline = options.primaryHostId === undefined;
+    this.nextBdSeq = options.nextBdSeq ?? (() => (this.bdSeq + 1) % 256);
     let alias = 1;
     for (const metadata of options.points) {
       let device = this.devices.get(metadata.equipment);
@@ -167,7 +180,7 @@ export class SparkplugEdgeNode {
 
   /** Call before each MQTT connect: the Will (NDEATH) with the next bdSeq. */
   nextSessionWill(): OutgoingMessage {
-    this.bdSeq = (this.bdSeq + 1) % 256;
+    this.bdSeq = this.nextBdSeq();
     return this.death();
   }
 
@@ -205,7 +218,7 @@ export class SparkplugEdgeNode {
           { name: nodeProperties.boot, datatype: 'UInt32', value: boot },
         ],
       },
-      this.options.dataQos,
+      0,
     );
     this.unborn.clear();
     return [nbirth, ...[...this.devices.keys()].map((device) => this.dbirth(device, now))];
@@ -246,15 +259,20 @@ export class SparkplugEdgeNode {
   }
 
   /**
-   * Handles a message on a subscribed topic: a primary host's STATE (returns undefined, updates
-   * `canPublish`), an NCMD rebirth request, or a DCMD write.
+   * Handles a message on a subscribed topic: a primary host's STATE (updates `canPublish` unless it
+   * is older than the last one taken), an NCMD rebirth request, or a DCMD write.
    */
   handle(topic: string, payload: Buffer): CommandOutcome | undefined {
     const { primaryHostId } = this.options;
     if (primaryHostId !== undefined && topic === stateTopic(primaryHostId)) {
       const state = HostState.safeParse(safeJson(payload));
-      if (state.success) this.hostOnline = state.data.online;
-      return undefined;
+      if (!state.success) return undefined;
+      const { online, timestamp } = state.data;
+      if (this.hostStateTs !== undefined && timestamp < this.hostStateTs)
+        return { kind: 'host-state', stale: true, timestamp };
+      this.hostStateTs = timestamp;
+      this.hostOnline = online;
+      return { kind: 'host-state', stale: false, timestamp };
     }
     const parsed = parseSparkplugTopic(topic);
     if (!parsed || parsed.groupId !== this.options.site || parsed.edgeNodeId !== this.options.gateway)
@@ -316,17 +334,15 @@ export class SparkplugEdgeNode {
       if (metadata.description) birth.description = metadata.description;
       return birth;
     });
-    return this.message(
-      'DBIRTH',
-      device,
-      { timestamp: now, seq: this.nextSeq(), metrics },
-      this.options.dataQos,
-    );
+    return this.message('DBIRTH', device, { timestamp: now, seq: this.nextSeq(), metrics }, 0);
   }
 
   private dataMetric(metric: DeviceMetric, sample: PointSample, historical: boolean): SparkplugMetric {
+    // The datatype costs two bytes and lets a host that decodes without the DBIRTH (Tahu's decoder)
+    // read the value instead of null.
     const data: SparkplugMetric = {
       alias: metric.alias,
+      datatype: metric.datatype,
       timestamp: sample.ts,
       value: wireValue(sample.value),
     };
@@ -373,9 +389,7 @@ export class SparkplugEdgeNode {
       edgeNodeId: this.options.gateway,
       ...(deviceId !== undefined && { deviceId }),
     });
-    const datatypeOf = (m: { alias?: number }) =>
-      m.alias === undefined ? undefined : this.byAlias.get(m.alias)?.datatype;
-    return { topic, payload: encodePayload(payload, datatypeOf), qos, retain: false };
+    return { topic, payload: encodePayload(payload), qos, retain: false };
   }
 }
 

@@ -7,6 +7,8 @@ export function sparkplugEncoder(node: SparkplugEdgeNode): WireEncoder {
     will: () => node.nextSessionWill(),
     birth: () => node.births(),
     death: () => node.death(),
+    // The NDEATH of a session is its Will, byte for byte.
+    willIsDeath: true,
     // Sparkplug has no replay of its own: replayed values go out as DDATA marked is_historical.
     batch: ({ batch }, historical) => node.data(historical ? { ...batch, historical: true } : batch),
     subscriptions: () => node.subscriptions(),

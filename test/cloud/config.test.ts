@@ -42,6 +42,7 @@ describe('collector config', () => {
         persistentSession: false,
         connectTimeoutMs: 30_000,
       },
+      sparkplug: {},
       store: { type: 'sqlite', path: join(dir, 'var/collector.db') },
       ingest: {
         maxMessageBytes: 4 * 1024 * 1024,
@@ -136,6 +137,20 @@ describe('collector config', () => {
         expect.stringMatching(/^http\.port: /),
       ]),
     );
+  });
+
+  it('takes a Sparkplug host id only with Sparkplug ingest, and only as one topic level', () => {
+    expect(buildCollectorConfig({ sparkplug: { hostId: 'Ignition-SCADA_1' } }).sparkplug.hostId).toBe(
+      'Ignition-SCADA_1',
+    );
+    expect(problemsOf(() => buildCollectorConfig({ sparkplug: { hostId: 'a/b' } }))).toEqual([
+      expect.stringMatching(/^sparkplug\.hostId: expected letters, digits/),
+    ]);
+    expect(
+      problemsOf(() => buildCollectorConfig({ mqtt: { sparkplug: false }, sparkplug: { hostId: 'scada' } })),
+    ).toEqual([
+      'sparkplug.hostId: a Sparkplug host must ingest Sparkplug: set mqtt.sparkplug to true, or remove the hostId',
+    ]);
   });
 
   it('rejects a PORT that is not a port number', () => {

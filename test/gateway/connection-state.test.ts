@@ -12,6 +12,7 @@ function machine(hostOnline = true) {
       hostOnline: () => host.online,
       birth: () => calls.push('birth'),
       dataFlow: (flowing) => calls.push(flowing ? 'flow' : 'hold'),
+      endSession: () => calls.push('end-session'),
     },
     pino({ level: 'info' }, { write: (line: string) => lines.push(line) }),
   );
@@ -32,7 +33,7 @@ describe('ConnectionStateMachine', () => {
     expect(calls).toEqual(['birth', 'flow', 'hold', 'birth', 'flow']);
   });
 
-  it('with a primary host: waits for it, announces when it comes online, holds data when it goes', () => {
+  it('with a primary host: waits for it, announces when it comes online, ends the session when it goes', () => {
     const { connection, host, calls, lines } = machine(false);
     connection.linkUp();
     expect(connection.state).toBe('waiting-for-host');
@@ -43,14 +44,19 @@ describe('ConnectionStateMachine', () => {
     expect(calls).toEqual(['birth', 'flow']);
     host.online = false;
     connection.hostChanged();
-    expect(connection.state).toBe('waiting-for-host');
-    expect(calls).toEqual(['birth', 'flow', 'hold']);
+    expect(connection.state).toBe('offline');
+    expect(calls).toEqual(['birth', 'flow', 'hold', 'end-session']);
     // A repeated STATE changes nothing and logs nothing more.
     connection.hostChanged();
-    expect(calls).toHaveLength(3);
+    expect(calls).toHaveLength(4);
+    // The link reports the end of the session, then the new one: the host is still offline.
+    connection.linkDown();
+    connection.linkUp();
+    expect(connection.state).toBe('waiting-for-host');
+    expect(calls).toHaveLength(4);
     expect(lines.map((l) => JSON.parse(l).msg)).toEqual([
       'primary host online: publishing births and data',
-      'primary host offline: holding data in the outbox',
+      'primary host offline: ending the session (death) to wait for it on a new one; data waits in the outbox',
     ]);
   });
 

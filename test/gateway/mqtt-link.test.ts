@@ -1,17 +1,23 @@
 /**
  * The MQTT link against Mosquitto: birth, Last Will, MQTT 3.1.1 and 5, username/password, TLS with
  * a CA and mutual TLS with certificates this test makes with openssl; refusals are logged with why.
+ * No batch precedes its connection's birth; a Sparkplug node's clean stop on MQTT 5 leaves the
+ * NDEATH to the broker (DISCONNECT 0x04), and ending a session on purpose reconnects.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { jsonEncoder } from '../../gateway/json-encoder.js';
 import { MqttLink, type MqttLinkOptions, type MqttTls } from '../../gateway/mqtt-link.js';
 import { serialiseBatch } from '../../gateway/outbox/outbox.js';
 import type { MetadataMessage, StatusMessage, TelemetryBatch } from '../../gateway/schema/index.js';
+import { SparkplugEdgeNode } from '../../gateway/sparkplug/edge-node.js';
+import { sparkplugEncoder } from '../../gateway/sparkplug/encoder.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { recordMqtt } from '../helpers/mqtt-recorder.js';
 import { createPki } from '../helpers/pki.js';
@@ -148,6 +154,171 @@ describe('MqttLink against Mosquitto', () => {
     expect(bad.failures()).toHaveLength(1);
     expect(bad.failures()[0]).toMatch(/bad username or password|not authorized/);
   });
+});
+
+describe('MqttLink: the birth comes first on every connection', () => {
+  it('holds a batch handed over before the birth, and sends it right after the birth', async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const recorder = await recordMqtt(broker.url, 'jjj/v1/#');
+    cleanups.push(() => recorder.close());
+    let up = false;
+    const { link } = startLink(broker.url, { onConnectionChange: (connected) => (up = connected) });
+    await waitUntil('connected and subscribed', () => up);
+    const sent = link.publishAll(encoder.batch(serialiseBatch(telemetryBatch(0, 1)), false));
+    link.announce();
+    await sent;
+    await recorder.waitFor((m) => m.length === 3, 'birth and batch');
+    expect(recorder.messages.map((m) => m.topic.split('/').at(-1))).toEqual([
+      'status',
+      'metadata',
+      'telemetry',
+    ]);
+  });
+
+  it('refuses a batch without a connection, and rejects one held when the connection ends first', async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const proxy = await startTcpProxy(broker.port);
+    cleanups.push(() => proxy.close());
+    const changes: boolean[] = [];
+    const { link } = startLink(proxy.url(), { onConnectionChange: (connected) => changes.push(connected) });
+    const batch = () => encoder.batch(serialiseBatch(telemetryBatch(0, 1)), false);
+    await expect(link.publishAll(batch())).rejects.toThrow(/not connected/);
+    await waitUntil('connected and subscribed', () => changes.includes(true));
+    const held = link.publishAll(batch());
+    proxy.cut();
+    await expect(held).rejects.toThrow(/ended before its birth/);
+  });
+
+  it('a subscription failing because the connection dropped does not report the link up', async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const proxy = await startTcpProxy(broker.port);
+    cleanups.push(() => proxy.close());
+    const changes: boolean[] = [];
+    let first = true;
+    const { lines } = startLink(proxy.url(), {
+      encoder: {
+        ...encoder,
+        // First connection: hold its SUBSCRIBE in the proxy, then drop the connection under it.
+        subscriptions: () => {
+          if (first) {
+            first = false;
+            proxy.pause();
+            setImmediate(() => {
+              proxy.cut();
+              proxy.resume();
+              proxy.restore();
+            });
+          }
+          return encoder.subscriptions();
+        },
+      },
+      onConnectionChange: (connected) => changes.push(connected),
+    });
+    await waitUntil(
+      'the second connection up',
+      () => lines.filter((l) => l.includes('connected to broker')).length === 2 && changes.at(-1) === true,
+    );
+    // Down once (the drop), up once (the second connection): no "up" from the failed subscription.
+    expect(changes).toEqual([false, true]);
+  });
+});
+
+describe('MqttLink with a Sparkplug B node', () => {
+  const tahu = createRequire(import.meta.url)('sparkplug-payload').get('spBv1.0') as {
+    decodePayload(bytes: Uint8Array): { metrics: Array<{ name?: string; value: unknown }> };
+  };
+
+  async function sparkplugLink(url: string, protocolVersion: 4 | 5) {
+    const node = new SparkplugEdgeNode({
+      site: 'he-test',
+      gateway: 'gw',
+      region: 'HE',
+      project: 'jjj-dp-03',
+      siteName: { zh: '测试', en: 'Test' },
+      boot: 1,
+      points: [],
+      dataQos: 1,
+    });
+    const sparkplug = sparkplugEncoder(node);
+    let deathsPublished = 0;
+    let up = 0;
+    const { link } = startLink(url, {
+      protocolVersion,
+      encoder: {
+        ...sparkplug,
+        death: () => {
+          deathsPublished++;
+          return sparkplug.death();
+        },
+      },
+      onConnectionChange: (connected) => {
+        if (!connected) return;
+        up++;
+        link.announce();
+      },
+    });
+    return { link, deathsPublished: () => deathsPublished, ups: () => up };
+  }
+
+  async function recordDeaths(url: string) {
+    const client = await connectAsync(url);
+    cleanups.push(() => client.endAsync());
+    const types: string[] = [];
+    const deaths: number[] = [];
+    client.on('message', (topic, payload) => {
+      const type = topic.split('/')[2] as string;
+      types.push(type);
+      const bdSeq = tahu.decodePayload(payload).metrics.find((m) => m.name === 'bdSeq')?.value;
+      if (type === 'NDEATH') deaths.push(Number(String(bdSeq)));
+    });
+    await client.subscribeAsync('spBv1.0/he-test/+/gw', { qos: 1 });
+    return { types, deaths };
+  }
+
+  it('MQTT 5 clean stop: DISCONNECT 0x04, and the broker delivers the NDEATH Will', async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const seen = await recordDeaths(broker.url);
+    const { link, deathsPublished } = await sparkplugLink(broker.url, 5);
+    await waitUntil('NBIRTH', () => seen.types.includes('NBIRTH'));
+    await link.close();
+    await waitUntil('the NDEATH Will', () => seen.deaths.length === 1);
+    // Not published by the link: the broker sent the Will, which a DISCONNECT with reason 0 discards.
+    expect(deathsPublished()).toBe(0);
+    expect(seen.deaths).toEqual([0]);
+  });
+
+  it('MQTT 3.1.1 clean stop: the NDEATH is published, then a normal DISCONNECT', async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const seen = await recordDeaths(broker.url);
+    const { link, deathsPublished } = await sparkplugLink(broker.url, 4);
+    await waitUntil('NBIRTH', () => seen.types.includes('NBIRTH'));
+    await link.close();
+    await waitUntil('the NDEATH', () => seen.deaths.length === 1);
+    expect(deathsPublished()).toBe(1);
+    expect(seen.deaths).toEqual([0]);
+  });
+
+  it.each([4, 5] as const)(
+    'MQTT level %i: ending the session on purpose sends one NDEATH, reconnects and births again',
+    async (version) => {
+      const broker = await startMosquitto();
+      cleanups.push(() => broker.stop());
+      const seen = await recordDeaths(broker.url);
+      const { link, ups } = await sparkplugLink(broker.url, version);
+      await waitUntil('NBIRTH', () => seen.types.includes('NBIRTH'));
+      await link.restartSession();
+      await waitUntil('the second NBIRTH', () => seen.types.filter((t) => t === 'NBIRTH').length === 2);
+      expect(ups()).toBe(2);
+      expect(seen.types).toEqual(['NBIRTH', 'NDEATH', 'NBIRTH']);
+      // The NDEATH names the first session; the new session has the next bdSeq.
+      expect(seen.deaths).toEqual([0]);
+    },
+  );
 });
 
 describe('MqttLink over TLS', () => {

@@ -48,5 +48,17 @@ export function stateTopic(hostId: string): string {
   return `${SPARKPLUG_NAMESPACE}/STATE/${hostId}`;
 }
 
+/**
+ * A Sparkplug host application id (the collector's `sparkplug.hostId`, a gateway's `primaryHostId`):
+ * one topic level, upper and lower case as hosts such as Ignition name themselves, and nothing that
+ * needs quoting in the broker ACL files `jjj-gateway broker-auth` writes (no space, quote or "\").
+ */
+export const SparkplugHostId = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+    'expected letters, digits, ".", "-" or "_" (at most 64, starting with a letter or digit)',
+  );
+
 export const HostState = z.object({ online: z.boolean(), timestamp: z.number().int().nonnegative() });
 export type HostState = z.infer<typeof HostState>;

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { persistentBdSeq } from '../../../gateway/boot-counter.js';
 import type { OutgoingMessage } from '../../../gateway/mqtt-link.js';
 import type { KpiRole, PointMetadata, TelemetryBatch } from '../../../gateway/schema/index.js';
 import {
@@ -8,7 +12,7 @@ import {
   REBIRTH_METRIC,
   type SparkplugDataType,
 } from '../../../gateway/schema/sparkplug/index.js';
-import { SparkplugEdgeNode } from '../../../gateway/sparkplug/edge-node.js';
+import { type EdgeNodeOptions, SparkplugEdgeNode } from '../../../gateway/sparkplug/edge-node.js';
 
 const tahu = createRequire(import.meta.url)('sparkplug-payload').get('spBv1.0') as {
   decodePayload(bytes: Uint8Array): { seq?: unknown; metrics: Array<Record<string, unknown>> };
@@ -68,8 +72,8 @@ const points: PointMetadata[] = [
   },
 ];
 
-function node(primaryHostId?: string) {
-  return new SparkplugEdgeNode({
+function nodeOptions(primaryHostId?: string): EdgeNodeOptions {
+  return {
     site: 'bj-etown-cnc',
     gateway: 'gw-1',
     region: 'BJ',
@@ -79,7 +83,11 @@ function node(primaryHostId?: string) {
     points,
     dataQos: 1,
     ...(primaryHostId !== undefined && { primaryHostId }),
-  });
+  };
+}
+
+function node(primaryHostId?: string) {
+  return new SparkplugEdgeNode(nodeOptions(primaryHostId));
 }
 
 function batch(values: Array<[string, string, unknown]>, historical = false): TelemetryBatch {
@@ -128,6 +136,8 @@ describe('SparkplugEdgeNode', () => {
       'spBv1.0/bj-etown-cnc/DBIRTH/gw-1/meter-main',
     ]);
     expect(births.map((m) => num(decoded(m).seq))).toEqual([0, 1, 2]);
+    // Births at QoS 0, as Sparkplug 3.0 requires; DDATA at the configured dataQos.
+    expect(births.map((m) => m.qos)).toEqual([0, 0, 0]);
     const meter = decoded(births[2]).metrics;
     expect(meter.map((m) => [m.name, num(m.alias), m.type])).toEqual([
       ['energy-total', 3, 'UInt32'],
@@ -152,7 +162,15 @@ describe('SparkplugEdgeNode', () => {
       'spBv1.0/bj-etown-cnc/DDATA/gw-1/meter-main',
     ]);
     expect(data.map((m) => num(decoded(m).seq))).toEqual([3, 4]);
-    expect(decoded(data[0]).metrics.every((m) => m.name === undefined && m.type === undefined)).toBe(true);
+    expect(data.map((m) => m.qos)).toEqual([1, 1]);
+    // By alias, with the datatype: Tahu's decoder alone (no DBIRTH at hand) reads every value.
+    expect(
+      decoded(data[0]).metrics.map((m) => [m.name, num(m.alias), m.type, m.value, num(m.timestamp)]),
+    ).toEqual([
+      [undefined, 1, 'Double', 1450.5, 1_764_000_000_000],
+      [undefined, 2, 'UInt16', 1, 1_764_000_000_000],
+    ]);
+    expect(decoded(data[1]).metrics.map((m) => [m.type, num(m.value)])).toEqual([['UInt32', 1234]]);
     const host = asHost(births);
     expect(host(data[0]).map((m) => [m.alias, m.datatype, m.value, m.timestamp])).toEqual([
       [1, 'Double', 1450.5, 1_764_000_000_000],
@@ -284,6 +302,41 @@ describe('SparkplugEdgeNode', () => {
     edge.handle('spBv1.0/STATE/scada-1', Buffer.from(JSON.stringify({ online: false, timestamp: 2 })));
     expect(edge.canPublish).toBe(false);
     expect(node().canPublish).toBe(true);
+  });
+
+  it('ignores a STATE older than the last one taken (a stale retained "online")', () => {
+    const edge = node('scada-1');
+    const state = (online: boolean, timestamp: number) =>
+      edge.handle('spBv1.0/STATE/scada-1', Buffer.from(JSON.stringify({ online, timestamp })));
+    expect(state(false, 2000)).toEqual({ kind: 'host-state', stale: false, timestamp: 2000 });
+    expect(state(true, 1000)).toEqual({ kind: 'host-state', stale: true, timestamp: 1000 });
+    expect(edge.canPublish).toBe(false);
+    // The same timestamp again is not older: Sparkplug takes "greater than or equal".
+    expect(state(true, 2000)).toEqual({ kind: 'host-state', stale: false, timestamp: 2000 });
+    expect(edge.canPublish).toBe(true);
+    expect(state(false, 1999)).toEqual({ kind: 'host-state', stale: true, timestamp: 1999 });
+    expect(edge.canPublish).toBe(true);
+    // Not a STATE at all: nothing changes.
+    expect(edge.handle('spBv1.0/STATE/scada-1', Buffer.from('online'))).toBeUndefined();
+    expect(edge.canPublish).toBe(true);
+  });
+
+  it('takes the next bdSeq from a persistent counter: a restarted node continues, wrapping after 255', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jjj-bdseq-'));
+    try {
+      const bdSeqOf = (edge: SparkplugEdgeNode) => num(decoded(edge.nextSessionWill()).metrics[0]?.value);
+      const first = new SparkplugEdgeNode({ ...nodeOptions(), nextBdSeq: persistentBdSeq(dir) });
+      expect([bdSeqOf(first), bdSeqOf(first)]).toEqual([0, 1]);
+      // The next process: its first CONNECT's Will carries 2, never the previous process's 0 or 1.
+      const second = new SparkplugEdgeNode({ ...nodeOptions(), nextBdSeq: persistentBdSeq(dir) });
+      expect(bdSeqOf(second)).toBe(2);
+      writeFileSync(join(dir, 'sparkplug-bdseq'), '255\n');
+      expect(bdSeqOf(new SparkplugEdgeNode({ ...nodeOptions(), nextBdSeq: persistentBdSeq(dir) }))).toBe(0);
+      writeFileSync(join(dir, 'sparkplug-bdseq'), '300\n');
+      expect(() => persistentBdSeq(dir)).toThrow(/not a bdSeq/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a configuration whose metric names would clash within one device', () => {
