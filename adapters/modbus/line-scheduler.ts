@@ -43,6 +43,12 @@ interface UnitRecord {
   probeAt: number;
 }
 
+/**
+ * Cycles a paced request may wait for its slot: every cycle in which the answering units' polls end
+ * before the next ones are due has one, so only a saturated line makes it wait this long.
+ */
+const starvingCycles = 2;
+
 export type NextRequest<Job> = { job: Job } | { at: number } | undefined;
 
 export class LineScheduler<Job> {
@@ -93,9 +99,9 @@ export class LineScheduler<Job> {
    * The request to send now, or the time to ask again, or undefined when nothing waits. Answering
    * units go first. A paced request goes in the slot after their polls: the prompt lane is empty and
    * no answering unit's poll is due within its timeout (or, for a timeout longer than that gap, within
-   * half a cycle: right after their polls, so the next ones wait the least). Once it has waited a
-   * whole cycle it goes anyway, so a busy line cannot starve it; and never within a cycle of the last
-   * timeout.
+   * half a cycle: right after their polls, so the next ones wait the least). Once it could have gone
+   * for two cycles without finding that slot it goes anyway, so a saturated line cannot starve it; and
+   * never within a cycle of the last timeout.
    */
   next({ now, cycleMs, nextLiveDueAt }: LineClock): NextRequest<Job> {
     // A unit that fell silent while its request waited in the prompt lane is paced from now on.
@@ -109,7 +115,7 @@ export class LineScheduler<Job> {
     const paced = this.paced[0];
     if (paced && now >= this.pacedOpenAt) {
       // Waiting counts from when it could have gone: a cycle after a timeout it still waits for its slot.
-      const starving = now - Math.max(paced.queuedAt, this.pacedOpenAt) >= cycleMs;
+      const starving = now - Math.max(paced.queuedAt, this.pacedOpenAt) >= starvingCycles * cycleMs;
       const inSlot =
         this.prompt.length === 0 && nextLiveDueAt() - now >= Math.min(paced.timeoutMs, cycleMs / 2);
       if (starving || inSlot) {
@@ -121,9 +127,8 @@ export class LineScheduler<Job> {
     if (prompt) return { job: prompt.job };
     if (!paced) return undefined;
     // Ask again when the lane opens, or when the request would be starving.
-    return {
-      at: now < this.pacedOpenAt ? this.pacedOpenAt : Math.max(paced.queuedAt, this.pacedOpenAt) + cycleMs,
-    };
+    const starvingAt = Math.max(paced.queuedAt, this.pacedOpenAt) + starvingCycles * cycleMs;
+    return { at: now < this.pacedOpenAt ? this.pacedOpenAt : starvingAt };
   }
 
   /** The unit answered (a value or an exception). Tells whether it was silent until now. */
