@@ -71,8 +71,6 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
   private probing: Promise<void> | undefined;
   /** Last exception name (or 'ok') per request, so a failing address is logged once, not every poll. */
   private readonly requestHealth = new Map<ReadRequest, string>();
-  /** Users joined for a scan or write while the device is stopped, by link. */
-  private readonly visitors = new Map<ModbusLink, LinkUser>();
 
   constructor(
     private readonly device: ModbusDevice,
@@ -133,12 +131,12 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
   }
 
   async scanOnce(): Promise<Reading[]> {
-    const readings = await this.withLink(async (link) => {
+    const readings = await this.withLink(async (link, user) => {
       if (!link.isOpen && !this.running) {
         this.context.logger.warn({ reason: link.reason }, 'cannot connect for a single scan');
       }
       const all = this.groups.flatMap((group) => group.requests);
-      return this.read(link, all, this.visitor(link), () => true);
+      return this.read(link, all, user, () => true);
     });
     return readings.filter((reading) => reading !== undefined);
   }
@@ -155,9 +153,9 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
     } catch (error) {
       return { ok: false, reason: describeError(error) };
     }
-    return this.withLink(async (link) => {
+    return this.withLink(async (link, user) => {
       try {
-        await link.run(this.visitor(link), this.device.timeoutMs, send);
+        await link.run(user, this.device.timeoutMs, send);
         return { ok: true };
       } catch (error) {
         const status = statusOfError(error);
@@ -180,8 +178,8 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
   }
 
   /** Runs `work` on the running link, or on one joined just for it (for scanOnce and write when stopped). */
-  private async withLink<T>(work: (link: ModbusLink) => Promise<T>): Promise<T> {
-    if (this.running && this.link) return work(this.link);
+  private async withLink<T>(work: (link: ModbusLink, user: LinkUser) => Promise<T>): Promise<T> {
+    if (this.running && this.link) return work(this.link, this.user);
     const link = linkFor(this.device, this.backoff);
     const visitor: LinkUser = {
       ...this.user,
@@ -189,19 +187,12 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
       linkUp: () => {},
       linkDown: () => {},
     };
-    this.visitors.set(link, visitor);
     await link.join(visitor);
     try {
-      return await work(link);
+      return await work(link, visitor);
     } finally {
-      this.visitors.delete(link);
       await link.leave(visitor);
     }
-  }
-
-  /** Who requests on `link`: the running device, or the visitor joined for one scan or write. */
-  private visitor(link: ModbusLink): LinkUser {
-    return this.visitors.get(link) ?? this.user;
   }
 
   private writeOperation(
