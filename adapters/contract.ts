@@ -168,6 +168,12 @@ export function pointRangeIssues(
   );
 }
 
+/** A setting that is valid but probably not what was meant; `path` is inside the device entry. */
+export interface ConfigWarning {
+  path: (string | number)[];
+  message: string;
+}
+
 /** How a point is addressed on its device, for the point metadata the gateway publishes. */
 export interface PointAddress {
   address: string;
@@ -183,6 +189,11 @@ export interface AdapterModule<
   create(device: Device, context: AdapterContext): DeviceAdapter;
   /** The source address (and data type, when known) of a point, for metadata. */
   addressOf(device: Device, point: Device['points'][number]): PointAddress;
+  /**
+   * Settings of a valid device entry that look like a mistake (e.g. a Modbus `40001`-style address):
+   * printed by `jjj-gateway validate` and logged once when the device's adapter is created.
+   */
+  configWarnings?(device: Device): ConfigWarning[];
   /** Commands of this protocol's own that `jjj-gateway` offers (e.g. OPC UA's `discover opcua`). */
   cli?: AdapterCli;
 }

@@ -11,9 +11,11 @@ import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type AdapterCommand, AdapterUsageError } from '../adapters/contract.js';
 import { adapterModules } from '../adapters/registry.js';
+import { configWarningsOf } from './adapter-modules.js';
 import { BrokerAuthError } from './broker-auth.js';
 import { writeBrokerAuth } from './broker-auth-command.js';
 import { type CliIo, isEntryPoint, processIo } from './common/cli-io.js';
+import { formatPath } from './common/config-loading.js';
 import { ConfigError } from './common/errors.js';
 import { type LoadedGatewayConfig, loadGatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
@@ -126,8 +128,15 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
 
   if (command === 'validate') {
     const points = config.devices.reduce((n, d) => n + d.points.length, 0);
+    config.devices.forEach((device, d) => {
+      for (const warning of configWarningsOf(device)) {
+        io.stderr.write(
+          `jjj-gateway: warning: ${formatPath(['devices', d, ...warning.path])}: ${warning.message}\n`,
+        );
+      }
+    });
     io.stdout.write(
-      `${values.config}: valid (gateway ${config.gateway.id}, ${config.devices.length} devices, ${points} points)\n`,
+      `${values.config}: valid (gateway ${config.gateway.id}, ${counted(config.devices.length, 'device')}, ${counted(points, 'point')})\n`,
     );
     return 0;
   }
@@ -148,6 +157,11 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
   logger.info({ signal }, 'shutting down');
   await gateway.stop();
   return 0;
+}
+
+/** `1 device`, `2 devices`. */
+function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 /** The config, or the exit code after printing each problem as `path: reason`. */

@@ -14,6 +14,11 @@ export interface PollSchedulerOptions {
   poll: () => Promise<void>;
   /** The device's logger: overruns and failed polls are logged once per change, not per poll. */
   logger: Logger;
+  /**
+   * What made the last poll overrun, as log fields (e.g. the neighbour on a shared line it waited
+   * behind), so the warning names the cause rather than only the device that waited.
+   */
+  overrunCause?: () => Record<string, unknown>;
 }
 
 export class PollScheduler {
@@ -29,6 +34,11 @@ export class PollScheduler {
   private overrunning = false;
 
   constructor(private readonly options: PollSchedulerOptions) {}
+
+  /** When the next poll is due, ms since the epoch; Infinity when stopped. */
+  get nextDueAt(): number {
+    return this.running ? this.nextAt : Number.POSITIVE_INFINITY;
+  }
 
   /** Polls now, then every interval from now on. Does nothing if already started. */
   start(): void {
@@ -76,8 +86,13 @@ export class PollScheduler {
     if (overran !== this.overrunning && (overran || this.overrunStreak === 0)) {
       this.overrunning = overran;
       const where = { pollIntervalMs: intervalMs };
-      if (overran) logger.warn(where, 'a poll took longer than pollIntervalMs; skipping polls while it runs');
-      else logger.info(where, 'polls back on schedule');
+      if (overran) {
+        const cause = this.options.overrunCause?.() ?? {};
+        logger.warn(
+          { ...where, ...cause },
+          'a poll took longer than pollIntervalMs; skipping polls while it runs',
+        );
+      } else logger.info(where, 'polls back on schedule');
     }
     this.active = this.options
       .poll()

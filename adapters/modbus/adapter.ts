@@ -2,8 +2,10 @@
  * The Modbus device adapter: one unit id on a shared link (TCP, RTU over TCP or a serial line).
  * Points are grouped by poll interval; each group is read with its planned (coalesced) requests on
  * its own poll schedule (the kit in adapters/common gives the scheduler, publish filter and state
- * reporting). A unit that stops answering costs the others at most one timeout: it is then left
- * alone on a backoff schedule (its points read bad) and picked up again as soon as it answers.
+ * reporting). A unit that stops answering is left alone (its points read bad) and only probed: the
+ * link paces probes to one timeout per cycle, after the answering units, on a jittered back-off, so
+ * the others lose at most one timeout per cycle however many units are silent; it is polled again
+ * as soon as it answers.
  */
 
 import { DeviceStateReporter } from '../common/device-state.js';
@@ -23,10 +25,12 @@ import { decodeAt, encodeRegisters, type PointFormat, registerCount } from './de
 import {
   defaultReconnectBackoff,
   describeError,
+  type HeldUpBy,
   type LinkUser,
   linkFor,
   type ModbusClient,
   type ModbusLink,
+  type QueueWait,
   type ReconnectBackoff,
 } from './link.js';
 import { defaultPlanOptions, planReads, type ReadRequest } from './planner.js';
@@ -43,6 +47,14 @@ type RequestOutcome =
 interface PollGroup {
   intervalMs: number;
   requests: ReadRequest[];
+  /** What the last poll spent waiting for the line, for the overrun warning. */
+  lastPoll: PollTiming;
+}
+
+/** Where a poll's time went: its own requests, and the longest wait behind another unit. */
+interface PollTiming {
+  ownMs: number;
+  heldUpBy: HeldUpBy | undefined;
 }
 
 export class ModbusDeviceAdapter implements DeviceAdapter {
@@ -55,9 +67,8 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
   private link: ModbusLink | undefined;
   private running = false;
   private readonly state: DeviceStateReporter;
-  /** While the unit is silent on a live link, its requests are not sent before this time. */
-  private silentUntil = 0;
-  private silenceBackoffMs: number;
+  /** A probe of this silent unit, queued on the link or on the wire. */
+  private probing: Promise<void> | undefined;
   /** Last exception name (or 'ok') per request, so a failing address is logged once, not every poll. */
   private readonly requestHealth = new Map<ReadRequest, string>();
 
@@ -82,6 +93,7 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
           intervalMs: group.intervalMs,
           poll: () => this.poll(group),
           logger: context.logger,
+          overrunCause: () => this.overrunCause(group),
         }),
     );
     const { transport, host, port, serialPort, unitId } = device;
@@ -96,14 +108,12 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
         maxSilenceMs: point.maxSilenceMs ?? device.maxSilenceMs,
       })),
     );
-    this.silenceBackoffMs = backoff.initialMs;
     this.user = {
       unitId: device.unitId,
-      linkUp: () => {
-        this.silentUntil = 0;
-        this.silenceBackoffMs = this.backoff.initialMs;
-        this.state.report('connected');
-      },
+      deviceId: device.id,
+      cycleMs: Math.min(...this.groups.map((group) => group.intervalMs)),
+      nextPollAt: () => Math.min(...this.schedulers.map((scheduler) => scheduler.nextDueAt)),
+      linkUp: () => this.state.report('connected'),
       linkDown: (reason) => this.state.report('disconnected', reason),
     };
   }
@@ -111,7 +121,6 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.silentUntil = 0; // a scanOnce() before start may have found the unit silent
     const link = linkFor(this.device, this.backoff);
     this.link = link;
     await link.join(this.user);
@@ -122,12 +131,12 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
   }
 
   async scanOnce(): Promise<Reading[]> {
-    const readings = await this.withLink(async (link) => {
+    const readings = await this.withLink(async (link, user) => {
       if (!link.isOpen && !this.running) {
         this.context.logger.warn({ reason: link.reason }, 'cannot connect for a single scan');
       }
       const all = this.groups.flatMap((group) => group.requests);
-      return this.read(link, all, () => true);
+      return this.read(link, all, user, () => true);
     });
     return readings.filter((reading) => reading !== undefined);
   }
@@ -144,9 +153,9 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
     } catch (error) {
       return { ok: false, reason: describeError(error) };
     }
-    return this.withLink(async (link) => {
+    return this.withLink(async (link, user) => {
       try {
-        await link.run(this.device.unitId, this.device.timeoutMs, send);
+        await link.run(user, this.device.timeoutMs, send);
         return { ok: true };
       } catch (error) {
         const status = statusOfError(error);
@@ -162,21 +171,25 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
     await Promise.all(this.schedulers.map((scheduler) => scheduler.stop()));
     const link = this.link;
     this.link = undefined;
-    if (link) await link.leave(this.user);
+    if (link) await link.leave(this.user); // a queued probe fails at once
+    await this.probing;
     this.state.stopped();
-    this.silentUntil = 0;
-    this.silenceBackoffMs = this.backoff.initialMs;
     this.filter.reset();
   }
 
   /** Runs `work` on the running link, or on one joined just for it (for scanOnce and write when stopped). */
-  private async withLink<T>(work: (link: ModbusLink) => Promise<T>): Promise<T> {
-    if (this.running && this.link) return work(this.link);
+  private async withLink<T>(work: (link: ModbusLink, user: LinkUser) => Promise<T>): Promise<T> {
+    if (this.running && this.link) return work(this.link, this.user);
     const link = linkFor(this.device, this.backoff);
-    const visitor: LinkUser = { unitId: this.device.unitId, linkUp: () => {}, linkDown: () => {} };
+    const visitor: LinkUser = {
+      ...this.user,
+      nextPollAt: () => Number.POSITIVE_INFINITY,
+      linkUp: () => {},
+      linkDown: () => {},
+    };
     await link.join(visitor);
     try {
-      return await work(link);
+      return await work(link, visitor);
     } finally {
       await link.leave(visitor);
     }
@@ -207,7 +220,10 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
   private async poll(group: PollGroup): Promise<void> {
     const link = this.link;
     if (!link) return;
-    const readings = await this.read(link, group.requests, () => this.running);
+    if (link.isOpen && link.health(this.device.unitId) === 'silent') this.probeIfDue(link, group);
+    const timing: PollTiming = { ownMs: 0, heldUpBy: undefined };
+    const readings = await this.read(link, group.requests, this.user, () => this.running, timing);
+    group.lastPoll = timing;
     if (!this.running) return;
     const published: Reading[] = [];
     readings.forEach((reading, index) => {
@@ -224,11 +240,13 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
   private async read(
     link: ModbusLink,
     requests: readonly ReadRequest[],
+    user: LinkUser,
     proceed: () => boolean,
+    timing?: PollTiming,
   ): Promise<(Reading | undefined)[]> {
     const readings: (Reading | undefined)[] = new Array(this.device.points.length);
     for (const request of requests) {
-      const outcome = await this.readRequest(link, request, proceed);
+      const outcome = await this.readRequest(link, request, user, proceed, { timing });
       this.noteRequestHealth(request, outcome);
       for (const item of request.items) {
         readings[item.index] = this.readingOf(item.index, item.offset, outcome);
@@ -237,45 +255,90 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
     return readings;
   }
 
+  /**
+   * Reads one request, resending it `retries` times after a timeout. A silent unit is not asked but
+   * probed (once, without retries): its points read Timeout at once.
+   */
   private async readRequest(
     link: ModbusLink,
     request: ReadRequest,
+    user: LinkUser,
     proceed: () => boolean,
+    { timing, probe = false }: { timing?: PollTiming | undefined; probe?: boolean } = {},
   ): Promise<RequestOutcome> {
     if (!proceed() || !link.isOpen) return { ts: Date.now(), status: gatewayStatus.notConnected };
-    if (Date.now() < this.silentUntil) return { ts: Date.now(), status: gatewayStatus.timeout };
-    const { unitId, timeoutMs, retries } = this.device;
+    const { unitId, timeoutMs } = this.device;
+    if (!probe && link.health(unitId) === 'silent') return { ts: Date.now(), status: gatewayStatus.timeout };
+    const retries = probe ? 0 : this.device.retries;
     for (let attempt = 0; ; attempt++) {
+      const sentAt = Date.now();
+      let queuedMs = 0;
+      const noteWait = (wait: QueueWait) => {
+        queuedMs = wait.queuedMs;
+        const { longest } = wait;
+        if (timing && longest && longest.waitedMs > (timing.heldUpBy?.waitedMs ?? 0))
+          timing.heldUpBy = longest;
+      };
       const outcome = await link
-        .run(unitId, timeoutMs, (client) => send(client, request))
+        .run(user, timeoutMs, (client) => send(client, request), noteWait)
         .then(
           (response) => ({ ts: Date.now(), ...response }),
           (error: unknown) => ({ ts: Date.now(), status: statusOfError(error) }),
         );
+      if (timing) timing.ownMs += Date.now() - sentAt - queuedMs;
       const timedOut = 'status' in outcome && outcome.status.code === gatewayStatus.timeout.code;
       if (!timedOut) {
         if (!('status' in outcome) || outcome.status.source === 'modbus') this.unitAnswered();
         return outcome;
       }
       if (attempt >= retries || !proceed() || !link.isOpen) {
-        this.unitSilent();
-        link.unitSilent(timeoutMs);
+        if (this.running) this.state.report('disconnected', `no response within ${timeoutMs} ms`);
+        link.unitSilent(unitId, timeoutMs);
         return outcome;
       }
     }
   }
 
+  /**
+   * Queues one probe of this silent unit (its group's first request, no retries) when its back-off
+   * is over; it does not hold up the poll, whose points read Timeout meanwhile.
+   */
+  private probeIfDue(link: ModbusLink, group: PollGroup): void {
+    const [request] = group.requests;
+    if (this.probing || !request || !link.claimProbe(this.device.unitId)) return;
+    this.probing = this.readRequest(link, request, this.user, () => this.running, { probe: true }).then(
+      (outcome) => this.noteRequestHealth(request, outcome),
+    );
+    void this.probing.finally(() => {
+      this.probing = undefined;
+    });
+  }
+
   private unitAnswered(): void {
-    if (this.silentUntil === 0) return;
-    this.silentUntil = 0;
-    this.silenceBackoffMs = this.backoff.initialMs;
     if (this.running) this.state.report('connected');
   }
 
-  private unitSilent(): void {
-    this.silentUntil = Date.now() + this.silenceBackoffMs;
-    this.silenceBackoffMs = Math.min(this.silenceBackoffMs * 2, this.backoff.maxMs);
-    if (this.running) this.state.report('disconnected', `no response within ${this.device.timeoutMs} ms`);
+  /** The overrun warning's cause: the unit whose request the last poll waited behind, or this one. */
+  private overrunCause(group: PollGroup): Record<string, unknown> {
+    const { heldUpBy, ownMs } = group.lastPoll;
+    if (heldUpBy && heldUpBy.waitedMs > ownMs) {
+      const { unitId, deviceId, waitedMs } = heldUpBy;
+      return {
+        causedBy: {
+          unitId,
+          device: deviceId,
+          waitedMs,
+          reason: 'a request of another unit on the shared link',
+        },
+      };
+    }
+    return {
+      causedBy: {
+        unitId: this.device.unitId,
+        device: this.device.id,
+        reason: `its own requests took ${ownMs} ms`,
+      },
+    };
   }
 
   private readingOf(pointIndex: number, offset: number, outcome: RequestOutcome): Reading {
@@ -336,7 +399,7 @@ function planGroups(device: ModbusDevice): PollGroup[] {
       ...request,
       items: request.items.map((item) => ({ ...item, index: indexes[item.index] as number })),
     }));
-    return { intervalMs, requests };
+    return { intervalMs, requests, lastPoll: { ownMs: 0, heldUpBy: undefined } };
   });
 }
 

@@ -1,6 +1,6 @@
 /** The configuration of one Modbus device in the gateway YAML (`devices:` entry with `protocol: modbus`). */
 import { z } from 'zod';
-import { DeviceBase, PointBase } from '../contract.js';
+import { type ConfigWarning, DeviceBase, PointBase } from '../contract.js';
 import { byteOrders, modbusTypes, registerCount } from './decode.js';
 import { modbusTables, protocolLimits } from './planner.js';
 
@@ -143,6 +143,43 @@ export const deviceSchema = z
       ctx.addIssue({ code: 'custom', path: ['host'], message: `${device.transport} needs host` });
     }
   });
+
+/**
+ * The old 5-digit reference notation of vendor manuals: 3xxxx input registers, 4xxxx holding
+ * registers, both counted from 1 (40001 is holding address 0).
+ */
+const referenceRanges = [
+  { digit: 4, table: 'holding', first: 40_001, last: 49_999 },
+  { digit: 3, table: 'input', first: 30_001, last: 39_999 },
+] as const;
+
+/**
+ * Register addresses that look like 3xxxx/4xxxx references rather than 0-based protocol addresses:
+ * one warning per device and table, at its first such point. Only a warning: devices whose protocol
+ * addresses really are that high exist (SunSpec inverters start at 40000).
+ */
+export function addressWarnings(device: Pick<ModbusDevice, 'points'>): ConfigWarning[] {
+  const warnings: ConfigWarning[] = [];
+  for (const table of ['holding', 'input'] as const) {
+    const suspects = device.points.flatMap((point, index) => {
+      const range = referenceRanges.find((r) => point.address >= r.first && point.address <= r.last);
+      return point.table === table && range ? [{ point, index, range }] : [];
+    });
+    const [first, ...others] = suspects;
+    if (!first) continue;
+    const { point, index, range } = first;
+    const meant = point.address - range.first;
+    const more =
+      others.length === 0
+        ? ''
+        : ` (so do ${others.length} more ${table} address${others.length === 1 ? '' : 'es'} of this device)`;
+    warnings.push({
+      path: ['points', index, 'address'],
+      message: `${point.address} looks like a ${range.digit}xxxx register reference${more}: did you mean address ${meant} of the ${range.table} table? addresses are 0-based protocol addresses; keep ${point.address} only if the manual gives it as the protocol address`,
+    });
+  }
+  return warnings;
+}
 
 export type ModbusPoint = z.infer<typeof pointSchema>;
 export type ModbusDevice = z.infer<typeof deviceSchema>;

@@ -1,7 +1,7 @@
 /** The Modbus adapter module: config schema, adapter factory and point addresses for metadata. */
 import type { AdapterModule } from '../contract.js';
 import { ModbusDeviceAdapter } from './adapter.js';
-import { deviceSchema, type ModbusDevice } from './config.js';
+import { addressWarnings, deviceSchema, type ModbusDevice } from './config.js';
 
 export type { ModbusDevice, ModbusPoint } from './config.js';
 export { deviceSchema };
@@ -10,6 +10,7 @@ export const modbusAdapter: AdapterModule<ModbusDevice> = {
   protocol: 'modbus',
   deviceSchema,
   create: (device, context) => new ModbusDeviceAdapter(device, context),
+  configWarnings: addressWarnings,
   /**
    * `unit=<unitId>;<table>=<address>`, the address 0-based as on the wire, e.g. `unit=1;holding=0`
    * for the first holding register (40001 in the old 1-based notation) of unit 1; a bit inside a

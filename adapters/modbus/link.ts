@@ -1,11 +1,14 @@
 /**
  * One connection per endpoint (a TCP host:port or a serial port), shared by every unit id behind
  * it. Requests on a link go one at a time, with the inter-frame silence an RTU line needs, so a
- * serial bus or an RTU-over-TCP device server never sees two masters talking at once. The link
- * reconnects on its own with backoff while any device uses it, and closes when the last one leaves.
+ * serial bus or an RTU-over-TCP device server never sees two masters talking at once; the order is
+ * the LineScheduler's (answering units first, units not known to answer paced to one timeout per
+ * cycle). The link reconnects on its own with backoff while any device uses it, and closes when the
+ * last one leaves.
  */
 import modbusSerial from 'modbus-serial';
 import type { ModbusDevice, ModbusTransport } from './config.js';
+import { LineScheduler, type UnitHealth } from './line-scheduler.js';
 
 const ModbusRTU = modbusSerial.default;
 export type ModbusClient = InstanceType<typeof ModbusRTU>;
@@ -57,8 +60,34 @@ export function linkSettingsOf(device: ModbusDevice): LinkSettings {
 /** A device using a link: told when the link comes up or goes down. */
 export interface LinkUser {
   unitId: number;
+  deviceId: string;
+  /** Its shortest poll interval: the link's cycle is the shortest of its users'. */
+  cycleMs: number;
+  /** When its next poll is due (Infinity when it does not poll): probes keep out of the way. */
+  nextPollAt(): number;
   linkUp(): void;
   linkDown(reason: string): void;
+}
+
+/** The request of another unit that a request waited behind the longest, for the overrun warning. */
+export interface HeldUpBy {
+  unitId: number;
+  deviceId: string;
+  waitedMs: number;
+}
+
+/** How long a request waited for the line, and behind whom the longest. */
+export interface QueueWait {
+  queuedMs: number;
+  longest: HeldUpBy | undefined;
+}
+
+interface Job {
+  owner: LinkUser;
+  start(): Promise<void>;
+  fail(error: Error): void;
+  /** The longest request of another unit this one waited behind. */
+  heldUpBy: HeldUpBy | undefined;
 }
 
 /** A request on a link that is not connected; maps to the NotConnected status. */
@@ -76,8 +105,11 @@ export class ModbusLink {
   private downReason = 'not connected yet';
   /** Units that gave up since the last answer; a link where every unit fell silent is presumed half-open. */
   private silentTimeouts = 0;
-  /** The end of the request queue: each request starts when the previous one and its pause are over. */
-  private tail: Promise<void> = Promise.resolve();
+  private readonly scheduler: LineScheduler<Job>;
+  /** The request on the wire (and the pause after it); settles once the line is free. */
+  private inFlight: Promise<void> | undefined;
+  /** Wakes the queue when a paced request may go. */
+  private dispatchTimer: NodeJS.Timeout | undefined;
   private readonly pause: () => Promise<void>;
 
   constructor(
@@ -89,6 +121,7 @@ export class ModbusLink {
     private readonly previousClosed: Promise<void> = Promise.resolve(),
   ) {
     this.reconnectDelayMs = backoff.initialMs;
+    this.scheduler = new LineScheduler<Job>(backoff);
     const silence = settings.interFrameDelayMs;
     this.pause = silence > 0 ? () => delay(silence) : () => Promise.resolve();
   }
@@ -109,29 +142,119 @@ export class ModbusLink {
     await this.connecting;
   }
 
-  /** Removes a user; the last one out closes the socket or port and cancels any reconnect. */
+  /**
+   * Removes a user: its waiting requests fail with LinkNotOpenError. The last one out closes the
+   * socket or port (after the request on the wire) and cancels any reconnect.
+   */
   async leave(user: LinkUser): Promise<void> {
-    if (!this.users.delete(user) || this.users.size > 0) return;
+    if (!this.users.delete(user)) return;
+    for (const job of this.scheduler.remove((job) => job.owner === user)) {
+      job.fail(new LinkNotOpenError('the device stopped'));
+    }
+    if (this.users.size > 0) return;
     let closed = () => {};
     this.onEmpty(new Promise<void>((resolve) => (closed = resolve)));
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    clearTimeout(this.dispatchTimer);
+    this.dispatchTimer = undefined;
     await this.connecting;
-    await this.tail;
+    await this.inFlight;
     const client = this.client;
     this.client = undefined;
     if (client) await closeClient(client, this.settings.transport);
     closed();
   }
 
+  /** How the link rates `unitId`: answering, silent (probed only) or not heard yet. */
+  health(unitId: number): UnitHealth {
+    return this.scheduler.health(unitId);
+  }
+
+  /** For a silent unit: whether its probe is due now (and if so, it is claimed). */
+  claimProbe(unitId: number): boolean {
+    return this.scheduler.claimProbe(unitId, Date.now());
+  }
+
   /**
-   * Queues one request for `unitId`; it fails with LinkNotOpenError at once when the link is down,
-   * and with an ETIMEDOUT error when no answer comes within `timeoutMs`.
+   * Queues one request for `owner`'s unit; it fails with LinkNotOpenError at once when the link is
+   * down (or when the owner leaves first), and with an ETIMEDOUT error when no answer comes within
+   * `timeoutMs`. `waited` hears, as the request goes out, how long it waited and behind whom.
    */
-  run<T>(unitId: number, timeoutMs: number, operation: (client: ModbusClient) => Promise<T>): Promise<T> {
-    const result = this.tail.then(() => this.execute(unitId, timeoutMs, operation));
-    this.tail = result.then(this.pause, this.pause);
-    return result;
+  run<T>(
+    owner: LinkUser,
+    timeoutMs: number,
+    operation: (client: ModbusClient) => Promise<T>,
+    waited?: (wait: QueueWait) => void,
+  ): Promise<T> {
+    if (!this.client?.isOpen) return Promise.reject(new LinkNotOpenError(this.downReason));
+    return new Promise<T>((resolve, reject) => {
+      const queuedAt = Date.now();
+      const job: Job = {
+        owner,
+        heldUpBy: undefined,
+        fail: reject,
+        start: () => {
+          waited?.({ queuedMs: Date.now() - queuedAt, longest: job.heldUpBy });
+          return this.execute(owner.unitId, timeoutMs, operation).then(resolve, reject);
+        },
+      };
+      this.scheduler.enqueue(owner.unitId, job, queuedAt, timeoutMs);
+      this.dispatch();
+    });
+  }
+
+  /** Sends the next request if the line is free; when only paced requests wait, wakes up when they may go. */
+  private dispatch(): void {
+    if (this.inFlight) return;
+    clearTimeout(this.dispatchTimer);
+    this.dispatchTimer = undefined;
+    const now = Date.now();
+    const next = this.scheduler.next({
+      now,
+      cycleMs: this.cycleMs(),
+      nextLiveDueAt: () => this.nextLiveDueAt(),
+    });
+    if (!next) return;
+    if (!('job' in next)) {
+      this.dispatchTimer = setTimeout(() => this.dispatch(), Math.max(0, next.at - now));
+      return;
+    }
+    const { job } = next;
+    const startedAt = Date.now();
+    this.inFlight = job
+      .start()
+      .then(() => this.noteWait(job.owner, Date.now() - startedAt))
+      .then(this.pause)
+      .finally(() => {
+        this.inFlight = undefined;
+        this.dispatch();
+      });
+  }
+
+  /** Every request still waiting waited `ms` behind `owner`'s. */
+  private noteWait(owner: LinkUser, ms: number): void {
+    for (const job of this.scheduler.waiting()) {
+      if (job.owner.unitId === owner.unitId || (job.heldUpBy?.waitedMs ?? 0) >= ms) continue;
+      job.heldUpBy = { unitId: owner.unitId, deviceId: owner.deviceId, waitedMs: ms };
+    }
+  }
+
+  /** When the next poll of a unit that answers is due. */
+  private nextLiveDueAt(): number {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const user of this.users) {
+      if (this.scheduler.health(user.unitId) === 'answering')
+        earliest = Math.min(earliest, user.nextPollAt());
+    }
+    return earliest;
+  }
+
+  /** The shortest poll interval of the link's users: one probe timeout per cycle at most. */
+  private cycleMs(): number {
+    let shortest = Number.POSITIVE_INFINITY;
+    for (const user of this.users) shortest = Math.min(shortest, user.cycleMs);
+    return Number.isFinite(shortest) ? shortest : 1000;
   }
 
   private async execute<T>(
@@ -145,26 +268,32 @@ export class ModbusLink {
     client.setTimeout(timeoutMs);
     try {
       const value = await withDeadline(operation(client), timeoutMs);
-      this.answered();
+      this.answered(unitId);
       return value;
     } catch (error) {
-      if (isModbusException(error)) this.answered();
+      if (isModbusException(error)) this.answered(unitId);
+      else if ((error as { errno?: unknown }).errno === 'ETIMEDOUT') {
+        this.scheduler.timedOut(Date.now(), this.cycleMs());
+      }
       throw error;
     }
   }
 
-  private answered(): void {
+  private answered(unitId: number): void {
+    this.scheduler.answered(unitId);
     this.silentTimeouts = 0;
     this.reconnectDelayMs = this.backoff.initialMs;
   }
 
   /**
-   * A unit gave up on a request (timed out, retries spent). Once as many units as use the link have
-   * done so with no answer in between, the link itself is presumed dead (half-open) and reopened.
+   * A unit gave up on a request (timed out, retries spent): it is silent from now on, probed on a
+   * back-off. Once as many units as use the link have given up with no answer in between, the link
+   * itself is presumed dead (half-open) and reopened.
    */
-  unitSilent(timeoutMs: number): void {
+  unitSilent(unitId: number, timeoutMs: number): void {
     const client = this.client;
     if (!client) return;
+    this.scheduler.silent(unitId, Date.now());
     this.silentTimeouts++;
     const units = new Set([...this.users].map((user) => user.unitId)).size;
     if (this.silentTimeouts >= units) this.lost(client, `no response within ${timeoutMs} ms`);
@@ -202,6 +331,7 @@ export class ModbusLink {
     client.on('close', () => this.lost(client, 'connection closed by the device'));
     this.client = client;
     this.silentTimeouts = 0;
+    this.scheduler.reset();
     for (const user of this.users) user.linkUp();
   }
 
@@ -209,6 +339,7 @@ export class ModbusLink {
     if (this.client !== client) return;
     this.client = undefined;
     void closeClient(client, this.settings.transport);
+    this.scheduler.reset();
     this.down(reason);
     this.scheduleReconnect();
   }

@@ -51,6 +51,24 @@ describe('PollScheduler', () => {
     await stop(polls);
   });
 
+  it('adds the cause the adapter gives to the overrun warning, and tells when the next poll is due', async () => {
+    const log = capturingLogger();
+    const polls = new PollScheduler({
+      intervalMs: 100,
+      logger: log.logger,
+      poll: () => new Promise((resolve) => setTimeout(resolve, 250)),
+      overrunCause: () => ({ causedBy: { unitId: 7 } }),
+    });
+    expect(polls.nextDueAt).toBe(Number.POSITIVE_INFINITY);
+    polls.start();
+    expect(polls.nextDueAt).toBe(1_000_100);
+    await vi.advanceTimersByTimeAsync(1500);
+    const overruns = log.lines.filter((line) => line.msg.startsWith('a poll took longer'));
+    expect(overruns).toMatchObject([{ pollIntervalMs: 100, causedBy: { unitId: 7 } }]);
+    await stop(polls);
+    expect(polls.nextDueAt).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it('says once when polls are back on schedule', async () => {
     let pollMs = 250;
     const log = capturingLogger();

@@ -49,3 +49,23 @@ describe('jjj-gateway test --config adapters/modbus/sample.yaml', () => {
     }
   });
 });
+
+describe('jjj-gateway validate on a Modbus config', () => {
+  it('warns of a 40001-style address without failing, and counts one device in the singular', async () => {
+    const sample = readFileSync(join(repoRoot, 'adapters/modbus/sample.yaml'), 'utf8');
+    // The sample's first device alone, its first point at the manual's 40001 instead of address 0.
+    const oneDevice = sample
+      .slice(0, sample.indexOf('  # Main water meter'))
+      .replace('address: 0\n', 'address: 40001\n');
+    expect(oneDevice).toContain('address: 40001');
+    const config = join(folder, 'one-device.yaml');
+    writeFileSync(config, oneDevice);
+
+    const run = spawnNode('dist/gateway/cli.js', ['validate', '--config', config]);
+    expect(await run.exited, run.stderr()).toBe(0);
+    expect(run.stdout()).toBe(`${config}: valid (gateway gw-bj-etown-cnc-01, 1 device, 5 points)\n`);
+    expect(run.stderr()).toBe(
+      'jjj-gateway: warning: devices[0].points[0].address: 40001 looks like a 4xxxx register reference: did you mean address 0 of the holding table? addresses are 0-based protocol addresses; keep 40001 only if the manual gives it as the protocol address\n',
+    );
+  });
+});

@@ -1,7 +1,12 @@
+import { tmpdir } from 'node:os';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { deviceSchema } from '../../../adapters/modbus/config.js';
+import { addressWarnings, deviceSchema } from '../../../adapters/modbus/config.js';
 import { modbusAdapter } from '../../../adapters/modbus/index.js';
+import { createDeviceAdapter } from '../../../gateway/adapter-modules.js';
 import { formatIssues } from '../../../gateway/common/config-loading.js';
+import { capturingLogger } from '../../helpers/capturing-logger.js';
+import { RecordingSink } from '../../helpers/recording-sink.js';
 
 const minimal = {
   protocol: 'modbus',
@@ -227,5 +232,80 @@ describe('modbusAdapter.addressOf', () => {
       dataType: 'float64',
     });
     expect(modbusAdapter.addressOf(device, raw)).toEqual({ address: 'unit=2;holding=4', dataType: 'uint16' });
+  });
+});
+
+describe('addressWarnings (valid addresses that look like 3xxxx/4xxxx references)', () => {
+  const point = (table: string, address: number, name = `p${address}`) => ({
+    name,
+    table,
+    address,
+    type: table === 'coil' || table === 'discrete' ? 'bool' : 'uint16',
+  });
+  const parse = (points: ReturnType<typeof point>[]) =>
+    deviceSchema.parse({ protocol: 'modbus', id: 'm', line: 'l', host: 'h', points });
+
+  it('accepts the address, and points at the table and address the reference stands for', () => {
+    const device = parse([point('holding', 0), point('holding', 40001), point('input', 30010)]);
+    expect(addressWarnings(device)).toEqual([
+      {
+        path: ['points', 1, 'address'],
+        message:
+          '40001 looks like a 4xxxx register reference: did you mean address 0 of the holding table? addresses are 0-based protocol addresses; keep 40001 only if the manual gives it as the protocol address',
+      },
+      {
+        path: ['points', 2, 'address'],
+        message: expect.stringContaining(
+          '30010 looks like a 3xxxx register reference: did you mean address 9 of the input table?',
+        ),
+      },
+    ]);
+  });
+
+  it('names the other table when the reference belongs to it, and says once per table how many more', () => {
+    const device = parse([point('input', 40100), point('holding', 30002), point('holding', 30003)]);
+    expect(addressWarnings(device).map((w) => [w.path, w.message.split(':')[0]])).toEqual([
+      [
+        ['points', 1, 'address'],
+        '30002 looks like a 3xxxx register reference (so do 1 more holding address of this device)',
+      ],
+      [['points', 0, 'address'], '40100 looks like a 4xxxx register reference'],
+    ]);
+    expect(addressWarnings(device)[1]?.message).toContain('did you mean address 99 of the holding table?');
+  });
+
+  it('says nothing of ordinary addresses, of 40000 (not a reference), or of bit tables', () => {
+    const device = parse([
+      point('holding', 40000),
+      point('holding', 50000),
+      point('input', 29999),
+      point('coil', 40001),
+      point('discrete', 30001),
+    ]);
+    expect(addressWarnings(device)).toEqual([]);
+  });
+});
+
+describe('the gateway creating a Modbus device with a 4xxxx-looking address', () => {
+  it('logs the warning once, on the device logger, with the path inside the entry', async () => {
+    const log = capturingLogger();
+    const device = deviceSchema.parse({
+      protocol: 'modbus',
+      id: 'meter',
+      line: 'utilities',
+      host: '127.0.0.1',
+      points: [{ name: 'energy', table: 'holding', address: 40001, type: 'uint16' }],
+    });
+    const sink = new RecordingSink('meter');
+    const adapter = createDeviceAdapter(device, {
+      sink,
+      logger: log.logger,
+      stateDir: tmpdir(),
+      metrics: new Registry(),
+    });
+    expect(log.lines).toMatchObject([
+      { level: 40, path: 'points[0].address', msg: expect.stringMatching(/^40001 looks like a 4xxxx/) },
+    ]);
+    await adapter.stop();
   });
 });

@@ -11,6 +11,7 @@ import { deviceSchema } from '../../../adapters/modbus/config.js';
 import { capturingLogger } from '../../helpers/capturing-logger.js';
 import { freePort } from '../../helpers/ports.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
+import { waitUntil } from '../../helpers/wait.js';
 import { startServer, type UnitData } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -139,5 +140,60 @@ describe('retries', () => {
     expect(sink.batches[0]?.[0]?.status).toEqual(gatewayStatus.timeout);
     expect(server.lookups(1)).toBe(3);
     expect(sink.states.map((s) => s.state)).toEqual(['connected', 'disconnected']);
+  });
+});
+
+describe('the overrun warning', () => {
+  it('names the unit that held the polls up, not the unit that waited', async () => {
+    const slow = 1;
+    const fast = 2;
+    const units = new Map<number, UnitData>([
+      [slow, { holding: new Map([[0, slow]]) }],
+      [fast, { holding: new Map([[0, fast]]) }],
+    ]);
+    // The slow unit answers after 250 ms, so at 100 ms polls both overrun: it by itself, and the
+    // fast unit because its requests queue behind the slow one's on the shared link.
+    const server = await startServer(await freePort(), units, { unitDelaysMs: new Map([[slow, 250]]) });
+    cleanups.push(() => server.close());
+    const devices = [slow, fast].map((unitId) => {
+      const device = deviceSchema.parse({
+        protocol: 'modbus',
+        id: `unit-${unitId}`,
+        line: 'bus',
+        host: '127.0.0.1',
+        port: server.port,
+        unitId,
+        pollIntervalMs: 100,
+        timeoutMs: 1000,
+        points: [{ name: 'id', table: 'holding', address: 0, type: 'uint16' }],
+      });
+      const log = capturingLogger();
+      const adapter = new ModbusDeviceAdapter(device, {
+        sink: new RecordingSink(device.id),
+        logger: log.logger,
+        stateDir: tmpdir(),
+        metrics: new Registry(),
+      });
+      cleanups.push(() => adapter.stop());
+      return { adapter, log };
+    });
+    await Promise.all(devices.map(({ adapter }) => adapter.start()));
+    const overrun = (log: ReturnType<typeof capturingLogger>) =>
+      log.lines.find((line) => line.msg.startsWith('a poll took longer')) as
+        | { causedBy?: { unitId: number; device: string; reason: string } }
+        | undefined;
+    const [slowDevice, fastDevice] = devices as [(typeof devices)[0], (typeof devices)[0]];
+    await waitUntil(
+      'both units to warn of overrunning polls',
+      () => overrun(slowDevice.log) !== undefined && overrun(fastDevice.log) !== undefined,
+      10_000,
+    );
+    expect(overrun(fastDevice.log)?.causedBy).toMatchObject({
+      unitId: slow,
+      device: 'unit-1',
+      reason: 'a request of another unit on the shared link',
+    });
+    expect(overrun(slowDevice.log)?.causedBy).toMatchObject({ unitId: slow, device: 'unit-1' });
+    expect(overrun(slowDevice.log)?.causedBy?.reason).toMatch(/^its own requests took \d+ ms$/);
   });
 });

@@ -37,10 +37,13 @@ export async function startServer(
   units: Map<number, UnitData>,
   {
     delayMs = 0,
+    unitDelaysMs = new Map<number, number>(),
     silentUnits = new Set<number>(),
     rejectingUnits = new Set<number>(),
   }: {
     delayMs?: number;
+    /** Answer delays of particular units, instead of `delayMs` (a slow device among fast ones). */
+    unitDelaysMs?: Map<number, number>;
     /** Units that never answer (a dead device behind a gateway). */
     silentUnits?: Set<number>;
     /** Units that answer every read with exception 4 (ServerDeviceFailure). */
@@ -63,7 +66,7 @@ export async function startServer(
       setTimeout(() => {
         inFlight--;
         resolve(value);
-      }, delayMs),
+      }, unitDelaysMs.get(unitId) ?? delayMs),
     );
   };
   const { server, close } = await startModbusServer(port, {
