@@ -13,6 +13,7 @@ import { readTlsFiles, type TlsMaterial, TlsSettings } from '../gateway/common/t
 import { ALL_GATEWAYS_FILTER, Identifier, regions } from '../gateway/schema/index.js';
 import { KpiConfig } from './kpi/config.js';
 import { NetworkConfig } from './network/config.js';
+import { sparkplugMappingFields } from './sparkplug/mapping.js';
 
 export const IN_MEMORY = ':memory:';
 
@@ -203,6 +204,11 @@ export const CollectorConfig = z
           .describe('false: a message for a site not in `sites` is dead-lettered as foreign-site'),
       })
       .prefault({}),
+    // Sparkplug B edge nodes (issue 14): where other vendors' nodes land, rebirth back-off, gap timing.
+    sparkplug: z
+      .strictObject({ ...sparkplugMappingFields })
+      .prefault({})
+      .describe("Sparkplug B edge nodes: other vendors' nodes mapped into the namespace, rebirths, seq gaps"),
     http: z
       .strictObject({
         host: z.string().min(1).default('127.0.0.1'),
@@ -364,6 +370,20 @@ export const CollectorConfig = z
         code: 'custom',
         path: ['mqtt', 'topic'],
         message: 'a $share/ topic and mqtt.shareGroup together would share twice; keep one',
+      });
+    }
+    if (config.sparkplug.unmapped === 'quarantine' && config.sparkplug.quarantine === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sparkplug', 'quarantine'],
+        message: 'unmapped: quarantine needs a quarantine block (at least its region)',
+      });
+    }
+    if (config.sparkplug.rebirthBackoffMaxMs < config.sparkplug.rebirthBackoffMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sparkplug', 'rebirthBackoffMaxMs'],
+        message: 'must be at least rebirthBackoffMs',
       });
     }
     if (config.mqtt.connections > 1 && config.mqtt.shareGroup === undefined) {

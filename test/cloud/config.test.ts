@@ -55,6 +55,13 @@ describe('collector config', () => {
         sites: {},
         claimUnlistedSites: true,
       },
+      sparkplug: {
+        nodes: [],
+        unmapped: 'dead-letter',
+        rebirthBackoffMs: 60_000,
+        rebirthBackoffMaxMs: 3_600_000,
+        reorderTimeoutMs: 5_000,
+      },
       http: { host: '127.0.0.1', port: 8080 },
       api: {
         limits: {
