@@ -128,7 +128,7 @@ interface NodeSession {
   devices: Map<string, BornDevice>;
 }
 
-export interface SparkplugHostOptions extends Partial<SparkplugMappingConfig> {}
+export type SparkplugHostOptions = Partial<SparkplugMappingConfig>;
 
 function text(metric: SparkplugMetric | undefined): string | undefined {
   return typeof metric?.value === 'string' ? metric.value : undefined;

@@ -7,7 +7,7 @@
  * - any other name is slugged (Unicode compatibility-decomposed, accents dropped, lower-cased, every
  *   run of other characters turned into one `-`, at most 55 characters) and, because that lost
  *   something, suffixed with `-` and the first 8 hex digits of the SHA-256 of the original name:
- *   `Inputs/Temperature` → `inputs-temperature-8c1f…`, `inputs/temperature` → `inputs-temperature-52d0…`.
+ *   `Inputs/Temperature` → `inputs-temperature-2faf3a32`, `inputs/temperature` → `inputs-temperature-75e9c180`.
  *
  * So an identifier never gains a suffix and two different names only meet by a 32-bit hash
  * collision (or a name written to look like another's slug and hash); the host checks each birth

@@ -19,6 +19,18 @@ describe('stableId', () => {
     expect(stableId('_Hidden__Tag_')).toBe(`hidden__tag-${hash('_Hidden__Tag_')}`);
   });
 
+  it('gives the ids the README shows: a point id is stable across collectors and versions', () => {
+    expect(
+      ['Plant A/Edge 1', 'PLC 3', 'Inputs/Temperature', 'inputs/temperature', 'Line 3 Speed'].map(stableId),
+    ).toEqual([
+      'plant-a-edge-1-ef2f845b',
+      'plc-3-70ced22e',
+      'inputs-temperature-2faf3a32',
+      'inputs-temperature-75e9c180',
+      'line-3-speed-5441c81d',
+    ]);
+  });
+
   it('never maps two different names to one id, and every id is an identifier', () => {
     const names = [
       'Line 3 Speed',
@@ -59,7 +71,9 @@ describe('templates and patterns', () => {
       buildCollectorConfig({
         sparkplug: { nodes: [{ region: 'BJ', project: 'p', site: 'Plant A', line: '{line}' }] },
       }),
-    ).toThrow(/sparkplug\.nodes\[0\]\.site: .*identifier[\s\S]*sparkplug\.nodes\[0\]\.line: placeholders are/);
+    ).toThrow(
+      /sparkplug\.nodes\[0\]\.site: .*identifier[\s\S]*sparkplug\.nodes\[0\]\.line: placeholders are/,
+    );
     expect(() => buildCollectorConfig({ sparkplug: { unmapped: 'quarantine' } })).toThrow(
       /sparkplug\.quarantine/,
     );
