@@ -31,7 +31,12 @@ import {
 import type { CollectorMetrics } from './metrics.js';
 import { SparkplugMappingConfig } from './sparkplug/mapping.js';
 import { NodeRateLimit, RebirthBackoff } from './sparkplug/rebirth.js';
-import { type SparkplugEvent, SparkplugHost, SparkplugIngestError } from './sparkplug-host.js';
+import {
+  type RebirthRequest,
+  type SparkplugEvent,
+  SparkplugHost,
+  SparkplugIngestError,
+} from './sparkplug-host.js';
 import {
   type GatewayPosition,
   type IncomingMessage,
@@ -121,7 +126,6 @@ export class Ingest {
   /** True from a failed store write until the next one that works: logs once per outage. */
   private storeDown = false;
   private readonly sparkplug: SparkplugHost;
-  private readonly sparkplugConfig: SparkplugMappingConfig;
   private readonly rebirths: RebirthBackoff;
   /** Dead letters of Sparkplug data without a birth: one per node per back-off, the rest only counted. */
   private readonly noBirthLetters: NodeRateLimit;
@@ -135,13 +139,10 @@ export class Ingest {
 
   constructor(private readonly deps: IngestDependencies) {
     this.now = deps.now ?? Date.now;
-    this.sparkplugConfig = SparkplugMappingConfig.parse(deps.sparkplug ?? {});
-    this.sparkplug = new SparkplugHost(deps.logger, this.sparkplugConfig);
-    this.rebirths = new RebirthBackoff(
-      this.sparkplugConfig.rebirthBackoffMs,
-      this.sparkplugConfig.rebirthBackoffMaxMs,
-    );
-    this.noBirthLetters = new NodeRateLimit(this.sparkplugConfig.rebirthBackoffMs);
+    const sparkplug = SparkplugMappingConfig.parse(deps.sparkplug ?? {});
+    this.sparkplug = new SparkplugHost(deps.logger, sparkplug);
+    this.rebirths = new RebirthBackoff(sparkplug.rebirthBackoffMs, sparkplug.rebirthBackoffMaxMs);
+    this.noBirthLetters = new NodeRateLimit(sparkplug.rebirthBackoffMs);
     deps.stopping.addEventListener(
       'abort',
       () => {
@@ -276,7 +277,7 @@ export class Ingest {
   }
 
   /** Publishes a rebirth request unless the node's back-off is still running. */
-  private askRebirth(request: Extract<SparkplugEvent, { kind: 'rebirth-request' }>, now: number): void {
+  private askRebirth(request: RebirthRequest, now: number): void {
     const { publish, metrics, logger } = this.deps;
     if (!publish) return;
     if (!this.rebirths.mayAsk(request.node, now)) {
@@ -309,7 +310,7 @@ export class Ingest {
     const now = this.now();
     const overdue = this.sparkplug.overdueGaps(node, now);
     if (!overdue) return;
-    if (overdue.missing > 0 && overdue.rebirth.kind === 'rebirth-request') {
+    if (overdue.missing > 0) {
       this.deps.logger.warn(
         { node, missing: overdue.missing },
         'Sparkplug messages lost: seq skipped past the reorder timeout',

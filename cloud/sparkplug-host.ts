@@ -76,6 +76,8 @@ export type SparkplugEvent =
   /** Messages were skipped: if they have not come by `deadline`, `overdueGaps` reports them. */
   | { kind: 'gap-opened'; node: string; deadline: number };
 
+export type RebirthRequest = Extract<SparkplugEvent, { kind: 'rebirth-request' }>;
+
 /** `placed`: the site, region and project come from the collector's `sparkplug` config, not the node. */
 interface Placed {
   placed?: true;
@@ -257,6 +259,8 @@ export class SparkplugHost {
         const points: PointSample[] = [];
         for (const metric of decoded.metrics) {
           const metricBirth = lookup(metric);
+          // A session control the birth left out (`Node Control/…`) is no data: not worth a rebirth.
+          if (!metricBirth && isSessionControl(metric.name)) continue;
           if (!metricBirth) {
             const which =
               metric.alias !== undefined ? `alias ${metric.alias}` : `metric ${JSON.stringify(metric.name)}`;
@@ -284,7 +288,7 @@ export class SparkplugHost {
   overdueGaps(
     node: string,
     now: number,
-  ): { missing: number; nextDeadline: number | undefined; rebirth: SparkplugEvent } | undefined {
+  ): { missing: number; nextDeadline: number | undefined; rebirth: RebirthRequest } | undefined {
     const session = this.nodes.get(node);
     if (!session) return undefined;
     return {
@@ -342,16 +346,8 @@ export class SparkplugHost {
     const events: SparkplugEvent[] = [
       { kind: 'status', message: this.status(session, 'online', now), ...placedMark(session) },
     ];
-    if (placement) {
-      const nodeMetrics = payload.metrics.filter(
-        (m) => m.name !== BDSEQ_METRIC && !m.name?.startsWith('Node Control/'),
-      );
-      if (nodeMetrics.length > 0) {
-        events.push(
-          ...this.birth(key, session, NODE_LEVEL, { ...payload, metrics: nodeMetrics }, now, false),
-        );
-      }
-    }
+    // Another vendor's node-level metrics are points of their own (its NDATA is read against them).
+    if (placement) events.push(...this.birth(key, session, NODE_LEVEL, payload, now, false));
     return events;
   }
 
@@ -561,6 +557,10 @@ export class SparkplugHost {
     pointNames.set(point, name);
     const datatype = metric.datatype ?? 'Unknown';
     const bornMetric: BornMetric = { ...placedAt, point, datatype };
+    // The session's own controls: known, so NDATA may carry them, but not plant data.
+    if (device === NODE_LEVEL && isSessionControl(name)) {
+      return { bornMetric: { ...bornMetric, skip: true }, point: undefined };
+    }
     if (metric.unsupported !== undefined || metric.datatype === undefined) {
       this.logger?.warn({ ...where, datatype }, 'Sparkplug metric of a type jjj does not store: ignored');
       return { bornMetric: { ...bornMetric, skip: true }, point: undefined };
@@ -628,7 +628,7 @@ export class SparkplugHost {
 /** Bounds the nodes remembered as unmapped, so invented node names cannot grow memory without end. */
 const MAX_REMEMBERED_NODES = 10_000;
 
-function rebirthRequest(key: string, group: string, node: string, reason: RebirthReason): SparkplugEvent {
+function rebirthRequest(key: string, group: string, node: string, reason: RebirthReason): RebirthRequest {
   return {
     kind: 'rebirth-request',
     node: key,
@@ -639,6 +639,11 @@ function rebirthRequest(key: string, group: string, node: string, reason: Rebirt
       metrics: [{ name: REBIRTH_METRIC, datatype: 'Boolean', value: true }],
     }),
   };
+}
+
+/** The node's own session metrics (`bdSeq`, `Node Control/Rebirth`, …), not plant data. */
+function isSessionControl(name: string | undefined): boolean {
+  return name === BDSEQ_METRIC || name?.startsWith('Node Control/') === true;
 }
 
 function placedMark(session: NodeSession): Placed {

@@ -251,6 +251,19 @@ describe('a Sparkplug B edge node of another vendor', () => {
       ['Plant A/Edge 2/Power Meter/kWh', 'utilities', stableId('Power Meter')],
       ['Plant A/Edge 2/Uptime', 'utilities', stableId('Edge 2')],
     ]);
+    // NDATA of a node-level metric (and of the node's controls, which are no points).
+    await node.send('NDATA', undefined, [
+      { name: 'Uptime', type: 'Int64', value: 43, timestamp: T + 1 },
+      { name: 'Node Control/Rebirth', type: 'Boolean', value: false },
+    ]);
+    await eventually(async () => {
+      const answer = await get<{ points: LatestPoint[] }>('/api/v1/latest?site=plant-a');
+      expect(answer.points.find((p) => p.equipment === stableId('Edge 2'))).toMatchObject({
+        value: '43',
+        ts: T + 1,
+      });
+    });
+    expect(commands).toEqual([]);
   });
 
   it('counts DDATA before its DBIRTH, keeps it as one dead letter per back-off and asks the node for a rebirth once', async () => {
