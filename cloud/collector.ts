@@ -67,6 +67,7 @@ export async function startCollector(
     logger,
     stopping: stopping.signal,
     publish: (topic, payload) => mqttClients[0]?.publish(topic, payload, { qos: 0 }),
+    sparkplug: config.sparkplug,
     ...config.ingest,
   });
 

@@ -14,6 +14,7 @@ import { ALL_GATEWAYS_FILTER, Identifier, regions } from '../gateway/schema/inde
 import { SparkplugHostId } from '../gateway/schema/sparkplug/index.js';
 import { KpiConfig } from './kpi/config.js';
 import { NetworkConfig } from './network/config.js';
+import { sparkplugMappingFields } from './sparkplug/mapping.js';
 
 export const IN_MEMORY = ':memory:';
 
@@ -127,14 +128,6 @@ export const CollectorConfig = z
           ),
       })
       .prefault({}),
-    // Sparkplug B 3.0 (issue 14). Mapping of third-party nodes first; the host application's fields last.
-    sparkplug: z
-      .strictObject({
-        hostId: SparkplugHostId.optional().describe(
-          'publish this Sparkplug host STATE (spBv1.0/STATE/<hostId>) for edge nodes whose primaryHostId it is; on one instance only',
-        ),
-      })
-      .prefault({}),
     store: z
       .preprocess(
         // `type` may be left out for the default SQLite store.
@@ -212,6 +205,19 @@ export const CollectorConfig = z
           .describe('false: a message for a site not in `sites` is dead-lettered as foreign-site'),
       })
       .prefault({}),
+    // Sparkplug B 3.0 (issue 14): where other vendors' nodes land, rebirth back-off, gap timing; and
+    // the host application's STATE.
+    sparkplug: z
+      .strictObject({
+        ...sparkplugMappingFields,
+        hostId: SparkplugHostId.optional().describe(
+          'publish this Sparkplug host STATE (spBv1.0/STATE/<hostId>) for edge nodes whose primaryHostId it is; on one instance only',
+        ),
+      })
+      .prefault({})
+      .describe(
+        "Sparkplug B: other vendors' nodes mapped into the namespace, rebirths, seq gaps, the host STATE",
+      ),
     http: z
       .strictObject({
         host: z.string().min(1).default('127.0.0.1'),
@@ -380,6 +386,20 @@ export const CollectorConfig = z
         code: 'custom',
         path: ['sparkplug', 'hostId'],
         message: 'a Sparkplug host must ingest Sparkplug: set mqtt.sparkplug to true, or remove the hostId',
+      });
+    }
+    if (config.sparkplug.unmapped === 'quarantine' && config.sparkplug.quarantine === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sparkplug', 'quarantine'],
+        message: 'unmapped: quarantine needs a quarantine block (at least its region)',
+      });
+    }
+    if (config.sparkplug.rebirthBackoffMaxMs < config.sparkplug.rebirthBackoffMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sparkplug', 'rebirthBackoffMaxMs'],
+        message: 'must be at least rebirthBackoffMs',
       });
     }
     if (config.mqtt.connections > 1 && config.mqtt.shareGroup === undefined) {

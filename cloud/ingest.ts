@@ -17,7 +17,7 @@ import {
   type TopicKind,
   WireMessage,
 } from '../gateway/schema/index.js';
-import { SPARKPLUG_NAMESPACE } from '../gateway/schema/sparkplug/index.js';
+import { parseSparkplugTopic, SPARKPLUG_NAMESPACE } from '../gateway/schema/sparkplug/index.js';
 import {
   type ConfiguredSite,
   describeSetAside,
@@ -29,8 +29,16 @@ import {
   sortSamples,
 } from './ingest-guards.js';
 import type { CollectorMetrics } from './metrics.js';
-import { type SparkplugEvent, SparkplugHost, SparkplugIngestError } from './sparkplug-host.js';
+import { SparkplugMappingConfig } from './sparkplug/mapping.js';
+import { NodeRateLimit, RebirthBackoff } from './sparkplug/rebirth.js';
 import {
+  type RebirthRequest,
+  type SparkplugEvent,
+  SparkplugHost,
+  SparkplugIngestError,
+} from './sparkplug-host.js';
+import {
+  type GatewayPosition,
   type IncomingMessage,
   type SiteOwner,
   StoreRefusedError,
@@ -47,6 +55,10 @@ export const rejectReasons = [
   'identity-mismatch',
   /** A Sparkplug B message this host cannot read or place (see the detail). */
   'sparkplug-invalid',
+  /** The NBIRTH of a Sparkplug node no `sparkplug.nodes` entry places (kept once per node). */
+  'sparkplug-unmapped',
+  /** Sparkplug data (or a DBIRTH) before its birth, or naming a metric its birth did not declare (at most one per node per back-off). */
+  'sparkplug-no-birth',
   /** The store refused the data itself (e.g. InfluxDB answered 400): retrying cannot help. */
   'store-refused',
   /** A time (sample ts or serverTs, sentTs, status or metadata ts) more than the allowed skew ahead of receipt. */
@@ -75,8 +87,14 @@ const kindOfSchema: Record<WireMessage['schema'], TopicKind> = {
   [STATUS_SCHEMA]: 'status',
 };
 
-/** A node that keeps sending data the host has no birth for is asked again at most this often. */
-const REBIRTH_REQUEST_INTERVAL_MS = 10_000;
+/**
+ * Who placed a message in its site: the message itself (a jjj gateway, JSON or Sparkplug), or the
+ * collector's own `sparkplug` config (a mapped or quarantined node), which several nodes may share.
+ */
+type Origin = 'message' | 'config';
+
+/** `storeRetrying`'s answer when the collector stopped while the store was failing. */
+const ABANDONED = Symbol('abandoned');
 
 /** Bounds the memory spent remembering which problems were already logged. */
 const MAX_REMEMBERED_PROBLEMS = 1000;
@@ -97,6 +115,8 @@ export interface IngestDependencies extends IngestGuardConfig {
   stopping: AbortSignal;
   /** Sends a Sparkplug rebirth request (NCMD) to a node whose data arrived without its birth. */
   publish?: (topic: string, payload: Buffer) => void;
+  /** Third-party Sparkplug nodes: mapping, quarantine, rebirth back-off, reorder timeout (config `sparkplug`). */
+  sparkplug?: Partial<SparkplugMappingConfig>;
   now?: () => number;
 }
 
@@ -106,8 +126,11 @@ export class Ingest {
   /** True from a failed store write until the next one that works: logs once per outage. */
   private storeDown = false;
   private readonly sparkplug: SparkplugHost;
-  /** When each Sparkplug node was last asked for a rebirth, so a stream of unknown data asks once. */
-  private readonly rebirthAsked = new Map<string, number>();
+  private readonly rebirths: RebirthBackoff;
+  /** Dead letters of Sparkplug data without a birth: one per node per back-off, the rest only counted. */
+  private readonly noBirthLetters: NodeRateLimit;
+  /** Per Sparkplug node with skipped messages: the check when their reorder wait ends. */
+  private readonly gapChecks = new Map<string, NodeJS.Timeout>();
   /**
    * The owner of each unlisted site seen, decided in memory before the first store write so two
    * gateways racing for a new site cannot both win.
@@ -116,7 +139,18 @@ export class Ingest {
 
   constructor(private readonly deps: IngestDependencies) {
     this.now = deps.now ?? Date.now;
-    this.sparkplug = new SparkplugHost(deps.logger);
+    const sparkplug = SparkplugMappingConfig.parse(deps.sparkplug ?? {});
+    this.sparkplug = new SparkplugHost(deps.logger, sparkplug);
+    this.rebirths = new RebirthBackoff(sparkplug.rebirthBackoffMs, sparkplug.rebirthBackoffMaxMs);
+    this.noBirthLetters = new NodeRateLimit(sparkplug.rebirthBackoffMs);
+    deps.stopping.addEventListener(
+      'abort',
+      () => {
+        for (const timer of this.gapChecks.values()) clearTimeout(timer);
+        this.gapChecks.clear();
+      },
+      { once: true },
+    );
   }
 
   /** Never rejects: every failure becomes a `rejected` outcome. */
@@ -178,35 +212,112 @@ export class Ingest {
   ): Promise<IngestOutcome> {
     const mismatch = identityMismatch(address, message);
     if (mismatch) return this.reject(topic, payload, receivedAt, 'identity-mismatch', mismatch);
-    return this.storeWithRetries(topic, payload, message, receivedAt);
+    return this.storeWithRetries(topic, payload, message, receivedAt, 'message');
   }
 
+  /**
+   * A Sparkplug message: an NBIRTH first reads where the store holds its gateway (the boot and seq
+   * its session continues from), then the host's events are stored or acted on in order.
+   */
   private async handleSparkplug(topic: string, payload: Buffer, receivedAt: number): Promise<IngestOutcome> {
+    const birth = this.sparkplug.birthGateway(topic, payload);
+    let held: GatewayPosition | undefined;
+    if (birth) {
+      const position = await this.storeRetrying(() =>
+        this.deps.store.gatewayPosition(birth.gateway, birth.boot ?? 0),
+      );
+      if (position === ABANDONED) return { status: 'abandoned' };
+      held = position;
+    }
     let events: SparkplugEvent[];
     try {
-      events = this.sparkplug.handle(topic, payload, receivedAt);
+      events = this.sparkplug.handle(topic, payload, receivedAt, held);
     } catch (error) {
       if (!(error instanceof SparkplugIngestError)) throw error;
-      return this.reject(topic, payload, receivedAt, 'sparkplug-invalid', error.reason);
+      return this.reject(topic, payload, receivedAt, error.rejectReason, error.reason);
     }
+    const { metrics } = this.deps;
     let outcome: IngestOutcome = { status: 'ignored' };
+    let wellRead = true;
     for (const event of events) {
-      if (event.kind === 'rebirth-request') {
-        this.askRebirth(event.topic, event.payload, receivedAt);
-        continue;
+      switch (event.kind) {
+        case 'rebirth-request':
+          wellRead = false;
+          this.askRebirth(event, receivedAt);
+          break;
+        case 'no-birth':
+          metrics.sparkplugNoBirth.inc();
+          if (this.noBirthLetters.allow(event.node, receivedAt)) {
+            outcome = await this.reject(topic, payload, receivedAt, 'sparkplug-no-birth', event.detail);
+          }
+          break;
+        case 'unmapped':
+          wellRead = false;
+          metrics.sparkplugUnmapped.inc();
+          break;
+        case 'gap-opened':
+          this.scheduleGapCheck(event.node, event.deadline);
+          break;
+        default:
+          outcome = await this.storeWithRetries(
+            topic,
+            payload,
+            event.message,
+            receivedAt,
+            event.placed ? 'config' : 'message',
+          );
+          if (outcome.status === 'abandoned' || outcome.status === 'rejected') return outcome;
       }
-      outcome = await this.storeWithRetries(topic, payload, event.message, receivedAt);
-      if (outcome.status === 'abandoned' || outcome.status === 'rejected') return outcome;
+    }
+    const address = parseSparkplugTopic(topic);
+    if (wellRead && (address?.messageType === 'DDATA' || address?.messageType === 'NDATA')) {
+      this.rebirths.wasWell(`${address.groupId}/${address.edgeNodeId}`, receivedAt);
     }
     return outcome;
   }
 
-  private askRebirth(topic: string, payload: Buffer, now: number): void {
-    const asked = this.rebirthAsked.get(topic) ?? 0;
-    if (now - asked < REBIRTH_REQUEST_INTERVAL_MS || !this.deps.publish) return;
-    this.rebirthAsked.set(topic, now);
-    this.deps.logger.info({ topic }, 'Sparkplug data without a birth: asking the node for a rebirth');
-    this.deps.publish(topic, payload);
+  /** Publishes a rebirth request unless the node's back-off is still running. */
+  private askRebirth(request: RebirthRequest, now: number): void {
+    const { publish, metrics, logger } = this.deps;
+    if (!publish) return;
+    if (!this.rebirths.mayAsk(request.node, now)) {
+      metrics.sparkplugRebirthsHeldBack.inc({ reason: request.reason });
+      return;
+    }
+    metrics.sparkplugRebirthRequests.inc({ reason: request.reason });
+    logger.info(
+      { node: request.node, reason: request.reason },
+      'asking the Sparkplug node for a rebirth (further requests wait for its back-off)',
+    );
+    publish(request.topic, request.payload);
+  }
+
+  /** One pending check per node: when the reorder wait of its skipped messages ends. */
+  private scheduleGapCheck(node: string, deadline: number): void {
+    if (this.gapChecks.has(node) || this.deps.stopping.aborted) return;
+    const timer = setTimeout(
+      () => {
+        this.gapChecks.delete(node);
+        this.checkGaps(node);
+      },
+      Math.max(0, deadline - this.now()),
+    );
+    this.gapChecks.set(node, timer);
+  }
+
+  /** Skipped messages still missing after the reorder timeout are lost: the node is asked for a rebirth. */
+  private checkGaps(node: string): void {
+    const now = this.now();
+    const overdue = this.sparkplug.overdueGaps(node, now);
+    if (!overdue) return;
+    if (overdue.missing > 0) {
+      this.deps.logger.warn(
+        { node, missing: overdue.missing },
+        'Sparkplug messages lost: seq skipped past the reorder timeout',
+      );
+      this.askRebirth(overdue.rebirth, now);
+    }
+    if (overdue.nextDeadline !== undefined) this.scheduleGapCheck(node, overdue.nextDeadline);
   }
 
   private async storeWithRetries(
@@ -214,25 +325,39 @@ export class Ingest {
     payload: Buffer,
     message: IncomingMessage,
     receivedAt: number,
+    origin: Origin,
   ): Promise<IngestOutcome> {
-    const { metrics, logger, stopping } = this.deps;
-    for (let delay = this.deps.retryMinMs; ; delay = Math.min(delay * 2, this.deps.retryMaxMs)) {
-      const stopTimer = metrics.storeLatency.startTimer();
+    const outcome = await this.storeRetrying(async () => {
+      const stopTimer = this.deps.metrics.storeLatency.startTimer();
       try {
         // Judged against the registry inside the retries: reading it may fail like a write.
-        const refusal = await this.refusal(message, receivedAt);
+        const refusal = await this.refusal(message, receivedAt, origin);
         if (refusal) return this.reject(topic, payload, receivedAt, refusal.reason, refusal.detail);
-        const outcome = await this.storeVetted(topic, payload, message, receivedAt);
+        const stored = await this.storeVetted(topic, payload, message, receivedAt);
         stopTimer();
-        if (this.storeDown) {
-          this.storeDown = false;
-          logger.info('store writes work again');
-        }
-        return outcome;
+        return stored;
       } catch (error) {
         if (error instanceof StoreRefusedError) {
           return this.reject(topic, payload, receivedAt, 'store-refused', (error as Error).message);
         }
+        throw error;
+      }
+    });
+    return outcome === ABANDONED ? { status: 'abandoned' } : outcome;
+  }
+
+  /** Runs `attempt` until the store answers, with backoff; `ABANDONED` when the collector stops first. */
+  private async storeRetrying<T>(attempt: () => Promise<T>): Promise<T | typeof ABANDONED> {
+    const { metrics, logger, stopping } = this.deps;
+    for (let delay = this.deps.retryMinMs; ; delay = Math.min(delay * 2, this.deps.retryMaxMs)) {
+      try {
+        const result = await attempt();
+        if (this.storeDown) {
+          this.storeDown = false;
+          logger.info('store writes work again');
+        }
+        return result;
+      } catch (error) {
         metrics.storeFailures.inc();
         if (!this.storeDown) {
           this.storeDown = true;
@@ -242,10 +367,10 @@ export class Ingest {
           );
         }
       }
-      if (stopping.aborted) return { status: 'abandoned' };
+      if (stopping.aborted) return ABANDONED;
       // Jitter spreads the retries of several connections and instances.
       await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal: stopping }).catch(() => undefined);
-      if (stopping.aborted) return { status: 'abandoned' };
+      if (stopping.aborted) return ABANDONED;
     }
   }
 
@@ -253,19 +378,22 @@ export class Ingest {
   private async refusal(
     message: IncomingMessage,
     receivedAt: number,
+    origin: Origin,
   ): Promise<{ reason: RejectReason; detail: string } | undefined> {
     const future = futureMessageTime(message, receivedAt, this.deps);
     if (future) return { reason: 'future-timestamp', detail: future };
     const held = await this.deps.store.gatewayPosition(message.gateway.id, message.gateway.boot);
     const impossible = impossibleSequence(message.gateway, held, receivedAt, this.deps);
     if (impossible) return { reason: 'impossible-sequence', detail: impossible };
-    const foreign = await this.foreignSite(message);
+    const foreign = await this.foreignSite(message, origin);
     if (foreign) return { reason: 'foreign-site', detail: foreign };
     return undefined;
   }
 
-  private async foreignSite(message: IncomingMessage): Promise<string | undefined> {
+  private async foreignSite(message: IncomingMessage, origin: Origin): Promise<string | undefined> {
     const configured = this.deps.sites[message.site];
+    // The config placed it there (region and project too); `ingest.sites` may still name the gateways.
+    if (origin === 'config' && !configured) return undefined;
     if (configured) return foreignSite(message, configured, 'configured');
     if (!this.deps.claimUnlistedSites) return `site ${message.site} is not one of ingest.sites`;
     let owner = this.siteClaims.get(message.site);

@@ -37,6 +37,28 @@ export function createCollectorMetrics() {
       help: 'Batches found missing from a gateway sequence when a later one arrived',
       registers: [registry],
     }),
+    sparkplugRebirthRequests: new Counter({
+      name: 'jjj_collector_sparkplug_rebirth_requests_total',
+      help: 'Sparkplug rebirth requests (NCMD) sent, by reason (no-birth, gap)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    sparkplugRebirthsHeldBack: new Counter({
+      name: 'jjj_collector_sparkplug_rebirth_requests_held_back_total',
+      help: "Sparkplug rebirth requests not sent because the node's back-off was running, by reason",
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    sparkplugNoBirth: new Counter({
+      name: 'jjj_collector_sparkplug_no_birth_messages_total',
+      help: 'Sparkplug data (or DBIRTH) messages without the birth that declares them: nothing of them stored',
+      registers: [registry],
+    }),
+    sparkplugUnmapped: new Counter({
+      name: 'jjj_collector_sparkplug_unmapped_messages_total',
+      help: 'Messages of Sparkplug nodes no sparkplug.nodes entry places, dropped after their NBIRTH was dead-lettered',
+      registers: [registry],
+    }),
     storeLatency: new Histogram({
       name: 'jjj_collector_store_write_seconds',
       help: 'Time to make one message durable in the store, retries excluded',

@@ -4,7 +4,7 @@
  * embedded store's `samples` table (written in the catalog's own transaction), or InfluxDB.
  */
 import type Database from 'better-sqlite3';
-import { type MetadataMessage, pointId, type StatusMessage } from '../../gateway/schema/index.js';
+import { pointId, type StatusMessage } from '../../gateway/schema/index.js';
 import type { AggregatedSample } from '../aggregate.js';
 import type { RollupColumns, RollupRow, ScalarSeries } from '../kpi/model.js';
 import type { StoreReader } from '../query/store-reader.js';
@@ -25,6 +25,7 @@ import type {
   GatewayPosition,
   GatewaySummary,
   IncomingBatch,
+  IncomingMetadata,
   LatestPoint,
   OutOfRange,
   PointInfo,
@@ -83,7 +84,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
   private readonly writeTelemetryTx: Database.Transaction<
     (group: readonly QueuedTelemetry[]) => TelemetryWrite[]
   >;
-  private readonly writeMetadataTx: Database.Transaction<(message: MetadataMessage) => void>;
+  private readonly writeMetadataTx: Database.Transaction<(message: IncomingMetadata) => void>;
   private readonly writeStatusTx: Database.Transaction<(message: StatusMessage) => void>;
   /** Batches waiting for the next group commit (at the next turn of the event loop). */
   private queuedTelemetry: QueuedTelemetry[] = [];
@@ -170,7 +171,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
       }),
     );
 
-    this.writeMetadataTx = db.transaction((message: MetadataMessage) => {
+    this.writeMetadataTx = db.transaction((message: IncomingMetadata) => {
       s.upsertSite.run(siteRowOf(message));
       s.nameSite.run({ site: message.site, en: message.siteName.en, zh: message.siteName.zh });
       for (const point of message.points) {
@@ -180,8 +181,8 @@ export abstract class SqliteCatalog implements TelemetryStore {
           line: point.line,
           equipment: point.equipment,
           point: point.point,
-          protocol: point.protocol,
-          address: point.address,
+          protocol: point.protocol ?? null,
+          address: point.address ?? null,
           dataType: point.dataType ?? null,
           unit: point.unit ?? null,
           description: point.description ?? null,
@@ -189,6 +190,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
           max: point.max ?? null,
           kpiRole: point.kpi ? JSON.stringify(point.kpi) : null,
           writable: point.writable === undefined ? null : point.writable ? 1 : 0,
+          sourceName: point.sourceName ?? null,
         });
       }
     });
@@ -273,7 +275,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
     }
   }
 
-  async writeMetadata(message: MetadataMessage): Promise<void> {
+  async writeMetadata(message: IncomingMetadata): Promise<void> {
     this.writeMetadataTx.immediate(message);
     for (const point of message.points) {
       const id = pointId(message.site, point);

@@ -86,7 +86,8 @@ export class InfluxStore extends SqliteCatalog {
     if (seq !== undefined && this.hasBatch(id, boot, seq)) return { outcome: 'duplicate' };
     const judged = this.judgeBatch(batch);
     // Samples first: if the catalog write never happens, a redelivery rewrites the same points in place.
-    await this.writer.write(judged);
+    // A Sparkplug message without samples (a DDEATH, say) still numbers a batch, but sends no lines.
+    if (judged.points.length > 0) await this.writer.write(judged);
     return this.writeJudgedTelemetry(judged, receivedAt);
   }
 

@@ -34,6 +34,7 @@ interface PointRow {
   max_value: number | null;
   writable: number | null;
   kpi_role: string | null;
+  source_name: string | null;
 }
 
 interface GatewayRow {
@@ -64,7 +65,7 @@ export class RegistryQueries {
       pointUnit: db.prepare<[string], { unit: string | null }>('SELECT unit FROM points WHERE point_id = ?'),
       pointsOfSite: db.prepare<[string], PointRow>(
         `SELECT point_id, line, equipment, point, protocol, unit, data_type, description, min_value, max_value,
-           writable, kpi_role
+           writable, kpi_role, source_name
          FROM points WHERE site = ? ORDER BY point_id`,
       ),
       // Per boot: sequence numbers from 0 up to the newest one received, against those received.
@@ -133,6 +134,7 @@ export class RegistryQueries {
         max: row.max_value,
         writable: row.writable === 1,
         ...(kpi && { kpi }),
+        ...(row.source_name !== null && { sourceName: row.source_name }),
       };
     });
   }

@@ -101,12 +101,12 @@ export function registryStatements(db: Database.Database) {
        VALUES (@pointId, @site, @line, @equipment, @point)`,
     ),
     upsertPoint: db.prepare(
-      `INSERT INTO points (point_id, site, line, equipment, point, protocol, address, data_type, unit, description, min_value, max_value, kpi_role, writable)
-       VALUES (@pointId, @site, @line, @equipment, @point, @protocol, @address, @dataType, @unit, @description, @min, @max, @kpiRole, @writable)
+      `INSERT INTO points (point_id, site, line, equipment, point, protocol, address, data_type, unit, description, min_value, max_value, kpi_role, writable, source_name)
+       VALUES (@pointId, @site, @line, @equipment, @point, @protocol, @address, @dataType, @unit, @description, @min, @max, @kpiRole, @writable, @sourceName)
        ON CONFLICT (point_id) DO UPDATE SET protocol = excluded.protocol, address = excluded.address,
          data_type = excluded.data_type, unit = excluded.unit, description = excluded.description,
          min_value = excluded.min_value, max_value = excluded.max_value, kpi_role = excluded.kpi_role,
-         writable = excluded.writable`,
+         writable = excluded.writable, source_name = excluded.source_name`,
     ),
     siteOwner: db.prepare<[string], { region: Region; project: string; gateway: string }>(
       'SELECT region, project, gateway FROM sites WHERE id = ?',

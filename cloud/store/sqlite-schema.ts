@@ -240,6 +240,11 @@ INSERT INTO batch_gaps (gateway, boot, from_seq, to_seq)
     FROM batches
   ) WHERE seq > previous + 1;`,
   },
+  {
+    what: "points' original name when they come from another vendor's Sparkplug node (group/node/device/metric)",
+    sql: `
+ALTER TABLE points ADD COLUMN source_name TEXT;`,
+  },
 ];
 
 /**

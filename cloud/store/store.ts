@@ -6,6 +6,7 @@ import type {
   DataType,
   KpiRole,
   MetadataMessage,
+  PointMetadata,
   PointValue,
   Protocol,
   ProtocolStatus,
@@ -28,8 +29,21 @@ export type IncomingBatch = Omit<TelemetryBatch, 'gateway'> & {
   gateway: { id: string; boot: number; seq?: number };
 };
 
+/**
+ * A point's metadata as the store takes it: the wire contract's, or that of a Sparkplug node of another
+ * vendor, which has no jjj protocol, may name its unit in text (`gal/min`) and keeps its original name.
+ */
+export type IncomingPointMetadata = Omit<PointMetadata, 'protocol' | 'address'> & {
+  protocol?: Protocol;
+  address?: string;
+  /** The Sparkplug address the point came from: `group/edge node/device/metric`, as the node names them. */
+  sourceName?: string;
+};
+
+export type IncomingMetadata = Omit<MetadataMessage, 'points'> & { points: IncomingPointMetadata[] };
+
 /** What ingest hands a store: a telemetry batch (JSON or Sparkplug), point metadata or a gateway status. */
-export type IncomingMessage = IncomingBatch | MetadataMessage | StatusMessage;
+export type IncomingMessage = IncomingBatch | IncomingMetadata | StatusMessage;
 
 /**
  * A store refusing the data itself (e.g. InfluxDB answering 400 to a field type conflict): retrying
@@ -220,6 +234,8 @@ export interface PointInfo {
   writable: boolean;
   /** What the point means for the KPIs, as its metadata declared. */
   kpi?: KpiRole;
+  /** For a point of another vendor's Sparkplug node: its original `group/edge node/device/metric`. */
+  sourceName?: string;
 }
 
 /**
@@ -271,7 +287,7 @@ export interface WindowedCompleteness {
 export interface TelemetryStore {
   /** Stores a batch in one transaction; a batch whose gateway, boot and seq were already stored is dropped. */
   writeTelemetry(batch: IncomingBatch, receivedAt: number): Promise<TelemetryWrite>;
-  writeMetadata(message: MetadataMessage): Promise<void>;
+  writeMetadata(message: IncomingMetadata): Promise<void>;
   writeStatus(message: StatusMessage): Promise<void>;
   /** Keeps a message that could not be ingested aside, with why. */
   writeRejected(message: RejectedMessage): Promise<void>;

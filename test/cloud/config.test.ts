@@ -42,7 +42,6 @@ describe('collector config', () => {
         persistentSession: false,
         connectTimeoutMs: 30_000,
       },
-      sparkplug: {},
       store: { type: 'sqlite', path: join(dir, 'var/collector.db') },
       ingest: {
         maxMessageBytes: 4 * 1024 * 1024,
@@ -55,6 +54,13 @@ describe('collector config', () => {
         maxBatchesPerSecond: 100,
         sites: {},
         claimUnlistedSites: true,
+      },
+      sparkplug: {
+        nodes: [],
+        unmapped: 'dead-letter',
+        rebirthBackoffMs: 60_000,
+        rebirthBackoffMaxMs: 3_600_000,
+        reorderTimeoutMs: 5_000,
       },
       http: { host: '127.0.0.1', port: 8080 },
       api: {

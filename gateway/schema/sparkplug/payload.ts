@@ -70,6 +70,8 @@ export interface SparkplugMetric {
   properties?: Record<string, SparkplugProperty>;
   /** Carried in the metric's MetaData. */
   description?: string;
+  /** Decoded with `skipUnsupported`: why the value could not be read (a DataSet, Template, File, …); `value` is null. */
+  unsupported?: string;
 }
 
 export interface SparkplugPayload {
@@ -256,6 +258,15 @@ export function encodePayload(
   return Buffer.from(PayloadType.encode(PayloadType.fromObject(message)).finish());
 }
 
+/** How strictly to decode another implementation's payload. */
+export interface DecodeOptions {
+  /**
+   * A metric of a type jjj cannot hold (DataSet, Template, File, …) gets `unsupported` and a null value,
+   * and such a property is left out, instead of the whole payload being refused.
+   */
+  skipUnsupported?: boolean;
+}
+
 /**
  * Decodes a payload. A DATA metric sent by alias has no datatype of its own: `datatypeOf` supplies
  * the one its BIRTH declared.
@@ -263,6 +274,7 @@ export function encodePayload(
 export function decodePayload(
   bytes: Uint8Array,
   datatypeOf: DatatypeLookup = () => undefined,
+  options: DecodeOptions = {},
 ): SparkplugPayload {
   let raw: WireValue;
   try {
@@ -273,6 +285,15 @@ export function decodePayload(
       `not a Sparkplug B payload: ${(error as Error).message}`,
     );
   }
+  const lenient = (decode: () => SparkplugValue): { value: SparkplugValue } | { unsupported: string } => {
+    try {
+      return { value: decode() };
+    } catch (error) {
+      const skip = options.skipUnsupported && (error as SparkplugCodecError).code === 'SPARKPLUG_UNSUPPORTED';
+      if (!skip) throw error;
+      return { unsupported: (error as Error).message };
+    }
+  };
   const payload: SparkplugPayload = { metrics: [] };
   if (raw.timestamp !== undefined) payload.timestamp = Number(raw.timestamp);
   if (raw.seq !== undefined) payload.seq = Number(raw.seq);
@@ -287,7 +308,15 @@ export function decodePayload(
     if (wire.isTransient) metric.isTransient = true;
     const description = (wire.metadata as WireValue | undefined)?.description;
     if (typeof description === 'string') metric.description = description;
-    const datatype = wire.datatype !== undefined ? typeName(wire.datatype, what) : datatypeOf({ ...metric });
+    // A type newer than this decoder (Sparkplug 3.0's arrays) is only unsupported when skipping those.
+    const unknownType =
+      options.skipUnsupported && wire.datatype !== undefined && !dataTypeNames.has(wire.datatype as number);
+    if (unknownType) metric.unsupported = `${what}: datatype ${String(wire.datatype)} is not supported`;
+    const datatype = unknownType
+      ? undefined
+      : wire.datatype !== undefined
+        ? typeName(wire.datatype, what)
+        : datatypeOf({ ...metric });
     if (datatype) metric.datatype = datatype;
     const properties = wire.properties as { keys?: string[]; values?: WireValue[] } | undefined;
     if (properties?.keys?.length) {
@@ -295,15 +324,18 @@ export function decodePayload(
       properties.keys.forEach((key, k) => {
         const value = properties.values?.[k] ?? {};
         const type = typeName(value.type, `${what} property ${key}`);
-        (metric.properties as Record<string, SparkplugProperty>)[key] = {
-          type,
-          value: value.isNull ? null : decodeValue(type, value, `${what} property ${key}`),
-        };
+        const decoded = lenient(() =>
+          value.isNull ? null : decodeValue(type, value, `${what} property ${key}`),
+        );
+        if ('value' in decoded)
+          (metric.properties as Record<string, SparkplugProperty>)[key] = { type, value: decoded.value };
       });
     }
-    if (!wire.isNull) {
+    if (!wire.isNull && !unknownType) {
       if (!datatype) throw new SparkplugCodecError('SPARKPLUG_MALFORMED', `${what}: no datatype known`);
-      metric.value = decodeValue(datatype, wire, what);
+      const decoded = lenient(() => decodeValue(datatype, wire, what));
+      if ('value' in decoded) metric.value = decoded.value;
+      else metric.unsupported = decoded.unsupported;
     }
     payload.metrics.push(metric);
   }
