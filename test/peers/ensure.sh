@@ -15,6 +15,10 @@ command -v socat >/dev/null || packages+=(socat)
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 # A CJK font, so the Chinese view's screenshots show characters (a plant's operator PC has one).
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || packages+=(fonts-wqy-microhei)
+# The edge-install test checks the systemd unit with systemd-analyze and strips the bundled node.
+[ -x /usr/bin/systemd-analyze ] || packages+=(systemd)
+command -v strip >/dev/null || packages+=(binutils)
+command -v unshare >/dev/null || packages+=(util-linux)
 # pymodbus' server imports serial and serial_asyncio, which apt only *recommends*.
 "$PYTHON" -c 'import pymodbus' 2>/dev/null || packages+=(python3-pymodbus)
 "$PYTHON" -c 'import serial' 2>/dev/null || packages+=(python3-serial)
