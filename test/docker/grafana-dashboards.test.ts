@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { waitUntil } from '../helpers/wait.js';
-import { dockerDir, readCompose } from './stack-files.js';
+import { dockerDir, exampleEnvironment, readCompose } from './stack-files.js';
 import {
   feedingSites,
   type InfluxSeries,
@@ -217,6 +217,30 @@ describe('what the dashboards show of the demo', () => {
     expect(output.map((one) => one.tags?.site).sort()).toEqual(feedingSites.map((site) => site.id).sort());
     const bad = await panelSeries('data-health.json', 'Bad or uncertain samples per site');
     expect(bad.map((one) => one.tags?.site)).toContain(outageSite.id);
+  });
+
+  it('both collectors took a share of the messages, and their one catalog saw no batch missing', async () => {
+    const metricsOf = async (httpUrl: string) => {
+      // They listen on every interface (0.0.0.0); the Host they serve is 127.0.0.1:<port>.
+      const response = await fetch(`http://127.0.0.1:${new URL(httpUrl).port}/metrics`, {
+        headers: { authorization: `Bearer ${exampleEnvironment().JJJ_METRICS_TOKEN}` },
+      });
+      expect(response.status).toBe(200);
+      return response.text();
+    };
+    const counter = (text: string, line: RegExp) =>
+      [...text.matchAll(line)].reduce((sum, match) => sum + Number(match[1]), 0);
+    let gapBatches = 0;
+    for (const collector of stack.collectors) {
+      const metrics = await metricsOf(collector.httpUrl);
+      // The shared subscription gave each instance telemetry of its own.
+      expect(
+        counter(metrics, /^jjj_collector_messages_received_total\{kind="telemetry"\} (\d+)$/gm),
+      ).toBeGreaterThan(0);
+      gapBatches += counter(metrics, /^jjj_collector_sequence_gap_batches_total (\d+)$/gm);
+    }
+    // With a catalog each, every batch the other instance took would count as missing.
+    expect(gapBatches).toBe(0);
   });
 
   it('the collectors pass the health check compose runs in their containers', async () => {
