@@ -50,7 +50,14 @@ describe('docker/compose.yaml: the cloud stack', () => {
     const bases = [...readStackFile('Dockerfile').matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
     expect(bases.length).toBeGreaterThan(0);
     for (const base of bases) expect(base).toMatch(PINNED);
-    for (const name of collectors) expect(service(name).build?.dockerfile).toBe('docker/Dockerfile');
+    // Built here, tagged with the version it is built from.
+    const { version } = JSON.parse(readFileSync(join(dockerDir, '../package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const name of collectors) {
+      expect(service(name).build?.dockerfile).toBe('docker/Dockerfile');
+      expect(service(name).image).toBe(`jjj-iiot:${version}`);
+    }
   });
 
   it('gives every service a health check and a user that is not root', () => {

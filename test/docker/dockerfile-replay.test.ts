@@ -51,7 +51,8 @@ function stagesOf(dockerfile: string): Stage[] {
   const lines = dockerfile.replace(/\\\n/g, ' ').split('\n');
   for (const line of lines) {
     const match = /^([A-Z]+)\s+(.*)$/.exec(line.trim());
-    if (!match || line.trim().startsWith('#')) continue;
+    // Comments and blank lines match no instruction.
+    if (!match) continue;
     const [, instruction = '', args = ''] = match;
     if (instruction === 'FROM') stages.push({ workdir: '/', steps: [] });
     else if (instruction === 'WORKDIR') (stages.at(-1) as Stage).workdir = args;
@@ -175,8 +176,10 @@ describe('docker/Dockerfile replayed without an engine', () => {
       }
     }
     expect(readFileSync(join(runtimeDir, 'package.json'), 'utf8')).toContain('"name": "jjj-iiot"');
-    // The image's default command.
-    const { stdout } = await promisify(execFile)(join(binDir, 'jjj-gateway'), ['--help'], {
+    // The image's default command, through its link.
+    const cmd = runtime.steps.find((step) => step.instruction === 'CMD');
+    const [program = '', ...programArgs] = JSON.parse(cmd?.args ?? '[]') as string[];
+    const { stdout } = await promisify(execFile)(join(binDir, program), programArgs, {
       env: imageEnvironment({}),
       cwd: runtimeDir,
     });
