@@ -37,7 +37,9 @@ import { repoRoot } from '../helpers/spawn.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const run = promisify(execFile);
-const site = sites[0] as (typeof sites)[number];
+// A seed site no other test runs a gateway for: a gateway of another test that outlives its broker
+// and reconnects to a port this test's broker got next cannot pass for this one.
+const site = sites.at(-1) as (typeof sites)[number];
 const VERSION_1 = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string })
   .version;
 const VERSION_2 = '0.1.1-test';
@@ -137,7 +139,9 @@ async function install(releaseDir: string, config: string, envFile: string) {
 }
 
 function outboxRows(): number {
-  const db = new Database(join(state, 'outbox/outbox.db'), { readonly: true, fileMustExist: true });
+  const file = join(state, 'outbox/outbox.db');
+  if (!existsSync(file)) return 0;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     return (db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
   } finally {
@@ -296,7 +300,7 @@ describe('install.sh --root, from a network namespace with no network', () => {
       ['validate', '--config', inRoot('/etc/jjj-gateway/gateway.yaml.example')],
       { env: { PATH: `${trapBin}:${SYSTEMD_PATH}`, ...env } },
     );
-    expect(stdout).toMatch(/valid \(gateway gw-bj-etown-cnc, 1 devices, 1 points\)/);
+    expect(stdout).toMatch(/valid \(gateway gw-bj-etown-cnc, 1 device, 1 point\)/);
   });
 });
 

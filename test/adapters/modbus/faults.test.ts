@@ -73,9 +73,11 @@ describe('one dead and one rejecting unit among 50 on one link', () => {
     }
     // A unit queued behind a dead one's request waits that request's timeout (150 ms, under two
     // 100 ms polls) once per attempt, and never longer: that bounds what any unit can lose.
+    // On top: one cycle at the start, when a unit's first request waits behind the dead unit's (the
+    // link paces units not yet known to answer), and the poll in flight while the counts are taken.
     const attempts = server.lookups(dead);
     const lostPerAttempt = Math.ceil(150 / 100) + 1;
-    expect(Math.min(...counts)).toBeGreaterThanOrEqual(Math.max(...counts) - attempts * lostPerAttempt);
+    expect(Math.min(...counts)).toBeGreaterThanOrEqual(Math.max(...counts) - attempts * lostPerAttempt - 2);
     // Its polls kept reporting Timeout, but most of them sent nothing: backoff, not one timeout per poll.
     expect(deadPolls).toBeGreaterThan(2 * server.lookups(dead));
     expect(deadDevice.sink.batches.every((b) => b[0]?.status?.code === gatewayStatus.timeout.code)).toBe(
