@@ -13,6 +13,7 @@ import { FailurePanel, StatePanel } from '../components/StatePanel.js';
 import type { LiveSite } from '../live.js';
 import { fetchLatest, fetchPoints, type LatestPoint, type PointInfo } from '../points.js';
 import './commands.css';
+import { selectField } from '../components/select-field.js';
 import { viewProps } from './view-props.js';
 
 const AUDIT_REFRESH_MS = 10_000;
@@ -120,31 +121,6 @@ export const CommandsView = defineComponent({
       clearTimeout(latestTimer);
     });
 
-    const selectField = (
-      id: string,
-      label: string,
-      value: string,
-      options: { value: string; label: string }[],
-      onChange: (value: string) => void,
-      disabled = false,
-    ) =>
-      h('div', { class: 'field' }, [
-        h('label', { for: id }, label),
-        h(
-          'select',
-          {
-            id,
-            value,
-            disabled,
-            onChange: (event: Event) => onChange((event.target as HTMLSelectElement).value),
-          },
-          [
-            h('option', { value: '' }, t('commands.pick.choose')),
-            ...options.map((option) => h('option', { value: option.value }, option.label)),
-          ],
-        ),
-      ]);
-
     const pointLabel = (point: PointInfo) =>
       `${point.line}/${point.equipment}/${point.point}${point.description ? ` — ${point.description}` : ''}`;
 
@@ -159,26 +135,31 @@ export const CommandsView = defineComponent({
       else if (state.kind === 'ready' && writable.value.length === 0)
         body = h(StatePanel, { kind: 'empty', title: t('commands.pick.none') });
       else if (state.kind === 'ready')
-        body = selectField(
-          'command-point',
-          t('commands.pick.point'),
-          pointId.value,
-          writable.value.map((point) => ({ value: point.pointId, label: pointLabel(point) })),
-          (value) => {
+        body = selectField({
+          id: 'command-point',
+          label: t('commands.pick.point'),
+          value: pointId.value,
+          options: writable.value.map((point) => ({ value: point.pointId, label: pointLabel(point) })),
+          onChange: (value) => {
             pointId.value = value;
             void loadLatest();
           },
-        );
+          placeholder: t('commands.pick.choose'),
+        });
       const point = picked.value;
       return h('section', { class: 'panel command-picker', 'aria-labelledby': 'command-pick-h' }, [
         h('h2', { id: 'command-pick-h' }, t('commands.pick.heading')),
-        selectField(
-          'command-site',
-          t('commands.pick.site'),
-          site.value,
-          sites.value.map((known) => ({ value: known.id, label: `${siteName(known.id)} (${known.id})` })),
-          pickSite,
-        ),
+        selectField({
+          id: 'command-site',
+          label: t('commands.pick.site'),
+          value: site.value,
+          options: sites.value.map((known) => ({
+            value: known.id,
+            label: `${siteName(known.id)} (${known.id})`,
+          })),
+          onChange: pickSite,
+          placeholder: t('commands.pick.choose'),
+        }),
         body,
         point
           ? h(CommandForm, {

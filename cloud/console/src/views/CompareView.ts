@@ -40,6 +40,7 @@ import {
   unitText,
 } from './kpi-data.js';
 import './compare.css';
+import { selectField } from '../components/select-field.js';
 import { viewProps } from './view-props.js';
 
 const periods = ['24h', '7d', '30d', 'custom'] as const;
@@ -367,28 +368,6 @@ export const CompareView = defineComponent({
 
     // ---- the form -----------------------------------------------------------------------------
 
-    const select = (
-      id: string,
-      label: string,
-      value: string,
-      options: { value: string; label: string }[],
-      onChange: (value: string) => void,
-    ) =>
-      h('div', { class: 'field' }, [
-        h('label', { for: id }, label),
-        h(
-          'select',
-          {
-            id,
-            value,
-            onChange: (event: Event) => onChange((event.target as HTMLSelectElement).value),
-          },
-          options.map((option) =>
-            h('option', { value: option.value, selected: option.value === value }, option.label),
-          ),
-        ),
-      ]);
-
     const checkbox = (
       name: string,
       value: string,
@@ -511,14 +490,20 @@ export const CompareView = defineComponent({
         },
         [
           h('div', { class: 'form-row' }, [
-            select('compare-kpi', t('compare.kpi'), current.kpi, kpiOptions(), (kpi) => update({ kpi })),
-            select(
-              'compare-period',
-              t('compare.period'),
-              current.period,
-              periods.map((period) => ({ value: period, label: t(`compare.periods.${period}`) })),
-              (period) => update({ period: period as Period }),
-            ),
+            selectField({
+              id: 'compare-kpi',
+              label: t('compare.kpi'),
+              value: current.kpi,
+              options: kpiOptions(),
+              onChange: (kpi) => update({ kpi }),
+            }),
+            selectField({
+              id: 'compare-period',
+              label: t('compare.period'),
+              value: current.period,
+              options: periods.map((period) => ({ value: period, label: t(`compare.periods.${period}`) })),
+              onChange: (period) => update({ period: period as Period }),
+            }),
             current.period === 'custom'
               ? [
                   h('div', { class: 'field' }, [
@@ -543,13 +528,13 @@ export const CompareView = defineComponent({
                   ]),
                 ]
               : null,
-            select(
-              'compare-window',
-              t('compare.window'),
-              current.window,
-              windows.map((window) => ({ value: window, label: t(`compare.windows.${window}`) })),
-              (window) => update({ window: window as WindowChoice }),
-            ),
+            selectField({
+              id: 'compare-window',
+              label: t('compare.window'),
+              value: current.window,
+              options: windows.map((window) => ({ value: window, label: t(`compare.windows.${window}`) })),
+              onChange: (window) => update({ window: window as WindowChoice }),
+            }),
             h('fieldset', { class: 'field radios' }, [
               h('legend', t('compare.by')),
               ...(['site', 'project'] as const).map((by) =>
