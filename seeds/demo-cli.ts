@@ -51,6 +51,9 @@ async function main(): Promise<void> {
   }
   say('');
   say(`Started in ${((Date.now() - started) / 1000).toFixed(1)} s. Look at:`);
+  say(
+    `  ${demo.httpUrl}/   (the web console: overview, projects, comparison, drill-down, data health, commands)`,
+  );
   say(`  ${demo.httpUrl}/api/v1/sites`);
   say(`  ${demo.httpUrl}/api/v1/latest?site=${demo.sites[0]?.site.id ?? ''}`);
   say(`  ${demo.httpUrl}/api/v1/health    ${demo.httpUrl}/metrics`);

@@ -103,7 +103,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       { logger },
     );
     stops.push(() => collector.close());
-    say(`Console  ${collector.httpUrl}/`);
+    say(`Web console (zh/en)        ${collector.httpUrl}/`);
     say(`Collector API              ${collector.httpUrl}/api/v1/sites`);
     say('  open on loopback without login (anonymous operator: read and send commands): demo only');
     say(`Plant comparison (KPIs)    ${collector.httpUrl}/api/v1/compare?level=site`);
