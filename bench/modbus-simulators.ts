@@ -4,13 +4,17 @@
  * every second. Prints `READY {"ports": [...]}`; answers `count` on stdin with `COUNT <requests>`
  * (requests served so far, exceptions included); exits when stdin closes.
  *
- * Usage: node dist/bench/modbus-simulators.js DEVICES REGISTERS
+ * With `identity` (for `npm run bench:gateway`), register i of device d holds (d × REGISTERS + i)
+ * mod 65,536 and never changes, so a subscriber can check every value from the point's identity.
+ *
+ * Usage: node dist/bench/modbus-simulators.js DEVICES REGISTERS [identity]
  */
 import { type AddressInfo, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { ServerTCP } from 'modbus-serial';
 
-const [devices = 200, registers = 100] = process.argv.slice(2).map(Number);
+const [devices = 200, registers = 100] = process.argv.slice(2, 4).map(Number);
+const identity = process.argv[4] === 'identity';
 let requests = 0;
 
 /** The exception an address beyond the map gets, in the shape modbus-serial turns into one. */
@@ -27,7 +31,9 @@ async function freePort(): Promise<number> {
 
 async function startDevice(seed: number): Promise<number> {
   const port = await freePort();
-  const words = Array.from({ length: registers }, (_, i) => (seed * 31 + i * 7) & 0xffff);
+  const words = Array.from({ length: registers }, (_, i) =>
+    identity ? (seed * registers + i) & 0xffff : (seed * 31 + i * 7) & 0xffff,
+  );
   const read = (address: number, length: number): number[] => {
     requests++;
     if (address + length > registers) throw illegalDataAddress;
@@ -47,9 +53,10 @@ async function startDevice(seed: number): Promise<number> {
   });
   server.on('socketError', () => {});
   // Values move every second, as a meter's do; the process exits with its timers.
-  setInterval(() => {
-    for (let i = 0; i < words.length; i += 3) words[i] = ((words[i] ?? 0) + 1) & 0xffff;
-  }, 1000);
+  if (!identity)
+    setInterval(() => {
+      for (let i = 0; i < words.length; i += 3) words[i] = ((words[i] ?? 0) + 1) & 0xffff;
+    }, 1000);
   return port;
 }
 
