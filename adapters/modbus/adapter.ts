@@ -112,7 +112,12 @@ export class ModbusDeviceAdapter implements DeviceAdapter {
       unitId: device.unitId,
       deviceId: device.id,
       cycleMs: Math.min(...this.groups.map((group) => group.intervalMs)),
-      nextPollAt: () => Math.min(...this.schedulers.map((scheduler) => scheduler.nextDueAt)),
+      // Asked for every user at each dispatch while a paced request waits: no array per call.
+      nextPollAt: () =>
+        this.schedulers.reduce(
+          (earliest, scheduler) => Math.min(earliest, scheduler.nextDueAt),
+          Number.POSITIVE_INFINITY,
+        ),
       linkUp: () => this.state.report('connected'),
       linkDown: (reason) => this.state.report('disconnected', reason),
     };

@@ -133,9 +133,11 @@ export class LineScheduler<Job> {
 
   /** The unit answered (a value or an exception). Tells whether it was silent until now. */
   answered(unitId: number): boolean {
-    const wasSilent = this.health(unitId) === 'silent';
+    const health = this.health(unitId);
+    // Every answered request lands here: an answering unit's record is already the one it would get.
+    if (health === 'answering') return false;
     this.units.set(unitId, { health: 'answering', backoffMs: this.backoff.initialMs, probeAt: 0 });
-    return wasSilent;
+    return health === 'silent';
   }
 
   /** A request timed out and held the line for its whole timeout: paced requests wait a cycle. */

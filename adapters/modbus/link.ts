@@ -187,7 +187,7 @@ export class ModbusLink {
     operation: (client: ModbusClient) => Promise<T>,
     waited?: (wait: QueueWait) => void,
   ): Promise<T> {
-    if (!this.client?.isOpen) return Promise.reject(new LinkNotOpenError(this.downReason));
+    if (!this.isOpen) return Promise.reject(new LinkNotOpenError(this.downReason));
     return new Promise<T>((resolve, reject) => {
       const queuedAt = Date.now();
       const job: Job = {
