@@ -36,6 +36,11 @@ export function unitSymbol(unit: string | null | undefined): string {
   return UNIT_SYMBOLS[unit] ?? unit;
 }
 
+/** A site's name in the page's language: its Chinese name in Chinese when it has one. */
+export function siteNameOf(site: { name: string; nameZh: string | null }, locale: string): string {
+  return locale === 'zh' && site.nameZh ? site.nameZh : site.name;
+}
+
 /** A number with at most `digits` decimals, grouped as the language does. */
 export function formatNumber(value: number, locale: string, digits = 3): string {
   if (!Number.isFinite(value)) return String(value);
@@ -86,13 +91,22 @@ export function ageOf(ts: number, now: number): { unit: 's' | 'min' | 'h' | 'd';
   return { unit: 'd', n: Math.floor(s / 86_400) };
 }
 
+/** One formatter per language: every row of every render writes a percentage. */
+const percentFormats = new Map<string, Intl.NumberFormat>();
+
 /** A completeness (rounded down to 0.001 by the collector) as a percentage with one decimal. */
 export function percentOf(ratio: number, locale: string): string {
-  return new Intl.NumberFormat(locale === 'zh' ? 'zh-CN' : 'en', {
-    style: 'percent',
-    minimumFractionDigits: 1,
-    maximumFractionDigits: 1,
-  }).format(ratio);
+  const language = locale === 'zh' ? 'zh-CN' : 'en';
+  let format = percentFormats.get(language);
+  if (!format) {
+    format = new Intl.NumberFormat(language, {
+      style: 'percent',
+      minimumFractionDigits: 1,
+      maximumFractionDigits: 1,
+    });
+    percentFormats.set(language, format);
+  }
+  return format.format(ratio);
 }
 
 /** How a completeness reads: full, short (under 100 %) or poor (under 90 %). */

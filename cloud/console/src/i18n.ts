@@ -174,7 +174,3 @@ export function applyLocale(locale: Locale): void {
   document.documentElement.lang = locale === 'zh' ? 'zh-CN' : 'en';
   document.title = i18n.global.t('app.title');
 }
-
-export function currentLocale(): Locale {
-  return i18n.global.locale.value;
-}

@@ -9,6 +9,8 @@ import { reactive } from 'vue';
 
 export type SiteState = 'online' | 'stale' | 'offline';
 export type Region = 'BJ' | 'TJ' | 'HE';
+/** The regions in the order the console lists them. */
+export const REGIONS: readonly Region[] = ['BJ', 'TJ', 'HE'];
 
 /** One site as the events contract sends it. */
 export interface LiveSite {

@@ -7,13 +7,11 @@
  */
 import { computed, defineComponent, h, onBeforeUnmount, type PropType, ref } from 'vue';
 import { useI18n } from 'vue-i18n';
-import type { Feed, LiveSite, Region, SiteState } from '../live.js';
+import { type Feed, type LiveSite, REGIONS, type Region, type SiteState } from '../live.js';
 import { hrefOf } from '../router.js';
 import { StatePanel } from './StatePanel.js';
 import './overview.css';
-import { ageOf, completenessLevel, percentOf } from '../format.js';
-
-const REGIONS: Region[] = ['BJ', 'TJ', 'HE'];
+import { ageOf, completenessLevel, percentOf, siteNameOf } from '../format.js';
 
 export const RegionalOverview = defineComponent({
   name: 'RegionalOverview',
@@ -37,7 +35,7 @@ export const RegionalOverview = defineComponent({
       return groups;
     });
 
-    const siteName = (site: LiveSite) => (locale.value === 'zh' && site.nameZh ? site.nameZh : site.name);
+    const siteName = (site: LiveSite) => siteNameOf(site, locale.value);
     const regionName = (region: string) =>
       REGIONS.includes(region as Region) ? t(`region.${region}`) : region;
     const age = (site: LiveSite) => {

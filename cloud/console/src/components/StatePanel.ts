@@ -5,6 +5,12 @@ import type { Failure } from '../api.js';
 
 export type PanelKind = 'loading' | 'empty' | 'error' | 'forbidden';
 
+/** A failure in one line, beside data still shown: the API's reason for an error, else the state's words. */
+export function failureLine(failure: Failure, t: (key: string) => string): string {
+  if (failure.kind === 'error') return failure.message;
+  return t(failure.kind === 'unreachable' ? 'state.unreachable' : 'state.notPermitted');
+}
+
 export const StatePanel = defineComponent({
   name: 'StatePanel',
   props: {

@@ -10,7 +10,8 @@ import { type Failure, failureOf } from '../api.js';
 import { type CommandRecord, fetchCommands, type SendOutcome } from '../commands.js';
 import { CommandForm } from '../components/CommandForm.js';
 import { FailurePanel, StatePanel } from '../components/StatePanel.js';
-import type { LiveSite } from '../live.js';
+import { siteNameOf } from '../format.js';
+import { type LiveSite, REGIONS } from '../live.js';
 import { fetchLatest, fetchPoints, type LatestPoint, type PointInfo } from '../points.js';
 import './commands.css';
 import { selectField } from '../components/select-field.js';
@@ -18,7 +19,6 @@ import { viewProps } from './view-props.js';
 
 const AUDIT_REFRESH_MS = 10_000;
 const AUDIT_LIMIT = 50;
-const regionOrder = ['BJ', 'TJ', 'HE'];
 
 type Load<T> =
   | { kind: 'idle' }
@@ -43,13 +43,12 @@ export const CommandsView = defineComponent({
 
     const sites = computed(() =>
       [...props.feed.sites.values()].sort(
-        (a, b) => regionOrder.indexOf(a.region) - regionOrder.indexOf(b.region) || a.id.localeCompare(b.id),
+        (a, b) => REGIONS.indexOf(a.region) - REGIONS.indexOf(b.region) || a.id.localeCompare(b.id),
       ),
     );
     const siteName = (id: string) => {
       const known: LiveSite | undefined = props.feed.sites.get(id);
-      if (!known) return id;
-      return locale.value === 'zh' && known.nameZh ? known.nameZh : known.name;
+      return known ? siteNameOf(known, locale.value) : id;
     };
     const writable = computed(() =>
       points.value.kind === 'ready' ? points.value.data.filter((point) => point.writable === true) : [],

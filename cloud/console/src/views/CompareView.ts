@@ -20,8 +20,9 @@ import { useI18n } from 'vue-i18n';
 import { type Failure, failureOf } from '../api.js';
 import { type ChartOption, type MountedChart, mountChart } from '../charts.js';
 import { FailurePanel, StatePanel } from '../components/StatePanel.js';
+import { siteNameOf } from '../format.js';
 import type { Locale } from '../i18n.js';
-import type { LiveSite, Region } from '../live.js';
+import { type LiveSite, REGIONS, type Region } from '../live.js';
 import { navigate } from '../router.js';
 import {
   type CompareAnswer,
@@ -36,7 +37,6 @@ import {
   type ProjectsAnswer,
   projectNameOf,
   shownKpis,
-  siteNameOf,
   unitText,
 } from './kpi-data.js';
 import './compare.css';
@@ -52,7 +52,6 @@ const periodMs: Record<Exclude<Period, 'custom'>, number> = {
 };
 const windows = ['auto', '1h', '5m'] as const;
 type WindowChoice = (typeof windows)[number];
-const regionOrder: Region[] = ['BJ', 'TJ', 'HE'];
 const DAY_MS = 24 * 3_600_000;
 
 /** The form as the URL's query says it (anything missing takes its default). */
@@ -258,7 +257,7 @@ export const CompareView = defineComponent({
     const regionText = (regions: string) =>
       regions
         .split(',')
-        .map((region) => (regionOrder.includes(region as Region) ? t(`region.${region}`) : region))
+        .map((region) => (REGIONS.includes(region as Region) ? t(`region.${region}`) : region))
         .join(lang() === 'zh' ? '、' : ', ');
 
     // ---- charts -------------------------------------------------------------------------------
@@ -408,7 +407,7 @@ export const CompareView = defineComponent({
           props.feed.status.loaded ? t('compare.noSites') : t('state.loading'),
         );
       return h('div', { class: 'choices' }, [
-        ...regionOrder.map((region) => {
+        ...REGIONS.map((region) => {
           const ofRegion = all.filter((site) => site.region === region);
           if (ofRegion.length === 0) return null;
           return h('fieldset', { class: 'choice-group', key: region, 'data-region': region }, [

@@ -18,8 +18,8 @@ import {
 } from 'vue';
 import { useI18n } from 'vue-i18n';
 import { type Failure, failureOf, getJson } from '../api.js';
-import { FailurePanel, StatePanel } from '../components/StatePanel.js';
-import { ageOf, completenessLevel, percentOf } from '../format.js';
+import { FailurePanel, failureLine, StatePanel } from '../components/StatePanel.js';
+import { ageOf, completenessLevel, percentOf, siteNameOf } from '../format.js';
 import type { LiveSite, SiteState } from '../live.js';
 import { hrefOf } from '../router.js';
 import './health.css';
@@ -179,8 +179,8 @@ export const HealthView = defineComponent({
     watch(reason, () => void load());
 
     const sites = computed(() => sitesWorstFirst(props.feed.sites.values()));
-    const siteName = (site: LiveSite) => (locale.value === 'zh' && site.nameZh ? site.nameZh : site.name);
-    const siteNameOf = (id: string) => {
+    const siteName = (site: LiveSite) => siteNameOf(site, locale.value);
+    const siteNameById = (id: string) => {
       const site = props.feed.sites.get(id);
       return site ? siteName(site) : id;
     };
@@ -190,14 +190,6 @@ export const HealthView = defineComponent({
       return t(`age.${unit}`, { n });
     };
     const timeText = (ts: number) => new Date(ts).toLocaleString(locale.value === 'zh' ? 'zh-CN' : 'en');
-    const failureText = (f: Failure) =>
-      f.kind === 'unreachable'
-        ? t('state.unreachable')
-        : f.kind === 'forbidden'
-          ? t('state.notPermitted')
-          : f.kind === 'error'
-            ? f.message
-            : t('state.notPermitted');
     const col = (text: string, numeric = false) =>
       h('th', { scope: 'col', class: numeric ? 'num' : undefined }, text);
 
@@ -293,7 +285,7 @@ export const HealthView = defineComponent({
                         h(
                           'a',
                           { href: hrefOf({ view: 'site', site: gateway.site }) },
-                          siteNameOf(gateway.site),
+                          siteNameById(gateway.site),
                         ),
                       ]),
                       h(
@@ -344,7 +336,7 @@ export const HealthView = defineComponent({
                     'h3',
                     t('health.gapsOf', {
                       gateway: gateway.id,
-                      site: siteNameOf(gateway.site),
+                      site: siteNameById(gateway.site),
                       missing: gateway.missingBatches,
                     }),
                   ),
@@ -517,7 +509,7 @@ export const HealthView = defineComponent({
                 'p',
                 { class: 'health-warning', role: 'alert' },
                 t('health.staleData', {
-                  message: failureText(failed),
+                  message: failureLine(failed, t),
                   time: new Date(data.at).toLocaleTimeString(locale.value === 'zh' ? 'zh-CN' : 'en'),
                 }),
               )

@@ -9,7 +9,8 @@
 import { defineComponent, h, onBeforeUnmount, onMounted, shallowRef } from 'vue';
 import { useI18n } from 'vue-i18n';
 import { type Failure, failureOf } from '../api.js';
-import { FailurePanel, StatePanel } from '../components/StatePanel.js';
+import { FailurePanel, failureLine, StatePanel } from '../components/StatePanel.js';
+import { siteNameOf } from '../format.js';
 import type { Locale } from '../i18n.js';
 import { hrefOf } from '../router.js';
 import {
@@ -26,7 +27,6 @@ import {
   type ProjectsAnswer,
   projectNameOf,
   shownKpis,
-  siteNameOf,
 } from './kpi-data.js';
 import './projects.css';
 import { viewProps } from './view-props.js';
@@ -78,16 +78,7 @@ export const ProjectsView = defineComponent({
         };
       } catch (error) {
         if (current.signal.aborted) return;
-        const failure = failureOf(error);
-        kpis.value = {
-          kind: 'error',
-          message:
-            failure.kind === 'error'
-              ? failure.message
-              : failure.kind === 'unreachable'
-                ? t('state.unreachable')
-                : t('state.notPermitted'),
-        };
+        kpis.value = { kind: 'error', message: failureLine(failureOf(error), t) };
       }
       if (!current.signal.aborted) timer = setTimeout(() => void refresh(), REFRESH_MS);
     };

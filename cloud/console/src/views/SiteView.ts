@@ -30,7 +30,7 @@ import { useI18n } from 'vue-i18n';
 import { type Failure, failureOf } from '../api.js';
 import { CommandForm } from '../components/CommandForm.js';
 import { FailurePanel, StatePanel } from '../components/StatePanel.js';
-import { ageOf, formatNumber, formatTime, formatValue, unitSymbol } from '../format.js';
+import { ageOf, formatNumber, formatTime, formatValue, siteNameOf, unitSymbol } from '../format.js';
 import type { LiveSite } from '../live.js';
 import { fetchPoints, type LatestPoint, type PointInfo } from '../points.js';
 import { hrefOf, type Route } from '../router.js';
@@ -121,8 +121,7 @@ export const SiteView = defineComponent({
     const live = computed<LiveSite | undefined>(() => props.feed.sites.get(site));
     const siteName = () => {
       const known = live.value;
-      if (!known) return site;
-      return locale.value === 'zh' && known.nameZh ? known.nameZh : known.name;
+      return known ? siteNameOf(known, locale.value) : site;
     };
     const words = () => ({ yes: t('site.bool.true'), no: t('site.bool.false'), none: t('site.noValue') });
     const latestOf = (point: PointInfo): LatestPoint | undefined => poll.points.value.get(point.pointId);

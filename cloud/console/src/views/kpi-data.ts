@@ -50,11 +50,6 @@ export const shownKpis = [
   'water_per_unit',
   'completeness',
 ] as const;
-export type ShownKpi = (typeof shownKpis)[number];
-
-export function isShownKpi(name: string): name is ShownKpi {
-  return (shownKpis as readonly string[]).includes(name);
-}
 
 export interface KpiDefinition {
   name: string;
@@ -134,10 +129,6 @@ export function formatKpi(value: number | null | undefined, unit: string, locale
 }
 
 export const localized = (text: LocalizedText, locale: Locale) => (locale === 'zh' ? text.zh : text.en);
-
-export function siteNameOf(site: { name: string; nameZh: string | null }, locale: Locale): string {
-  return locale === 'zh' && site.nameZh ? site.nameZh : site.name;
-}
 
 export function projectNameOf(project: Pick<NetworkProject, 'id' | 'name'>, locale: Locale): string {
   return project.name ? localized(project.name, locale) : project.id;
