@@ -17,7 +17,6 @@ import { buildApi } from './api.js';
 import { defaultAllowedHosts } from './auth/access.js';
 import { CommandSender } from './commands/command-sender.js';
 import { type CollectorConfig, tlsMaterialOf } from './config.js';
-import { defaultConsoleDir } from './console-static.js';
 import { CollectorError } from './errors.js';
 import { Ingest } from './ingest.js';
 import { RollupJob } from './kpi/rollup-job.js';
@@ -112,7 +111,7 @@ export async function startCollector(
     kpi: config.kpi,
     network: config.network,
     events,
-    consoleDir: options.consoleDir ?? defaultConsoleDir(),
+    consoleDir: options.consoleDir,
   });
   let httpPort: number;
   try {

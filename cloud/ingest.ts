@@ -33,6 +33,7 @@ import { SparkplugMappingConfig } from './sparkplug/mapping.js';
 import { NodeRateLimit, RebirthBackoff } from './sparkplug/rebirth.js';
 import {
   type RebirthRequest,
+  rebirthPayload,
   type SparkplugEvent,
   SparkplugHost,
   SparkplugIngestError,
@@ -289,7 +290,7 @@ export class Ingest {
       { node: request.node, reason: request.reason },
       'asking the Sparkplug node for a rebirth (further requests wait for its back-off)',
     );
-    publish(request.topic, request.payload);
+    publish(request.topic, rebirthPayload());
   }
 
   /** One pending check per node: when the reorder wait of its skipped messages ends. */

@@ -67,8 +67,8 @@ export type SparkplugEvent =
   | ({ kind: 'metadata'; message: IncomingMetadata } & Placed)
   | ({ kind: 'status'; message: StatusMessage } & Placed)
   | ({ kind: 'telemetry'; message: IncomingBatch } & Placed)
-  /** Ask the node for a rebirth (NCMD), subject to its back-off. */
-  | { kind: 'rebirth-request'; node: string; reason: RebirthReason; topic: string; payload: Buffer }
+  /** Ask the node for a rebirth (NCMD on `topic`, payload `rebirthPayload()`), subject to its back-off. */
+  | { kind: 'rebirth-request'; node: string; reason: RebirthReason; topic: string }
   /** Data (or a DBIRTH) the host has no birth for: nothing of it is stored. */
   | { kind: 'no-birth'; node: string; detail: string }
   /** A message of a node no mapping places, after its NBIRTH was dead-lettered: dropped. */
@@ -634,11 +634,18 @@ function rebirthRequest(key: string, group: string, node: string, reason: Rebirt
     node: key,
     reason,
     topic: sparkplugTopic({ groupId: group, messageType: 'NCMD', edgeNodeId: node }),
-    payload: encodePayload({
-      timestamp: Date.now(),
-      metrics: [{ name: REBIRTH_METRIC, datatype: 'Boolean', value: true }],
-    }),
   };
+}
+
+/**
+ * The NCMD payload of a rebirth request, encoded only when one is sent: a node streaming data without
+ * its birth yields a request per message, and its back-off holds back nearly all of them.
+ */
+export function rebirthPayload(): Buffer {
+  return encodePayload({
+    timestamp: Date.now(),
+    metrics: [{ name: REBIRTH_METRIC, datatype: 'Boolean', value: true }],
+  });
 }
 
 /** The node's own session metrics (`bdSeq`, `Node Control/Rebirth`, …), not plant data. */

@@ -107,11 +107,6 @@ export class SparkplugMapping {
     }));
   }
 
-  /** Whether some entry (or the quarantine) would place this node, without reading its NBIRTH. */
-  places(group: string, node: string): boolean {
-    return this.config.unmapped === 'quarantine' || this.entries.some((e) => e.group(group) && e.node(node));
-  }
-
   /** The node's place; `undefined` when no entry matches and unmapped nodes are dead-lettered. */
   placementOf(group: string, node: string): NodePlacement | undefined {
     const first = this.entries.find((e) => e.group(group) && e.node(node))?.entry;

@@ -20,15 +20,11 @@ import { capturedIo } from '../helpers/captured-io.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 import { waitUntil } from '../helpers/wait.js';
 import { GATEWAY, metadata, SITE, status, telemetry } from './fixtures.js';
+import { readServerEvents, type ServerEvent } from './sse-reader.js';
 
 const PASSWORD = 'viewer-passw0rd-long';
 const MAX_CLIENTS = 3;
 const silent = pino({ level: 'silent' });
-
-interface ServerEvent {
-  event: string;
-  data: unknown;
-}
 
 /** A server-sent-events client: fetch, then the body parsed into events as they arrive. */
 async function openEvents(url: string, cookie?: string) {
@@ -37,40 +33,15 @@ async function openEvents(url: string, cookie?: string) {
     headers: { accept: 'text/event-stream', ...(cookie && { cookie }) },
     signal: aborter.signal,
   });
-  const events: ServerEvent[] = [];
-  const comments: string[] = [];
-  let ended = false;
-  if (response.ok && response.body) {
-    void (async () => {
-      const decoder = new TextDecoder();
-      let buffer = '';
-      try {
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            let event = 'message';
-            const data: string[] = [];
-            for (const line of block.split('\n')) {
-              if (line.startsWith(':')) comments.push(line);
-              else if (line.startsWith('event: ')) event = line.slice(7);
-              else if (line.startsWith('data: ')) data.push(line.slice(6));
-            }
-            if (data.length > 0) events.push({ event, data: JSON.parse(data.join('\n')) });
-          }
-        }
-      } catch {
-        // aborted by the test
-      }
-      ended = true;
-    })();
-  }
+  const { events, comments, ended } =
+    response.ok && response.body
+      ? readServerEvents(response.body)
+      : { events: [] as ServerEvent[], comments: [] as string[], ended: () => false };
   return {
     response,
     events,
     comments,
-    ended: () => ended,
+    ended,
     close: () => aborter.abort(),
     sites: (id: string) =>
       events.flatMap((e) => {

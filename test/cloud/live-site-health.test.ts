@@ -21,6 +21,7 @@ import type { TelemetryStore } from '../../cloud/store/store.js';
 import type { Quality, TelemetryBatch } from '../../gateway/schema/index.js';
 import { waitUntil } from '../helpers/wait.js';
 import { GATEWAY, metadata, SITE, status, TS, telemetry } from './fixtures.js';
+import { readServerEvents, type ServerEvent } from './sse-reader.js';
 import { storeSubjects } from './store/store-subjects.js';
 
 const silent = pino({ level: 'silent' });
@@ -119,16 +120,11 @@ describe.each(subjects.subjects)('the live health figures on %s', (_name, open) 
   }, 60_000);
 });
 
-interface Frame {
-  event: string;
-  data: unknown;
-}
-
 /** The hub behind a real HTTP server, read by fetch as an event stream. */
 async function serve(options: SiteEventsOptions): Promise<{
   app: FastifyInstance;
   hub: SiteEventHub;
-  frames: Frame[];
+  frames: ServerEvent[];
   stop(): Promise<void>;
 }> {
   const hub = new SiteEventHub(options);
@@ -142,25 +138,7 @@ async function serve(options: SiteEventsOptions): Promise<{
       signal: aborter.signal,
     },
   );
-  const frames: Frame[] = [];
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data) frames.push({ event, data: JSON.parse(data) });
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
+  const frames = readServerEvents(response.body as ReadableStream<Uint8Array>).events;
   return {
     app,
     hub,
