@@ -9,7 +9,7 @@
  * BENCH_SECONDS (40 measured, after 5 of warm-up), BENCH_ADAPTER=0 skips the adapter-only run.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
 import { cpuSecondsOf, sleep } from './collector-load.js';
 import { startMosquittoBroker } from './collector-peers.js';
+import { profileIn, summariseCpuProfile } from './cpu-profile.js';
 
 const deviceCount = Number(process.env.BENCH_DEVICES ?? 200);
 const pointsPerDevice = Number(process.env.BENCH_POINTS ?? 50);
@@ -170,7 +171,11 @@ const client = await connectAsync(broker.url, { clientId: 'bench-gateway-subscri
 await client.subscribeAsync('#', { qos: 1 });
 client.on('message', (_topic, payload) => subscriber.receive(payload));
 
-const flags = shebangFlags();
+const profileDir = join(dir, 'profile');
+const flags = [
+  ...shebangFlags(),
+  ...(process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+];
 const log = openSync(join(dir, 'gateway.log'), 'w');
 const gateway: ChildProcess = spawn(process.execPath, [...flags, cli, 'run', '--config', configFile], {
   stdio: ['ignore', 'ignore', log],
@@ -251,6 +256,16 @@ if (adapterLines.length > 0) {
   console.log(
     `whole process / adapter alone: CPU per point ×${(gatewayCpu / figure(/CPU µs/)).toFixed(2)}, RSS at the end ×${(rssEnd / figure(/RSS/)).toFixed(2)}`,
   );
+}
+const profile = process.env.BENCH_PROFILE === '1' ? profileIn(profileDir) : undefined;
+if (profile) {
+  console.log('where the gateway process spent its CPU (--cpu-prof, whole run incl. start-up):');
+  for (const { stage, ms, share } of summariseCpuProfile(profile)) {
+    console.log(`  ${stage.padEnd(40)} ${(share * 100).toFixed(1).padStart(5)} %  (${ms.toFixed(0)} ms)`);
+  }
+  const kept = join(tmpdir(), `bench-gateway-${pid}.cpuprofile`);
+  copyFileSync(profile, kept);
+  console.log(`  the profile: ${kept} (open it in Chrome DevTools, Performance tab)`);
 }
 rmSync(dir, { recursive: true, force: true });
 progress('done');
