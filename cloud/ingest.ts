@@ -1,6 +1,7 @@
 /**
  * Turns one MQTT message into store writes, independent of MQTT itself: size check, topic check,
- * JSON parse, schema validation, topic/identity match, then store. Anything malformed is counted,
+ * inflate (zlib) and JSON parse, schema validation (a `jjj.telemetry/2` batch is then expanded to
+ * `jjj.telemetry/1`, so both follow one path from here), topic/identity match, then store. Anything malformed is counted,
  * dead-lettered in the store with its reason, logged once per reason and topic, and skipped: never
  * a crash. A store that fails is retried with backoff until it takes the message: the caller
  * acknowledges the message only when `handle` resolves, so nothing is acknowledged before it is durable.
@@ -8,6 +9,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { formatIssues } from '../gateway/common/config-loading.js';
+import {
+  COMPACT_TELEMETRY_SCHEMA,
+  CompactTelemetryBatch,
+  expandCompactBatch,
+} from '../gateway/schema/compact-telemetry.js';
 import {
   METADATA_SCHEMA,
   parseTopic,
@@ -18,6 +24,7 @@ import {
   WireMessage,
 } from '../gateway/schema/index.js';
 import { parseSparkplugTopic, SPARKPLUG_NAMESPACE } from '../gateway/schema/sparkplug/index.js';
+import { decodeTelemetryPayload } from '../gateway/schema/telemetry-payload.js';
 import {
   type ConfiguredSite,
   describeSetAside,
@@ -45,12 +52,14 @@ import {
   StoreRefusedError,
   type TelemetryStore,
 } from './store/store.js';
-import { isCertainlyValidTelemetry } from './telemetry-fast-path.js';
+import { isCertainlyValidCompactTelemetry, isCertainlyValidTelemetry } from './telemetry-fast-path.js';
 
 export const rejectReasons = [
   'oversized',
   'bad-topic',
   'bad-json',
+  /** A zlib-compressed payload that is corrupt, truncated or followed by other bytes. */
+  'bad-compression',
   'unknown-schema',
   'invalid-message',
   'identity-mismatch',
@@ -87,6 +96,11 @@ const kindOfSchema: Record<WireMessage['schema'], TopicKind> = {
   [METADATA_SCHEMA]: 'metadata',
   [STATUS_SCHEMA]: 'status',
 };
+/** Every schema a JSON-contract message may name: the wire messages and the compact telemetry batch. */
+const acceptedSchemas: ReadonlySet<string> = new Set([
+  ...Object.keys(kindOfSchema),
+  COMPACT_TELEMETRY_SCHEMA,
+]);
 
 /**
  * Who placed a message in its site: the message itself (a jjj gateway, JSON or Sparkplug), or the
@@ -178,30 +192,38 @@ export class Ingest {
       return { status: 'ignored' };
     }
 
-    let json: unknown;
-    try {
-      json = JSON.parse(payload.toString('utf8'));
-    } catch (error) {
-      return this.reject(topic, payload, receivedAt, 'bad-json', (error as Error).message);
+    const decoded = decodeTelemetryPayload(payload, { maxInflatedBytes: this.deps.maxMessageBytes });
+    if (!decoded.ok) {
+      return this.reject(topic, payload, receivedAt, decoded.error.code, decoded.error.message);
     }
+    // From here a compressed message is kept aside inflated: its dead letter can be read.
+    const { json, text } = decoded;
     const schema =
       typeof json === 'object' && json !== null ? (json as { schema?: unknown }).schema : undefined;
-    if (typeof schema !== 'string' || !Object.hasOwn(kindOfSchema, schema)) {
-      const known = Object.keys(kindOfSchema).join(', ');
+    if (typeof schema !== 'string' || !acceptedSchemas.has(schema)) {
+      const known = [...acceptedSchemas].join(', ');
       const detail = `schema: expected one of ${known}, got ${JSON.stringify(schema) ?? 'nothing'}`;
-      return this.reject(topic, payload, receivedAt, 'unknown-schema', detail);
+      return this.reject(topic, text, receivedAt, 'unknown-schema', detail);
     }
     // The common case, a valid telemetry batch, skips the costlier zod pass; zod judges the rest.
-    if (isCertainlyValidTelemetry(json)) return this.accept(topic, payload, json, address, receivedAt);
-    const parsed = WireMessage.safeParse(json);
+    if (isCertainlyValidTelemetry(json)) return this.accept(topic, text, json, address, receivedAt);
+    if (isCertainlyValidCompactTelemetry(json)) {
+      return this.accept(topic, text, expandCompactBatch(json), address, receivedAt);
+    }
+    const parsed =
+      schema === COMPACT_TELEMETRY_SCHEMA
+        ? CompactTelemetryBatch.safeParse(json)
+        : WireMessage.safeParse(json);
     if (!parsed.success) {
       const issues = formatIssues(parsed.error.issues);
       const more =
         issues.length > MAX_ISSUES_IN_DETAIL ? ` (+${issues.length - MAX_ISSUES_IN_DETAIL} more)` : '';
       const detail = issues.slice(0, MAX_ISSUES_IN_DETAIL).join('; ') + more;
-      return this.reject(topic, payload, receivedAt, 'invalid-message', detail);
+      return this.reject(topic, text, receivedAt, 'invalid-message', detail);
     }
-    return this.accept(topic, payload, parsed.data, address, receivedAt);
+    const message =
+      parsed.data.schema === COMPACT_TELEMETRY_SCHEMA ? expandCompactBatch(parsed.data) : parsed.data;
+    return this.accept(topic, text, message, address, receivedAt);
   }
 
   private accept(

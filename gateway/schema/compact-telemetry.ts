@@ -53,8 +53,10 @@ export const SampleGroup = z
       .max(MAX_BATCH_SAMPLES)
       .optional()
       .describe('server timestamp minus ts, in ms, where the protocol has one (OPC UA); null where not'),
-    quality: column(Quality),
-    status: column(ProtocolStatus.nullable()).optional(),
+    quality: column(Quality).describe('one quality for every sample, or one per sample'),
+    status: column(ProtocolStatus.nullable())
+      .optional()
+      .describe('the protocol status for every sample, or one per sample (null where none)'),
   })
   .superRefine((group, ctx) => {
     const samples = group.points.length;
@@ -103,7 +105,11 @@ export const CompactTelemetryBatch = SiteRef.extend({
   }),
   sentTs: EpochMillis,
   historical: z.boolean().optional().describe('true when the batch is replayed from the outbox'),
-  groups: z.array(SampleGroup).min(1).max(MAX_BATCH_SAMPLES),
+  groups: z
+    .array(SampleGroup)
+    .min(1)
+    .max(MAX_BATCH_SAMPLES)
+    .describe(`samples by line and equipment, at most ${MAX_BATCH_SAMPLES} over all groups`),
 }).superRefine((batch, ctx) => {
   const samples = batch.groups.reduce((sum, group) => sum + group.points.length, 0);
   if (samples > MAX_BATCH_SAMPLES) {
@@ -130,13 +136,14 @@ const at = <T>(column: T | readonly T[], i: number): T =>
 export function expandCompactBatch(batch: CompactTelemetryBatch): TelemetryBatch {
   const points: PointSample[] = [];
   for (const group of batch.groups) {
-    const { line, equipment, ts, dt, serverDt, quality, status } = group;
-    group.points.forEach((point, i) => {
+    const { line, equipment, ts, dt, serverDt, quality, status, values } = group;
+    const names = group.points;
+    for (let i = 0; i < names.length; i++) {
       const sample: PointSample = {
         line,
         equipment,
-        point,
-        value: group.values[i] as PointSample['value'],
+        point: names[i] as string,
+        value: values[i] as PointSample['value'],
         ts: dt ? ts + (dt[i] as number) : ts,
         quality: at(quality, i),
       };
@@ -145,7 +152,7 @@ export function expandCompactBatch(batch: CompactTelemetryBatch): TelemetryBatch
       const code = status === undefined ? undefined : at(status, i);
       if (code) sample.status = code;
       points.push(sample);
-    });
+    }
   }
   const expanded: TelemetryBatch = {
     schema: 'jjj.telemetry/1',

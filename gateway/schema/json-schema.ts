@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CommandAck, CommandMessage } from './commands.js';
+import { CompactTelemetryBatch } from './compact-telemetry.js';
 import { MetadataMessage, PointRecord, StatusMessage, TelemetryBatch } from './index.js';
 
 const JSON_SCHEMA_BASE = 'https://jjj-iiot.example/schema/';
@@ -29,9 +30,10 @@ export const jsonSchemaDocuments: readonly JsonSchemaDocument[] = [
   document(
     'telemetry.schema.json',
     'jjj-iiot wire messages',
-    'Messages of the jjj-iiot industrial-internet schema. Each names its schema and version in `schema`: jjj.telemetry/1 (batch of samples), jjj.metadata/1 (retained point metadata), jjj.status/1 (retained gateway status), jjj.point/1 (one normalised point with identity, as printed by `jjj-gateway test`).',
+    'Messages of the jjj-iiot industrial-internet schema. Each names its schema and version in `schema`: jjj.telemetry/1 (batch of samples), jjj.telemetry/2 (the same batch compact: identity once per equipment, samples as columns; a column given as one value holds for every sample of its group, an array column has one entry per point; each JSON text may also travel zlib-compressed), jjj.metadata/1 (retained point metadata), jjj.status/1 (retained gateway status), jjj.point/1 (one normalised point with identity, as printed by `jjj-gateway test`).',
     [
       TelemetryBatch.meta({ id: 'TelemetryBatch' }),
+      CompactTelemetryBatch.meta({ id: 'CompactTelemetryBatch' }),
       MetadataMessage.meta({ id: 'MetadataMessage' }),
       StatusMessage.meta({ id: 'StatusMessage' }),
       PointRecord.meta({ id: 'PointRecord' }),

@@ -1,11 +1,15 @@
 /**
- * The fast telemetry check must never accept what the zod schema refuses or would change: checked
- * on valid batches and on thousands of mutated ones (pure logic, no peer needed).
+ * The fast telemetry checks (v1 and the compact v2) must never accept what the zod schema refuses or
+ * would change: checked on valid batches and on thousands of mutated ones (pure logic, no peer needed).
  */
 import { describe, expect, it } from 'vitest';
-import { isCertainlyValidTelemetry } from '../../cloud/telemetry-fast-path.js';
+import {
+  isCertainlyValidCompactTelemetry,
+  isCertainlyValidTelemetry,
+} from '../../cloud/telemetry-fast-path.js';
+import { CompactTelemetryBatch, compactBatch } from '../../gateway/schema/compact-telemetry.js';
 import { TelemetryBatch } from '../../gateway/schema/index.js';
-import { telemetry } from './fixtures.js';
+import { numberedBatch, TS, telemetry } from './fixtures.js';
 
 /** Values that probe every rule: types, bounds, patterns, enums, extra keys. */
 const probes: unknown[] = [
@@ -119,5 +123,124 @@ describe('isCertainlyValidTelemetry', () => {
       expect(isCertainlyValidTelemetry(message)).toBe(false);
       expect(TelemetryBatch.safeParse(message).success).toBe(false);
     }
+  });
+});
+
+/** A v2 batch with every optional column: several groups, per-sample times, server times, statuses. */
+function compact(): CompactTelemetryBatch {
+  const batch = telemetry();
+  const points = batch.points.map((sample, i) => ({
+    ...sample,
+    ts: sample.ts + i,
+    ...(i === 1 && { serverTs: sample.ts - 5, status: { source: 'opcua' as const, code: 0, name: 'Good' } }),
+  }));
+  return compactBatch({ ...batch, points });
+}
+
+/** Offsets, columns and counts that probe the rules the v2 schema adds in code. */
+const columnProbes: unknown[] = [
+  ...probes,
+  [0, 1, 2],
+  [0, -1],
+  [null, null],
+  [null, -TS - 1],
+  [0, Number.MAX_SAFE_INTEGER],
+  ['good', 'bad'],
+  ['good', 'good', 'good', 'good'],
+  [null, { source: 'modbus', code: 1, name: 'x' }],
+  [1, null],
+  ['p-1', 'p-2', 'p-3', 'p-4'],
+];
+
+function mutateCompact(next: () => number): unknown {
+  const message = structuredClone(compact()) as unknown as Record<string, unknown>;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+  const groups = message.groups as Record<string, unknown>[];
+  const roll = next();
+  let target: Record<string, unknown> | unknown[];
+  if (roll < 0.15) target = message;
+  else if (roll < 0.25) target = message.gateway as Record<string, unknown>;
+  else if (roll < 0.6) target = pick(groups);
+  else {
+    // One entry of one column of one group.
+    const group = pick(groups);
+    const columns = ['points', 'values', 'dt', 'serverDt', 'quality', 'status'].filter((key) =>
+      Array.isArray(group[key]),
+    );
+    target = group[pick(columns)] as unknown[];
+  }
+  const key = Array.isArray(target)
+    ? Math.floor(next() * (target.length + 1))
+    : pick([
+        ...Object.keys(target),
+        'extra',
+        'dt',
+        'serverDt',
+        'status',
+        'quality',
+        'values',
+        'points',
+        'historical',
+      ]);
+  const value = pick(columnProbes);
+  const record = target as Record<string | number, unknown>;
+  if (value === undefined && !Array.isArray(target)) delete record[key];
+  else record[key] = structuredClone(value);
+  return message;
+}
+
+describe('isCertainlyValidCompactTelemetry', () => {
+  it('accepts valid batches, which zod returns unchanged', () => {
+    const scan = numberedBatch(0, 50);
+    const valid = [compact(), compactBatch(telemetry({ historical: true })), compactBatch(scan)];
+    for (const message of valid) {
+      const copy = JSON.parse(JSON.stringify(message)) as unknown;
+      expect(isCertainlyValidCompactTelemetry(copy)).toBe(true);
+      expect(CompactTelemetryBatch.parse(copy)).toEqual(copy);
+    }
+  });
+
+  it('leaves every mutation it is unsure of to zod, and never accepts what zod refuses or changes', () => {
+    const next = random(15);
+    let accepted = 0;
+    let refused = 0;
+    for (let round = 0; round < 8000; round++) {
+      const message = mutateCompact(next);
+      if (isCertainlyValidCompactTelemetry(message)) {
+        accepted++;
+        expect(CompactTelemetryBatch.safeParse(message)).toEqual({ success: true, data: message });
+      } else refused++;
+    }
+    expect(accepted).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(100);
+  });
+
+  it.each([
+    ['values shorter than points', { values: [1] }],
+    ['a quality column of another length', { quality: ['good'] }],
+    ['a null value with good quality', { values: [null, true, 'O1234', [1]], quality: 'good' }],
+    ['a serverDt before 1970', { serverDt: [null, -TS - 1, null, null] }],
+    ['a dt past the safe integers', { dt: [0, Number.MAX_SAFE_INTEGER, 2, 3] }],
+    ['status garbage', { status: 'BadTimeout' }],
+  ] as [string, Record<string, unknown>][])('refuses %s, as zod does', (_, change) => {
+    const batch = compact();
+    const message = { ...batch, groups: [{ ...batch.groups[0], ...change }, ...batch.groups.slice(1)] };
+    expect(isCertainlyValidCompactTelemetry(message)).toBe(false);
+    expect(CompactTelemetryBatch.safeParse(message).success).toBe(false);
+  });
+
+  it('refuses more than 50,000 samples summed over groups, as zod does', () => {
+    const group = compactBatch(numberedBatch(0, 25_001)).groups[0] as CompactTelemetryBatch['groups'][number];
+    expect(isCertainlyValidCompactTelemetry({ ...compact(), groups: [group] })).toBe(true);
+    const message = { ...compact(), groups: [group, { ...group, equipment: 'cnc-02' }] };
+    expect(isCertainlyValidCompactTelemetry(message)).toBe(false);
+    expect(CompactTelemetryBatch.safeParse(message).success).toBe(false);
+  });
+
+  it('refuses 1e999 (Infinity once parsed) in a value column, as zod does', () => {
+    const text = JSON.stringify(compact()).replace('12000.5', '1e999');
+    const message: unknown = JSON.parse(text);
+    expect(isCertainlyValidCompactTelemetry(message)).toBe(false);
+    expect(CompactTelemetryBatch.safeParse(message).success).toBe(false);
   });
 });

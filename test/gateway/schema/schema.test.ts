@@ -121,7 +121,7 @@ describe('wire schema', () => {
       'a millisecond timestamp that is not an integer',
       { ...batch, points: [{ ...batch.points[0], ts: 1.5 }] },
     ],
-    ['an unknown schema version', { ...batch, schema: 'jjj.telemetry/2' }],
+    ['an unknown schema version', { ...batch, schema: 'jjj.telemetry/3' }],
   ])('rejects %s in zod and in the JSON Schema', (_, message) => {
     expect(WireMessage.safeParse(message).success).toBe(false);
     expect(jsonSchemaValidator()(message)).not.toEqual([]);
