@@ -1,5 +1,5 @@
 /**
- * 10,000 fuzzed, malformed and poisoned messages through Mosquitto: the collector stays up,
+ * 10,000 fuzzed, malformed and poisoned messages (v1, compact v2, zlib-compressed) through Mosquitto: the collector stays up,
  * dead-letters every one with its reason (counted in metrics, listed by the API), and still stores
  * good data.
  */
@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { type RunningCollector, startCollector } from '../../cloud/collector.js'
 import { buildCollectorConfig } from '../../cloud/config.js';
 import type { RejectReason } from '../../cloud/ingest.js';
 import type { DeadLetter } from '../../cloud/store/store.js';
+import { compactBatch } from '../../gateway/schema/compact-telemetry.js';
 import { topicFor } from '../../gateway/schema/index.js';
 import { mulberry32 } from '../../seeds/signals.js';
 import { eventually } from '../helpers/wait.js';
@@ -54,6 +56,33 @@ const breakages: ((batch: Record<string, unknown> & { points: Record<string, unk
     delete b.sentTs;
   },
 ];
+
+/** Each turns a valid compact batch into an invalid one. */
+const compactBreakages: ((batch: Record<string, unknown> & { groups: Record<string, unknown>[] }) => void)[] =
+  [
+    (b) => {
+      b.groups = [];
+    },
+    (b) => {
+      (b.groups[0] as Record<string, unknown>).values = [1];
+    },
+    (b) => {
+      (b.groups[0] as Record<string, unknown>).quality = ['good'];
+    },
+    (b) => {
+      (b.groups[1] as Record<string, unknown>).quality = 'good';
+    },
+    (b) => {
+      (b.groups[0] as Record<string, unknown>).dt = [0, -1, 0, 0];
+    },
+    (b) => {
+      (b.groups[1] as Record<string, unknown>).status = 'GatewayTargetDeviceFailedToRespond';
+    },
+    (b) => {
+      b.points = b.groups;
+      Reflect.deleteProperty(b, 'groups');
+    },
+  ];
 
 /** The poisoning attacks of issue 11: well-formed messages claiming what they may not. */
 function poisoned(index: number): { topic: string; payload: Buffer; reason: RejectReason } {
@@ -101,18 +130,37 @@ function fuzzed(index: number): { topic: string; payload: Buffer; reason: Reject
     case 0: {
       // Random bytes: never empty (an empty payload clears a retained message), never valid JSON of a schema.
       const bytes = Buffer.from(
-        Array.from({ length: 1 + Math.floor(random() * 300) }, () => Math.floor(random() * 256)),
+        Array.from({ length: 3 + Math.floor(random() * 300) }, () => Math.floor(random() * 256)),
       );
+      if (random() < 0.5) {
+        // A zlib header (0x78 0x9c) then noise: the stream cannot inflate, or fails its checksum.
+        bytes[0] = 0x78;
+        bytes[1] = 0x9c;
+        return { topic: TOPIC, payload: bytes, reason: 'bad-compression' };
+      }
       bytes[0] = 0x7b; // "{" then noise: cannot parse
       bytes[bytes.length - 1] = 0x00;
       return { topic: TOPIC, payload: bytes, reason: 'bad-json' };
     }
     case 1: {
-      const schema = pick([undefined, 'jjj.telemetry/2', 'sparkplug', 42, null]);
+      const schema = pick([undefined, 'jjj.telemetry/3', 'sparkplug', 42, null]);
       const body = pick([{ schema }, [1, 2, 3], 'text', 17, { ...telemetry(), schema }]);
       return { topic: TOPIC, payload: Buffer.from(JSON.stringify(body)), reason: 'unknown-schema' };
     }
     case 2: {
+      if (random() < 0.5) {
+        // A compact batch broken one way, sent plain or zlib-compressed.
+        const batch = compactBatch(telemetry()) as unknown as Record<string, unknown> & {
+          groups: Record<string, unknown>[];
+        };
+        pick(compactBreakages)(batch);
+        const text = Buffer.from(JSON.stringify(batch));
+        return {
+          topic: TOPIC,
+          payload: random() < 0.5 ? text : deflateSync(text),
+          reason: 'invalid-message',
+        };
+      }
       const batch = telemetry() as unknown as Record<string, unknown> & { points: Record<string, unknown>[] };
       pick(breakages)(batch);
       return { topic: TOPIC, payload: Buffer.from(JSON.stringify(batch)), reason: 'invalid-message' };
@@ -122,6 +170,15 @@ function fuzzed(index: number): { topic: string; payload: Buffer; reason: Reject
       return { topic: TOPIC, payload: Buffer.from(JSON.stringify(batch)), reason: 'identity-mismatch' };
     }
     case 4: {
+      if (random() < 0.5) {
+        // Small on the wire, past the bound once inflated.
+        const padding = 'x'.repeat(MAX_MESSAGE_BYTES + Math.floor(random() * 100_000));
+        return {
+          topic: TOPIC,
+          payload: deflateSync(JSON.stringify({ ...compactBatch(telemetry()), padding })),
+          reason: 'oversized',
+        };
+      }
       const padding = 'x'.repeat(MAX_MESSAGE_BYTES + Math.floor(random() * 1000));
       return {
         topic: TOPIC,
@@ -216,6 +273,6 @@ describe('fuzzed and malformed messages', () => {
       await fetch(`${collector.httpUrl}/api/v1/dead-letters?reason=oversized&limit=5`)
     ).json()) as DeadLetter[];
     expect(oversized).toHaveLength(5);
-    expect(oversized[0]?.detail).toMatch(/more than the 4096 allowed/);
+    expect(oversized[0]?.detail).toMatch(/more than the 4096 (bytes )?allowed/);
   }, 120_000);
 });
