@@ -5,7 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { compactBatch } from '../gateway/schema/compact-telemetry.js';
 import { type TelemetryBatch, topicFor } from '../gateway/schema/index.js';
+import { encodeTelemetryPayload } from '../gateway/schema/telemetry-payload.js';
 import { forceFlush } from './collector-peers.js';
 import type { PublisherInput } from './collector-publisher.js';
 
@@ -14,7 +16,10 @@ export const POINTS_PER_BATCH = 1000;
 const PUBLISH_WINDOW = 64;
 const T0 = Date.now() - 86_400_000;
 
-/** Batch `seq` of a gateway: POINTS_PER_BATCH points over 100 machines, each value telling its seq and index. */
+/**
+ * Batch `seq` of a gateway: POINTS_PER_BATCH points of 20 machines (50 each, on 10 lines), each
+ * machine's scan together as a gateway batches them, each value telling its seq and index.
+ */
 export function makeBatch(site: string, gateway: string, seq: number): TelemetryBatch {
   return {
     schema: 'jjj.telemetry/1',
@@ -24,14 +29,23 @@ export function makeBatch(site: string, gateway: string, seq: number): Telemetry
     gateway: { id: gateway, boot: 1, seq },
     sentTs: T0 + seq * 1000,
     points: Array.from({ length: POINTS_PER_BATCH }, (_, i) => ({
-      line: `line-${i % 10}`,
-      equipment: `machine-${Math.floor(i / 10) % 10}`,
-      point: `p-${Math.floor(i / 100)}`,
+      line: `line-${Math.floor(i / 100)}`,
+      equipment: `machine-${Math.floor(i / 50)}`,
+      point: `p-${i % 50}`,
       value: seq + i / 1000,
       ts: T0 + seq * 1000,
       quality: 'good' as const,
     })),
   };
+}
+
+/** How the publisher sends a batch: the JSON contract v1, the compact v2, or v2 zlib-compressed. */
+export const wireFormats = ['v1', 'v2', 'v2-zlib'] as const;
+export type WireFormat = (typeof wireFormats)[number];
+
+export function encodeBatch(batch: TelemetryBatch, format: WireFormat): Buffer {
+  if (format === 'v1') return Buffer.from(JSON.stringify(batch));
+  return encodeTelemetryPayload(compactBatch(batch), format === 'v2-zlib').payload;
 }
 
 export const makeBatches = (site: string, gateway: string, batches: number) =>
@@ -100,6 +114,7 @@ export async function preparePublisher(
   site: string,
   gateway: string,
   batches: number,
+  format: WireFormat = 'v1',
 ): Promise<{ go(): Promise<void>; stop(): Promise<unknown> }> {
   // Serialised one batch at a time: the collector's heap, shared with this script, holds no batch objects.
   const topic = topicFor({ region: 'BJ', site, gateway, kind: 'telemetry' });
@@ -108,7 +123,7 @@ export async function preparePublisher(
     window: PUBLISH_WINDOW,
     messages: Array.from({ length: batches }, (_, seq) => ({
       topic,
-      payload: JSON.stringify(makeBatch(site, gateway, seq)),
+      payload: encodeBatch(makeBatch(site, gateway, seq), format),
     })),
   };
   const publisher = new Worker(new URL('./collector-publisher.js', import.meta.url), { workerData: input });

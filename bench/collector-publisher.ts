@@ -8,7 +8,8 @@ import { connectAsync } from 'mqtt';
 
 export interface PublisherInput {
   brokerUrl: string;
-  messages: { topic: string; payload: string }[];
+  /** A Buffer arrives in the worker as a Uint8Array. */
+  messages: { topic: string; payload: Uint8Array }[];
   /** QoS 1 messages kept in flight. */
   window: number;
 }
@@ -21,7 +22,13 @@ const publisher = await connectAsync(brokerUrl);
 port.once('message', async () => {
   const inFlight = new Set<Promise<unknown>>();
   for (const { topic, payload } of messages) {
-    const sent = publisher.publishAsync(topic, payload, { qos: 1 });
+    const sent = publisher.publishAsync(
+      topic,
+      Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+      {
+        qos: 1,
+      },
+    );
     inFlight.add(sent);
     void sent.finally(() => inFlight.delete(sent));
     if (inFlight.size >= window) await Promise.race(inFlight);

@@ -10,8 +10,13 @@
  * it, so only the second compares the database's whole work on both sides.
  * The collector runs as deployed for throughput: 32 MQTT connections and 4 write requests in flight
  * for InfluxDB, 8 connections for SQLite (each connection holds one unacknowledged message, so this
- * is how many batches are in flight). Environment: BENCH_BATCHES, BENCH_STORES (victoria,sqlite),
- * BENCH_CONNECTIONS, BENCH_WRITE_CONCURRENCY, BENCH_SQLITE_CONNECTIONS. `npm run bench:collector`.
+ * is how many batches are in flight).
+ * Formats: the same batches as `jjj.telemetry/1`, the compact `jjj.telemetry/2` and v2 zlib-compressed,
+ * in the same run: bytes per point, the reading step alone (payload to a validated v1 batch, in this
+ * process) and the whole collector draining a backlog into SQLite, each with points/s, CPU µs per
+ * point and the ratio to v1; rounds alternate the formats so the machine's load falls on each alike.
+ * Environment: BENCH_BATCHES, BENCH_STORES (victoria,sqlite,formats), BENCH_CONNECTIONS,
+ * BENCH_WRITE_CONCURRENCY, BENCH_SQLITE_CONNECTIONS, BENCH_FORMAT_ROUNDS. `npm run bench:collector`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,18 +25,22 @@ import { InfluxDB } from '@influxdata/influxdb-client';
 import { pino } from 'pino';
 import { startCollector } from '../cloud/collector.js';
 import { buildCollectorConfig, type CollectorConfigInput } from '../cloud/config.js';
+import { readWireMessage } from '../cloud/ingest.js';
 import { batchToLines } from '../cloud/store/influx-write.js';
 import { SqliteStore } from '../cloud/store/sqlite-store.js';
 import {
   type Cpu,
   cpuOf,
   cpuSince,
+  encodeBatch,
   makeBatches,
   POINTS_PER_BATCH,
   preparePublisher,
   rate,
   sleep,
   untilSearchable,
+  type WireFormat,
+  wireFormats,
 } from './collector-load.js';
 import { exportSeries, startMosquittoBroker, startVictoriaMetrics } from './collector-peers.js';
 
@@ -40,8 +49,11 @@ const TOTAL = POINTS_PER_BATCH * BATCHES;
 const INFLUX_CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const WRITE_CONCURRENCY = Number(process.env.BENCH_WRITE_CONCURRENCY ?? 4);
 const SQLITE_CONNECTIONS = Number(process.env.BENCH_SQLITE_CONNECTIONS ?? 8);
-/** `victoria`, `sqlite` or both (default), to measure one store at a time. */
-const STORES = (process.env.BENCH_STORES ?? 'victoria,sqlite').split(',');
+/** `victoria`, `sqlite`, `formats` or several (default all), to measure one part at a time. */
+const STORES = (process.env.BENCH_STORES ?? 'victoria,sqlite,formats').split(',');
+const FORMAT_ROUNDS = Number(process.env.BENCH_FORMAT_ROUNDS ?? 2);
+/** The collector's default `ingest.maxMessageBytes`. */
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /** Every stored value, read back through the export API (outside the timing). */
 async function pointsExported(victoriaUrl: string, site: string): Promise<number> {
@@ -68,6 +80,8 @@ interface Timing {
   searchableMs: number;
   /** CPU-seconds per process until then. */
   cpu: string;
+  /** The same, by process. */
+  cpuByProcess: Cpu;
 }
 
 async function throughCollector(
@@ -80,6 +94,7 @@ async function throughCollector(
   cpu: () => Cpu,
   /** Resolves with the ms since `started` when the store can search every point. */
   untilSearchableSince: (started: number) => Promise<number> = async (started) => performance.now() - started,
+  format: WireFormat = 'v1',
 ): Promise<Timing> {
   const config = buildCollectorConfig({
     mqtt: {
@@ -94,7 +109,7 @@ async function throughCollector(
     auth: { anonymous: 'viewer' },
   });
   const start = () => startCollector(config, { logger: pino({ level: 'silent' }) });
-  const publisher = await preparePublisher(brokerUrl, site, gateway, BATCHES);
+  const publisher = await preparePublisher(brokerUrl, site, gateway, BATCHES, format);
   let collector = await start();
   try {
     // Subscribed (the persistent sessions exist from now on).
@@ -121,9 +136,12 @@ async function throughCollector(
     }
     const acknowledgedMs = performance.now() - started;
     const searchableMs = await untilSearchableSince(started);
-    const cpuUsed = cpuSince(cpuAtStart, cpu());
+    const cpuAtEnd = cpu();
     await published;
-    return { acknowledgedMs, searchableMs, cpu: cpuUsed };
+    const cpuByProcess = Object.fromEntries(
+      Object.entries(cpuAtEnd).map(([name, seconds]) => [name, seconds - (cpuAtStart[name] ?? 0)]),
+    );
+    return { acknowledgedMs, searchableMs, cpu: cpuSince(cpuAtStart, cpuAtEnd), cpuByProcess };
   } finally {
     await collector.close();
     await publisher.stop();
@@ -161,11 +179,8 @@ async function benchVictoria(
   for (const batch of directBatches) writeApi.writeRecords(batchToLines('jjj', batch));
   await writeApi.close();
   const acknowledgedMs = performance.now() - started;
-  const direct: Timing = {
-    acknowledgedMs,
-    searchableMs: await untilSearchable(victoriaUrl, 'bench-direct', TOTAL, started),
-    cpu: cpuSince(cpuAtStart, cpu()),
-  };
+  const searchableMs = await untilSearchable(victoriaUrl, 'bench-direct', TOTAL, started);
+  const direct = { acknowledgedMs, searchableMs, cpu: cpuSince(cpuAtStart, cpu()) };
   console.log(`victoria-metrics direct, CPU-seconds until searchable: ${direct.cpu}`);
   const exported: Record<string, number> = {
     'bench-direct': await pointsExported(victoriaUrl, 'bench-direct'),
@@ -216,6 +231,117 @@ async function benchSqlite(brokerUrl: string, dir: string, cpu: () => Cpu): Prom
   }
 }
 
+/** One format's figures: points/s and CPU µs per point (this process; Mosquitto beside it). */
+interface FormatFigures {
+  pointsPerSecond: number;
+  cpuMicrosPerPoint: number;
+  brokerMicrosPerPoint?: number;
+}
+
+const perPoint = (seconds: number) => (seconds * 1e6) / TOTAL;
+
+/** The reading step alone: every payload to a validated `jjj.telemetry/1` batch, as `Ingest.handle` does. */
+function readingStep(payloads: Buffer[]): FormatFigures {
+  // Warm the JIT on a few first, as a running collector is.
+  for (const payload of payloads.slice(0, 20)) readWireMessage(payload, MAX_MESSAGE_BYTES);
+  const cpuAtStart = process.cpuUsage();
+  const started = performance.now();
+  let points = 0;
+  for (const payload of payloads) {
+    const read = readWireMessage(payload, MAX_MESSAGE_BYTES);
+    if (!read.ok || read.message.schema !== 'jjj.telemetry/1')
+      throw new Error(`bench batch refused: ${String(read.ok || read.detail)}`);
+    points += read.message.points.length;
+  }
+  const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuAtStart);
+  if (points !== TOTAL) throw new Error(`read ${points} points of ${TOTAL}`);
+  return { pointsPerSecond: rate(TOTAL, ms), cpuMicrosPerPoint: perPoint((cpu.user + cpu.system) / 1e6) };
+}
+
+/** The best of the rounds (least CPU, most points/s): the run the machine's other load disturbed least. */
+function best(rounds: FormatFigures[]): FormatFigures {
+  return {
+    pointsPerSecond: Math.max(...rounds.map((r) => r.pointsPerSecond)),
+    cpuMicrosPerPoint: Math.min(...rounds.map((r) => r.cpuMicrosPerPoint)),
+    brokerMicrosPerPoint: Math.min(...rounds.map((r) => r.brokerMicrosPerPoint ?? Number.POSITIVE_INFINITY)),
+  };
+}
+
+function reportFormats(stage: string, figures: Record<WireFormat, FormatFigures>): void {
+  const v1 = figures.v1;
+  for (const format of wireFormats) {
+    const f = figures[format];
+    const broker =
+      f.brokerMicrosPerPoint !== undefined && Number.isFinite(f.brokerMicrosPerPoint)
+        ? `  (mosquitto ${f.brokerMicrosPerPoint.toFixed(2)} µs/point)`
+        : '';
+    console.log(
+      `${`${stage} ${format}`.padEnd(37)} ${String(f.pointsPerSecond).padStart(9)} points/s  ` +
+        `${f.cpuMicrosPerPoint.toFixed(2).padStart(6)} µs CPU/point${broker}  ` +
+        `vs v1: ${(f.pointsPerSecond / v1.pointsPerSecond).toFixed(2)}× points/s, ` +
+        `${(f.cpuMicrosPerPoint / v1.cpuMicrosPerPoint).toFixed(2)}× CPU`,
+    );
+  }
+}
+
+/** v1, v2 and v2+zlib of the same batches: reading step alone, then the collector into SQLite (backlog). */
+async function benchFormats(brokerUrl: string, dir: string, cpu: () => Cpu): Promise<void> {
+  const batches = makeBatches('bench-formats', 'gw-formats', BATCHES);
+  const payloads = Object.fromEntries(
+    wireFormats.map((format) => [format, batches.map((batch) => encodeBatch(batch, format))]),
+  ) as Record<WireFormat, Buffer[]>;
+  console.log(
+    `formats: ${wireFormats
+      .map((format) => {
+        const bytes = payloads[format].reduce((sum, payload) => sum + payload.length, 0);
+        return `${format} ${(bytes / TOTAL).toFixed(1)} bytes/point`;
+      })
+      .join(', ')} (batches of ${POINTS_PER_BATCH} points, 20 machines × 50)`,
+  );
+  const rounds = () =>
+    Object.fromEntries(wireFormats.map((format) => [format, [] as FormatFigures[]])) as Record<
+      WireFormat,
+      FormatFigures[]
+    >;
+  const reading = rounds();
+  const collector = rounds();
+  for (let round = 0; round < FORMAT_ROUNDS; round++) {
+    // Alternating the order from round to round spreads warm-up and the machine's other load.
+    const order = round % 2 === 0 ? wireFormats : [...wireFormats].reverse();
+    for (const format of order) {
+      reading[format].push(readingStep(payloads[format]));
+    }
+    for (const format of order) {
+      const site = `bench-${format}-${round}`;
+      const through = await throughCollector(
+        brokerUrl,
+        { path: join(dir, `formats-${site}.db`) },
+        SQLITE_CONNECTIONS,
+        site,
+        `gw-${format}`,
+        'backlog',
+        cpu,
+        undefined,
+        format,
+      );
+      collector[format].push({
+        pointsPerSecond: rate(TOTAL, through.acknowledgedMs),
+        cpuMicrosPerPoint: perPoint(through.cpuByProcess['this process'] ?? 0),
+        brokerMicrosPerPoint: perPoint(through.cpuByProcess.mosquitto ?? 0),
+      });
+    }
+  }
+  const bestOf = (figures: Record<WireFormat, FormatFigures[]>) =>
+    Object.fromEntries(wireFormats.map((format) => [format, best(figures[format])])) as Record<
+      WireFormat,
+      FormatFigures
+    >;
+  console.log(`best of ${FORMAT_ROUNDS} rounds each:`);
+  reportFormats('reading step', bestOf(reading));
+  reportFormats('collector → sqlite (backlog)', bestOf(collector));
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'jjj-bench-collector-'));
   const broker = await startMosquittoBroker();
@@ -232,6 +358,7 @@ async function main(): Promise<void> {
     const cpu = () => cpuOf({ 'victoria-metrics': victoria.pid, mosquitto: broker.pid });
     if (STORES.includes('victoria')) await benchVictoria(broker.url, victoria.url, dir, cpu);
     if (STORES.includes('sqlite')) await benchSqlite(broker.url, dir, cpu);
+    if (STORES.includes('formats')) await benchFormats(broker.url, dir, cpu);
   } finally {
     await victoria.stop();
     await broker.stop();

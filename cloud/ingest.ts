@@ -192,38 +192,10 @@ export class Ingest {
       return { status: 'ignored' };
     }
 
-    const decoded = decodeTelemetryPayload(payload, { maxInflatedBytes: this.deps.maxMessageBytes });
-    if (!decoded.ok) {
-      return this.reject(topic, payload, receivedAt, decoded.error.code, decoded.error.message);
-    }
-    // From here a compressed message is kept aside inflated: its dead letter can be read.
-    const { json, text } = decoded;
-    const schema =
-      typeof json === 'object' && json !== null ? (json as { schema?: unknown }).schema : undefined;
-    if (typeof schema !== 'string' || !acceptedSchemas.has(schema)) {
-      const known = [...acceptedSchemas].join(', ');
-      const detail = `schema: expected one of ${known}, got ${JSON.stringify(schema) ?? 'nothing'}`;
-      return this.reject(topic, text, receivedAt, 'unknown-schema', detail);
-    }
-    // The common case, a valid telemetry batch, skips the costlier zod pass; zod judges the rest.
-    if (isCertainlyValidTelemetry(json)) return this.accept(topic, text, json, address, receivedAt);
-    if (isCertainlyValidCompactTelemetry(json)) {
-      return this.accept(topic, text, expandCompactBatch(json), address, receivedAt);
-    }
-    const parsed =
-      schema === COMPACT_TELEMETRY_SCHEMA
-        ? CompactTelemetryBatch.safeParse(json)
-        : WireMessage.safeParse(json);
-    if (!parsed.success) {
-      const issues = formatIssues(parsed.error.issues);
-      const more =
-        issues.length > MAX_ISSUES_IN_DETAIL ? ` (+${issues.length - MAX_ISSUES_IN_DETAIL} more)` : '';
-      const detail = issues.slice(0, MAX_ISSUES_IN_DETAIL).join('; ') + more;
-      return this.reject(topic, text, receivedAt, 'invalid-message', detail);
-    }
-    const message =
-      parsed.data.schema === COMPACT_TELEMETRY_SCHEMA ? expandCompactBatch(parsed.data) : parsed.data;
-    return this.accept(topic, text, message, address, receivedAt);
+    const read = readWireMessage(payload, this.deps.maxMessageBytes);
+    // A compressed message that inflated is kept aside inflated: its dead letter can be read.
+    if (!read.ok) return this.reject(topic, read.kept, receivedAt, read.reason, read.detail);
+    return this.accept(topic, read.text, read.message, address, receivedAt);
   }
 
   private accept(
@@ -536,6 +508,45 @@ export class Ingest {
     }
     return { status: 'rejected', reason, detail };
   }
+}
+
+export type ReadMessage =
+  | { ok: true; message: WireMessage; text: Buffer }
+  | { ok: false; reason: RejectReason; detail: string; kept: Buffer };
+
+/**
+ * A JSON-contract payload as a valid wire message, `jjj.telemetry/2` expanded to `jjj.telemetry/1`,
+ * or why not; `text` is the JSON text (inflated when it came compressed). Pure: `handle`'s reading
+ * step, which the collector benchmark also measures alone.
+ */
+export function readWireMessage(payload: Buffer, maxMessageBytes: number): ReadMessage {
+  const decoded = decodeTelemetryPayload(payload, { maxInflatedBytes: maxMessageBytes });
+  if (!decoded.ok) {
+    return { ok: false, reason: decoded.error.code, detail: decoded.error.message, kept: payload };
+  }
+  const { json, text } = decoded;
+  const schema =
+    typeof json === 'object' && json !== null ? (json as { schema?: unknown }).schema : undefined;
+  if (typeof schema !== 'string' || !acceptedSchemas.has(schema)) {
+    const known = [...acceptedSchemas].join(', ');
+    const detail = `schema: expected one of ${known}, got ${JSON.stringify(schema) ?? 'nothing'}`;
+    return { ok: false, reason: 'unknown-schema', detail, kept: text };
+  }
+  // The common case, a valid telemetry batch, skips the costlier zod pass; zod judges the rest.
+  if (isCertainlyValidTelemetry(json)) return { ok: true, message: json, text };
+  if (isCertainlyValidCompactTelemetry(json)) return { ok: true, message: expandCompactBatch(json), text };
+  const parsed =
+    schema === COMPACT_TELEMETRY_SCHEMA ? CompactTelemetryBatch.safeParse(json) : WireMessage.safeParse(json);
+  if (!parsed.success) {
+    const issues = formatIssues(parsed.error.issues);
+    const more =
+      issues.length > MAX_ISSUES_IN_DETAIL ? ` (+${issues.length - MAX_ISSUES_IN_DETAIL} more)` : '';
+    const detail = issues.slice(0, MAX_ISSUES_IN_DETAIL).join('; ') + more;
+    return { ok: false, reason: 'invalid-message', detail, kept: text };
+  }
+  const message =
+    parsed.data.schema === COMPACT_TELEMETRY_SCHEMA ? expandCompactBatch(parsed.data) : parsed.data;
+  return { ok: true, message, text };
 }
 
 /** Why the topic a message came on disagrees with what the message says it is; `undefined` when they agree. */
