@@ -1,10 +1,11 @@
 /**
  * Turns one MQTT message into store writes, independent of MQTT itself: size check, topic check,
  * inflate (zlib) and JSON parse, schema validation (a `jjj.telemetry/2` batch is then expanded to
- * `jjj.telemetry/1`, so both follow one path from here), topic/identity match, then store. Anything malformed is counted,
- * dead-lettered in the store with its reason, logged once per reason and topic, and skipped: never
- * a crash. A store that fails is retried with backoff until it takes the message: the caller
- * acknowledges the message only when `handle` resolves, so nothing is acknowledged before it is durable.
+ * `jjj.telemetry/1`, so both follow one path from here), topic/identity match, then store.
+ * Anything malformed is counted, dead-lettered in the store with its reason, logged once per reason
+ * and topic, and skipped: never a crash. A store that fails is retried with backoff until it takes
+ * the message: the caller acknowledges the message only when `handle` resolves, so nothing is
+ * acknowledged before it is durable.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
