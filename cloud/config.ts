@@ -146,7 +146,7 @@ export const CollectorConfig = z
           .int()
           .min(1024)
           .default(4 * 1024 * 1024)
-          .describe('larger messages are dead-lettered as oversized'),
+          .describe('larger messages, and compressed ones inflating to more, are dead-lettered as oversized'),
         retryMinMs: z.number().int().min(1).default(200).describe('first retry delay while the store fails'),
         retryMaxMs: z
           .number()
