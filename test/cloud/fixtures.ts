@@ -1,6 +1,12 @@
 /** Wire messages for collector tests, valid by default; each builder takes overrides. */
 import type { SiteSummary } from '../../cloud/store/store.js';
-import type { MetadataMessage, StatusMessage, TelemetryBatch } from '../../gateway/schema/index.js';
+import type {
+  MetadataMessage,
+  PointSample,
+  ProtocolStatus,
+  StatusMessage,
+  TelemetryBatch,
+} from '../../gateway/schema/index.js';
 import { type EdgeNodeOptions, SparkplugEdgeNode } from '../../gateway/sparkplug/edge-node.js';
 
 export const SITE = 'bj-etown-cnc';
@@ -142,3 +148,44 @@ export function tianjinEdgeNode(
     ...options,
   });
 }
+
+/**
+ * A valid v1 batch drawn from `next` (uniform in [0, 1)): runs of samples per equipment, some
+ * equipment twice, times apart or together, server times, every quality, statuses, every value type.
+ */
+export function randomBatch(next: () => number): TelemetryBatch {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+  const points: PointSample[] = [];
+  const runs = 1 + Math.floor(next() * 5);
+  for (let run = 0; run < runs; run++) {
+    const equipment = pick(['cnc-01', 'cnc-02', 'meter-main']);
+    const together = next() < 0.5;
+    const count = 1 + Math.floor(next() * 8);
+    for (let i = 0; i < count; i++) {
+      const quality = pick(['good', 'good', 'uncertain', 'bad'] as const);
+      const sample: PointSample = {
+        line: equipment === 'meter-main' ? 'utilities' : 'machining',
+        equipment,
+        point: `p-${Math.floor(next() * 20)}`,
+        value:
+          quality === 'bad' && next() < 0.5
+            ? null
+            : pick([12.5, -3, 0, true, 'O1234', '18446744073709551615', [1, 'a', false]]),
+        ts: TS + (together ? 0 : Math.floor(next() * 5000)),
+        quality,
+      };
+      if (next() < 0.3) sample.serverTs = TS + Math.floor(next() * 6000) - 1000;
+      if (next() < 0.3) sample.status = pick(statuses);
+      points.push(sample);
+    }
+  }
+  const batch = telemetry({ gateway: { id: GATEWAY, boot: 1, seq: Math.floor(next() * 1000) }, points });
+  if (next() < 0.3) batch.historical = next() < 0.5;
+  return batch;
+}
+
+const statuses: ProtocolStatus[] = [
+  { source: 'modbus', code: 11, name: 'GatewayTargetDeviceFailedToRespond' },
+  { source: 'opcua', code: 0x408f0000, name: 'UncertainDataSubNormal' },
+  { source: 'gateway', code: 1, name: 'Timeout' },
+];

@@ -7,9 +7,13 @@ import {
   isCertainlyValidCompactTelemetry,
   isCertainlyValidTelemetry,
 } from '../../cloud/telemetry-fast-path.js';
-import { CompactTelemetryBatch, compactBatch } from '../../gateway/schema/compact-telemetry.js';
+import {
+  CompactTelemetryBatch,
+  compactBatch,
+  expandCompactBatch,
+} from '../../gateway/schema/compact-telemetry.js';
 import { TelemetryBatch } from '../../gateway/schema/index.js';
-import { numberedBatch, TS, telemetry } from './fixtures.js';
+import { numberedBatch, randomBatch, TS, telemetry } from './fixtures.js';
 
 /** Values that probe every rule: types, bounds, patterns, enums, extra keys. */
 const probes: unknown[] = [
@@ -197,6 +201,17 @@ describe('isCertainlyValidCompactTelemetry', () => {
       const copy = JSON.parse(JSON.stringify(message)) as unknown;
       expect(isCertainlyValidCompactTelemetry(copy)).toBe(true);
       expect(CompactTelemetryBatch.parse(copy)).toEqual(copy);
+    }
+  });
+
+  it('accepts random valid batches packed from v1, which zod returns unchanged and expand to their v1', () => {
+    const next = random(21);
+    for (let round = 0; round < 500; round++) {
+      const batch = randomBatch(next);
+      const message = JSON.parse(JSON.stringify(compactBatch(batch))) as unknown;
+      expect(isCertainlyValidCompactTelemetry(message)).toBe(true);
+      expect(CompactTelemetryBatch.parse(message)).toEqual(message);
+      expect(expandCompactBatch(message as CompactTelemetryBatch)).toEqual(batch);
     }
   });
 
