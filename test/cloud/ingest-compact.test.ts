@@ -304,9 +304,10 @@ describe('compact and compressed telemetry (real collector, Mosquitto)', () => {
       ],
     ];
     for (const [, payload] of hostile) await publish(g.topic, payload);
-    // A dt reaching 2255: that sample is set aside, the rest of its batch is stored.
+    // A dt or a serverDt reaching 2255: that sample is set aside, the rest of its batch is stored.
     await publish(g.topic, withGroup(1, { dt: [0, YEAR_2255 - now, 0] }));
-    await publish(g.topic, compactBatch(g.batch(2, scan(now + 2000, 42))));
+    await publish(g.topic, withGroup(2, { serverDt: [YEAR_2255 - now, 7, null] }));
+    await publish(g.topic, compactBatch(g.batch(3, scan(now + 2000, 42))));
 
     await eventually(async () => expect((await latestOf(g.site, 'spindle'))?.value).toBe(42));
     const letters = await deadLetters(g.topic);
@@ -321,11 +322,19 @@ describe('compact and compressed telemetry (real collector, Mosquitto)', () => {
           new RegExp(`^1 of 5 samples set aside, the rest stored: .*machining/cnc-01/feed ts ${YEAR_2255} `),
         ),
       ],
+      [
+        'future-timestamp',
+        expect.stringMatching(
+          new RegExp(
+            `^1 of 5 samples set aside, the rest stored: .*machining/cnc-01/spindle ts ${now} serverTs ${YEAR_2255} `,
+          ),
+        ),
+      ],
     ]);
     // A compressed message kept aside is kept inflated, readable; a bomb is kept as it came.
     expect(letters[11]?.payloadPreview).toMatch(/^\{"schema":"jjj\.telemetry\/2"/);
     expect(letters[8]?.payloadSize).toBe(bomb.length);
-    expect(await gatewayRecord(g.gateway)).toMatchObject({ lastSeq: 2, batches: 2 });
+    expect(await gatewayRecord(g.gateway)).toMatchObject({ lastSeq: 3, batches: 3 });
     expect((await latestOf(g.site, 'feed'))?.ts).toBe(now + 2003);
   });
 });
