@@ -23,6 +23,7 @@ import { ageOf, completenessLevel, percentOf, siteNameOf } from '../format.js';
 import type { LiveSite, SiteState } from '../live.js';
 import { hrefOf } from '../router.js';
 import './health.css';
+import { REJECT_REASONS } from '../reject-reasons.js';
 import { viewProps } from './view-props.js';
 
 /** `GET /api/v1/gateways`, one gateway. */
@@ -55,22 +56,6 @@ export interface DeadLetter {
   payloadPreview: string;
   payloadSize: number;
 }
-
-/** The collector's reasons for refusing a message (cloud/ingest.ts `rejectReasons`). */
-export const REJECT_REASONS = [
-  'oversized',
-  'bad-topic',
-  'bad-json',
-  'unknown-schema',
-  'invalid-message',
-  'identity-mismatch',
-  'sparkplug-invalid',
-  'store-refused',
-  'future-timestamp',
-  'foreign-site',
-  'impossible-sequence',
-  'non-finite',
-] as const;
 
 const REFRESH_MS = 10_000;
 const DEAD_LETTER_LIMIT = 50;
