@@ -1,6 +1,8 @@
 /**
  * The benchmark's OPC UA server, run as a separate process: N Double variables under Objects/bench, each
  * changed every second with a source timestamp of the moment of the change. Prints "ready <endpoint>".
+ * Variable i holds tick × N + i at its tick-th change (i before the first), so a client can check every
+ * value from the variable's index, and see a change skipped or delivered twice from the tick.
  * Usage: node dist/bench/opcua-server.js PORT COUNT PKI_DIR
  */
 import { join } from 'node:path';
@@ -40,7 +42,7 @@ for (let i = 0; i < Number(count); i++) {
       nodeId: `s=v${i}`,
       dataType: DataType.Double,
       minimumSamplingInterval: 0,
-      value: { dataType: DataType.Double, value: 0 },
+      value: { dataType: DataType.Double, value: i },
     }),
   );
 }
@@ -59,9 +61,10 @@ const changeDueSlices = () => {
   const due = Math.floor((Date.now() - startedAt) / SLICE_MS);
   for (; slicesDone < due; slicesDone++) {
     const slice = slicesDone % SLICES;
-    const value = Math.floor(slicesDone / SLICES) + 1;
+    const tick = Math.floor(slicesDone / SLICES) + 1;
     const now = new Date();
     for (let i = slice; i < variables.length; i += SLICES) {
+      const value = tick * variables.length + i;
       variables[i]?.setValueFromSource({ dataType: DataType.Double, value }, StatusCodes.Good, now);
     }
   }
