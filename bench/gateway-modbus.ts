@@ -52,6 +52,7 @@ export async function startModbusWorkload(
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.stdin?.end();
       await exited;
+      return undefined;
     },
     async adapterAlone(seconds: number): Promise<AdapterFigures> {
       const output = await outputOf(join(benchDir, 'modbus.js'), [

@@ -76,9 +76,17 @@ export async function startOpcuaWorkload(
     })),
     check,
     async stop() {
+      let output = '';
+      server.child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
       const exited = new Promise((resolve) => server.child.once('exit', resolve));
       server.child.kill('SIGTERM');
       await exited;
+      const twice = /changed twice in one catch-up (\d+)/.exec(output)?.[1];
+      if (twice !== undefined && twice !== '0')
+        return `the OPC UA server's change timer ran a second or more late: ${twice} changes made twice in one turn (a client may only see the last)`;
+      return undefined;
     },
     async adapterAlone(seconds: number): Promise<AdapterFigures> {
       const output = await outputOf(join(benchDir, 'opcua.js'), [], {

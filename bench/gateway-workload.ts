@@ -17,7 +17,7 @@ export interface DeliveredSample {
   quality: string;
 }
 
-/** What a value check found; `late` and `missed` only mean something for values that change. */
+/** What a value check found; `stale` and `missed` only mean something for values that change. */
 export type CheckOutcome = 'ok' | 'wrong' | 'stale' | 'missed';
 
 /** The adapter alone on the same machine (its own bench with a counting sink), for the ratio. */
@@ -41,8 +41,11 @@ export interface Workload {
    * were skipped in between).
    */
   check(sample: DeliveredSample): CheckOutcome;
-  /** Stops the simulators (and frees their CPU before the adapter-alone run). */
-  stop(): Promise<void>;
+  /**
+   * Stops the simulators (and frees their CPU before the adapter-alone run); returns what the
+   * simulators say went wrong on their side, if anything.
+   */
+  stop(): Promise<string | undefined>;
   /** The adapter alone, measured for `seconds` by its own bench. */
   adapterAlone(seconds: number): Promise<AdapterFigures>;
 }

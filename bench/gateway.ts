@@ -159,7 +159,8 @@ interface Figures {
   rssEnd: number;
   rssPeak: number;
   subscriber: Subscriber;
-  adapter?: AdapterFigures;
+  simulatorNote?: string | undefined;
+  adapter?: AdapterFigures | undefined;
   profile?: string;
 }
 
@@ -193,6 +194,7 @@ function report(f: Figures): void {
     `  checked                  ${s.pointsAll} points: ${ok} right, ${wrong} wrong values, ${stale} stale, ` +
       `${missed} after missed changes, ${s.notGood} not good, ${s.decoder.invalid} invalid payloads or metrics`,
   );
+  if (f.simulatorNote) console.log(`  simulator side           ${f.simulatorNote}`);
   if (f.adapter) {
     console.log('adapter alone (its own bench and simulators, a counting sink in place of the MQTT path):');
     for (const line of f.adapter.lines) console.log(line);
@@ -281,7 +283,7 @@ gateway.kill('SIGTERM');
 await stopped;
 await client.endAsync();
 progress('gateway stopped');
-await workload.stop();
+const simulatorNote = await workload.stop();
 
 let adapter: AdapterFigures | undefined;
 if (settings.BENCH_ADAPTER === '1') {
@@ -292,7 +294,19 @@ if (settings.BENCH_ADAPTER === '1') {
 await broker.stop();
 
 const profile = profiling ? profileIn(profileDir) : undefined;
-report({ workload, nodeFlags, elapsedS, cpuS, rss, rssEnd, rssPeak, subscriber, adapter, profile });
+report({
+  workload,
+  nodeFlags,
+  elapsedS,
+  cpuS,
+  rss,
+  rssEnd,
+  rssPeak,
+  subscriber,
+  simulatorNote,
+  adapter,
+  profile,
+});
 if (profile) {
   const kept = join(tmpdir(), `bench-gateway-${pid}.cpuprofile`);
   copyFileSync(profile, kept);
