@@ -6,6 +6,7 @@
  * the same run, is a bare node-opcua subscription on the same items doing nothing with the
  * notifications: the ratio is what the adapter adds on top of node-opcua. Both runs get the Node.js flags
  * that `jjj-gateway` runs with (its shebang line); BENCH_NODE_FLAGS replaces them, e.g. with "" for none.
+ * BENCH_VARIABLES (10,000), BENCH_SECONDS (20 measured), BENCH_BASELINE=0 skips the baseline.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -33,6 +34,8 @@ const WARM_UP_MS = 8_000;
 const MEASURE_MS = Number(process.env.BENCH_SECONDS ?? 20) * 1000;
 const PUBLISHING_INTERVAL_MS = 1000;
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? gatewayNodeFlags().join(' ')).split(' ').filter(Boolean);
+/** BENCH_BASELINE=0 runs the adapter alone, without the bare node-opcua client (bench:gateway does). */
+const WITH_BASELINE = process.env.BENCH_BASELINE !== '0';
 
 interface Figures {
   notifications: number;
@@ -236,14 +239,15 @@ async function main(): Promise<void> {
         `both clients run with the Node.js flags ${NODE_FLAGS.length > 0 ? NODE_FLAGS.join(' ') : '(none)'}` +
         `${process.env.BENCH_NODE_FLAGS === undefined ? ', as jjj-gateway does' : ' (BENCH_NODE_FLAGS)'}\n`,
     );
-    const bare = await runInChild('baseline', endpoint, join(dir, 'baseline'));
-    report('baseline (bare node-opcua)', bare);
+    const bare = WITH_BASELINE ? await runInChild('baseline', endpoint, join(dir, 'baseline')) : undefined;
+    if (bare) report('baseline (bare node-opcua)', bare);
     const adapter = await runInChild('adapter', endpoint, join(dir, 'gateway'));
     report('OPC UA adapter', adapter);
-    process.stdout.write(
-      `adapter / baseline CPU per notification: ${(adapter.cpuMicrosPerNotification / bare.cpuMicrosPerNotification).toFixed(2)}×  ` +
-        `(targets: ≤ 30 µs/notification, RSS ≤ 150 MB, p99 ≤ ${PUBLISHING_INTERVAL_MS + 100} ms)\n`,
-    );
+    if (bare)
+      process.stdout.write(
+        `adapter / baseline CPU per notification: ${(adapter.cpuMicrosPerNotification / bare.cpuMicrosPerNotification).toFixed(2)}×  ` +
+          `(targets: ≤ 30 µs/notification, RSS ≤ 150 MB, p99 ≤ ${PUBLISHING_INTERVAL_MS + 100} ms)\n`,
+      );
   } finally {
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('exit', resolve));
