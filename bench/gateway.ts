@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
+import { type CompactTelemetryBatch, expandCompactBatch } from '../gateway/schema/compact-telemetry.js';
 import { cpuSecondsOf, sleep } from './collector-load.js';
 import { startMosquittoBroker } from './collector-peers.js';
 import { profileIn, summariseCpuProfile } from './cpu-profile.js';
@@ -117,7 +118,11 @@ class Subscriber {
 
   receive(payload: Buffer): void {
     const now = Date.now();
-    const batch = JSON.parse(payload.toString()) as { schema?: string; points?: Point[] };
+    const message = JSON.parse(payload.toString()) as { schema?: string; points?: Point[] };
+    const batch =
+      message.schema === 'jjj.telemetry/2'
+        ? expandCompactBatch(message as unknown as CompactTelemetryBatch)
+        : message;
     if (batch.schema !== 'jjj.telemetry/1' || !batch.points) return;
     this.pointsAll += batch.points.length;
     for (const p of batch.points) {
