@@ -83,7 +83,7 @@ describe.each(['mosquitto', 'aedes'] as const)('delivery through an outage (%s)'
           mqttUrl: proxy.url(),
           devicePort: device.port,
           stateDir: `${dir.path}/gateway`,
-          // A slow replay (one batch per 25 ms) so live batches demonstrably pass it.
+          // A slow replay (a window of batches per 25 ms) so live batches demonstrably pass it.
           delivery: { replaySpeedup: 4 },
         }),
         'test',
