@@ -2,7 +2,8 @@
  * Batching: readings go straight into the columns of the batch under construction, one group per
  * line and equipment (`jjj.telemetry/2`), with no object per sample. A batch is cut
  * `publish.lingerMs` after its first sample, so the scans that complete together share it, or at
- * once when it holds `publish.maxPoints`. Each batch is numbered (gateway id, boot counter, per-boot
+ * once when it holds `publish.maxPoints`; while live batches wait for the broker it lingers on, up
+ * to `publish.intervalMs`, so the number of batches follows what the link carries. Each batch is numbered (gateway id, boot counter, per-boot
  * sequence) and serialised once, in the configured format; the batches cut in one turn of the event
  * loop are handed over together, to go into the outbox in one transaction.
  */
@@ -89,6 +90,11 @@ export interface BatcherOptions {
   boot: number;
   /** Takes the batches cut at one moment, together (into the outbox in one transaction). */
   submit: (batches: SerialisedBatch[]) => void;
+  /**
+   * Whether live batches already wait for the broker (its in-flight window is full): then a batch
+   * lingers on, up to `publish.intervalMs`, so a slow link gets fewer, larger batches.
+   */
+  congested: () => boolean;
 }
 
 export class Batcher {
@@ -96,6 +102,8 @@ export class Batcher {
   private pending = 0;
   private nextSeq = 0;
   private linger: NodeJS.Timeout | undefined;
+  /** When the batch under construction took its first reading. */
+  private firstAt = 0;
   private cut: SerialisedBatch[] = [];
   private handover: NodeJS.Immediate | undefined;
 
@@ -115,13 +123,26 @@ export class Batcher {
     group.add(point.identity.point, reading);
     const { lingerMs, maxPoints } = this.options.config.publish;
     if (++this.pending >= maxPoints) this.cutBatch();
-    else if (this.pending === 1) this.linger = setTimeout(() => this.cutBatch(), lingerMs);
+    else if (this.pending === 1) {
+      this.firstAt = performance.now();
+      this.linger = setTimeout(() => this.lingered(), lingerMs);
+    }
   }
 
   /** What is pending leaves now, in a last batch, handed over before this returns. */
   stop(): void {
     this.cutBatch();
     this.handOver();
+  }
+
+  private lingered(): void {
+    const { lingerMs, intervalMs } = this.options.config.publish;
+    const waited = performance.now() - this.firstAt;
+    if (this.options.congested() && waited + lingerMs < intervalMs) {
+      this.linger = setTimeout(() => this.lingered(), lingerMs);
+      return;
+    }
+    this.cutBatch();
   }
 
   private cutBatch(): void {

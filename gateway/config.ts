@@ -152,7 +152,7 @@ export const GatewayConfig = z
           .max(60_000)
           .default(1000)
           .describe(
-            'paces the backlog replay (delivery.replaySpeedup per interval); no longer a publish tick',
+            'longest a batch lingers while the broker is behind; paces the backlog replay (delivery.replaySpeedup per interval)',
           ),
         format: z
           .enum(['compact', 'samples'])

@@ -96,6 +96,7 @@ export class Gateway {
       config,
       boot: this.boot,
       submit: (batches) => this.delivery.submit(batches),
+      congested: () => this.delivery.congested,
     });
     this.southbound = new Southbound({
       config,

@@ -113,6 +113,11 @@ export class Delivery {
     this.startReplay();
   }
 
+  /** Whether live batches wait for a free place in the in-flight window: the broker is behind. */
+  get congested(): boolean {
+    return this.liveQueue.length > 0;
+  }
+
   /** Whether a backlog is being replayed right now. */
   get replaying(): boolean {
     return this.replayTimer !== undefined;

@@ -55,7 +55,13 @@ function setup(publish: Record<string, unknown> = {}) {
   const loaded = config(publish);
   const directory = buildPointDirectory(loaded);
   const handovers: SerialisedBatch[][] = [];
-  const batcher = new Batcher({ config: loaded, boot: 3, submit: (batches) => handovers.push(batches) });
+  const link = { congested: false };
+  const batcher = new Batcher({
+    config: loaded,
+    boot: 3,
+    submit: (batches) => handovers.push(batches),
+    congested: () => link.congested,
+  });
   batchers.push(batcher);
   const point = (device: string, name: string) => directory.get(device)?.get(name) as ConfiguredPoint;
   const fed: PointSample[] = [];
@@ -66,7 +72,7 @@ function setup(publish: Record<string, unknown> = {}) {
     batcher.add(configured, full);
   };
   const samplesOut = () => handovers.flat().flatMap((b) => telemetrySamples(b.json).points);
-  return { batcher, handovers, feed, fed, samplesOut };
+  return { batcher, handovers, feed, fed, samplesOut, link };
 }
 
 const status = { source: 'modbus' as const, code: 2, name: 'IllegalDataAddress' };
@@ -141,6 +147,25 @@ describe('the batcher', () => {
     feed('dev-1', 'b', { value: 3, ts: Date.now(), quality: 'good' });
     await waitUntil('the next batch', () => handovers.length === 2);
     expect(handovers[1]?.[0]?.batch.gateway.seq).toBe(1);
+  });
+
+  it('lingers on while live batches wait for the broker, up to intervalMs, then cuts', async () => {
+    const { handovers, feed, link } = setup({ lingerMs: 20, intervalMs: 300 });
+    link.congested = true;
+    const started = performance.now();
+    feed('dev-1', 'a', { value: 1, ts: Date.now(), quality: 'good' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(handovers).toHaveLength(0);
+    feed('dev-1', 'b', { value: 2, ts: Date.now(), quality: 'good' });
+    await waitUntil('the batch cut at intervalMs', () => handovers.length === 1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    expect(handovers[0]?.[0]?.points).toBe(2);
+    // The link caught up: the next batch leaves after lingerMs again.
+    link.congested = false;
+    const next = performance.now();
+    feed('dev-1', 'c', { value: 3, ts: Date.now(), quality: 'good' });
+    await waitUntil('the next batch', () => handovers.length === 2);
+    expect(performance.now() - next).toBeLessThan(250);
   });
 
   it('serialises jjj.telemetry/1 when publish.format is samples', () => {

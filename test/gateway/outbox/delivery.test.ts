@@ -127,6 +127,18 @@ describe('Delivery', () => {
     expect(link.seqs(false)).toEqual([0, 1, 2, 3]);
   });
 
+  it('is congested while live batches wait for a place in the in-flight window', async () => {
+    const { link, delivery, submit, online } = setup({ inFlightBatches: 1 });
+    online(true);
+    submit(1);
+    expect(delivery.congested).toBe(false);
+    submit(1);
+    expect(delivery.congested).toBe(true);
+    link.sent[0]?.ack();
+    await waitUntil('the waiting batch sent', () => link.sent.length === 2);
+    expect(delivery.congested).toBe(false);
+  });
+
   it('after an outage replays the backlog oldest first, marked historical, while live batches go at once', async () => {
     const { link, outbox, delivery, submit, online } = setup({ replayIntervalMs: 10 });
     link.autoAck = true;
