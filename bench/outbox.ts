@@ -17,7 +17,7 @@ import { MqttLink } from '../gateway/mqtt-link.js';
 import { Delivery } from '../gateway/outbox/delivery.js';
 import { DiskOutbox, type FsyncPolicy } from '../gateway/outbox/disk-outbox.js';
 import { MemoryOutbox } from '../gateway/outbox/memory-outbox.js';
-import { type Outbox, serialiseBatch } from '../gateway/outbox/outbox.js';
+import { type Outbox, sampleCount, serialiseBatch } from '../gateway/outbox/outbox.js';
 import type { TelemetryBatch } from '../gateway/schema/index.js';
 import { startMosquittoBroker } from './collector-peers.js';
 
@@ -55,7 +55,7 @@ function appendAndReplay(open: () => Outbox, batches: number, parse: boolean) {
   const outbox = open();
   const prepared = Array.from({ length: batches }, (_, seq) => siteBatch(seq));
   let started = performance.now();
-  for (const batch of prepared) outbox.append(serialiseBatch(batch));
+  for (const batch of prepared) outbox.appendAll([serialiseBatch(batch)]);
   const appendMs = performance.now() - started;
   const bytesPerPoint = outbox.stats.bytes / outbox.stats.points;
   started = performance.now();
@@ -65,7 +65,7 @@ function appendAndReplay(open: () => Outbox, batches: number, parse: boolean) {
     const entries = outbox.read(after, Number.MAX_SAFE_INTEGER, 16);
     if (entries.length === 0) break;
     // The JSON encoder sends `json` as stored; the Sparkplug encoder needs the parsed batch.
-    for (const entry of entries) replayed += parse ? entry.batch.points.length : entry.points;
+    for (const entry of entries) replayed += parse ? sampleCount(entry.batch) : entry.points;
     after = entries.at(-1)?.id as number;
     outbox.remove(entries.map((e) => e.id));
   }
@@ -90,7 +90,7 @@ function microsPerReading(open: () => Outbox, perAppend: number, readings: numbe
     serialiseBatch(siteBatch(seq, perAppend)),
   );
   const started = performance.now();
-  for (const serialised of appends) outbox.append(serialised);
+  for (const serialised of appends) outbox.appendAll([serialised]);
   const ms = performance.now() - started;
   outbox.close();
   return (ms * 1000) / (appends.length * perAppend);
@@ -123,7 +123,7 @@ async function liveLatency(
   backlog: number,
 ): Promise<{ p99: number; replayed: number }> {
   const outbox = new DiskOutbox({ dir, maxBytes: DEFAULT_OUTBOX_BYTES, fsync: 'every-batch' });
-  for (let seq = 0; seq < backlog; seq++) outbox.append(serialiseBatch(siteBatch(seq, 200)));
+  for (let seq = 0; seq < backlog; seq++) outbox.appendAll([serialiseBatch(siteBatch(seq, 200))]);
   const topics = {
     telemetry: 'bench/telemetry',
     status: 'bench/status',
@@ -193,7 +193,7 @@ async function liveLatency(
   for (let i = 0; i < 80; i++) {
     const seq = 1_000_000 + i;
     submitted.set(seq, performance.now());
-    delivery.submit(siteBatch(seq, 200));
+    delivery.submit([serialiseBatch(siteBatch(seq, 200))]);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   await delivery.drain(5000);

@@ -75,6 +75,7 @@ export class Announcements {
           },
           status: (state) => this.status(state),
           metadata: () => this.metadata(),
+          compression: config.publish.compression,
         });
   }
 

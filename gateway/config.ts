@@ -68,6 +68,8 @@ const ByteSize = z.union([
  * `npm run bench:outbox` that is 0.9 GiB, so the cap holds 24 h even at 45 bytes per reading.
  */
 export const DEFAULT_OUTBOX_BYTES = 4 * 2 ** 30;
+/** Long enough for the scans of many devices polled on one grid to share a batch (see gateway/README.md). */
+export const DEFAULT_LINGER_MS = 15;
 
 export const GatewayConfig = z
   .strictObject({
@@ -129,8 +131,39 @@ export const GatewayConfig = z
       .prefault({}),
     publish: z
       .strictObject({
-        intervalMs: z.number().int().min(50).max(60_000).default(1000).describe('how often a batch is sent'),
-        maxPoints: z.number().int().min(1).max(50_000).default(5000).describe('most samples in one batch'),
+        lingerMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(60_000)
+          .default(DEFAULT_LINGER_MS)
+          .describe('a batch leaves this long after its first sample (scans completing together share it)'),
+        maxPoints: z
+          .number()
+          .int()
+          .min(1)
+          .max(50_000)
+          .default(5000)
+          .describe('most samples in one batch: a full batch leaves at once'),
+        intervalMs: z
+          .number()
+          .int()
+          .min(50)
+          .max(60_000)
+          .default(1000)
+          .describe(
+            'longest a batch lingers while the broker is behind; paces the backlog replay (delivery.replaySpeedup per interval)',
+          ),
+        format: z
+          .enum(['compact', 'samples'])
+          .default('compact')
+          .describe(
+            'compact: jjj.telemetry/2 (columns per equipment); samples: jjj.telemetry/1, for v1-only consumers',
+          ),
+        compression: z
+          .enum(['none', 'zlib'])
+          .default('none')
+          .describe('zlib: telemetry payloads deflated (MQTT 5 content type application/zlib)'),
       })
       .prefault({}),
     outbox: z
@@ -148,7 +181,7 @@ export const GatewayConfig = z
           .min(1)
           .max(1000)
           .default(20)
-          .describe('the backlog replays at up to this many batches per publish interval'),
+          .describe('backlog replay ticks per publish.intervalMs; each tick fills the in-flight window'),
         inFlightBatches: z
           .number()
           .int()

@@ -1,5 +1,5 @@
 /**
- * The edge runtime's coordinator: the southbound side (adapters → samples) feeds the batcher, whose
+ * The edge runtime's coordinator: the southbound side (adapters → readings) feeds the batcher, whose
  * numbered batches go into the outbox and are delivered over MQTT whenever the connection state
  * machine says data may flow; commands arrive through the command intake.
  */
@@ -92,13 +92,18 @@ export class Gateway {
       metrics: this.metrics,
       logger: logger.child({ component: 'delivery' }),
     });
-    this.batcher = new Batcher({ config, boot: this.boot, submit: (batch) => this.delivery.submit(batch) });
+    this.batcher = new Batcher({
+      config,
+      boot: this.boot,
+      submit: (batches) => this.delivery.submit(batches),
+      congested: () => this.delivery.congested,
+    });
     this.southbound = new Southbound({
       config,
       directory,
       metrics: this.metrics,
       logger,
-      take: (sample) => this.batcher.add(sample),
+      take: (point, reading) => this.batcher.add(point, reading),
     });
     this.intake = new CommandIntake({
       config,
@@ -127,7 +132,6 @@ export class Gateway {
     }
     this.link.start();
     await this.southbound.start();
-    this.batcher.start();
   }
 
   async stop(): Promise<void> {

@@ -1,12 +1,16 @@
 /** The jjj JSON contract on the wire (`gateway/schema/`): retained status and metadata, QoS 1 telemetry. */
+import { deflateSync } from 'node:zlib';
 import type { OutgoingMessage, WireEncoder } from './mqtt-link.js';
 import type { SerialisedBatch } from './outbox/outbox.js';
+import { telemetryContentTypes } from './schema/compact-telemetry.js';
 import type { MetadataMessage, StatusMessage } from './schema/index.js';
 
 export interface JsonEncoderOptions {
   topics: { telemetry: string; status: string; metadata: string; command: string };
   status: (state: StatusMessage['state']) => StatusMessage;
   metadata: () => MetadataMessage;
+  /** zlib: telemetry payloads deflated (zlib format: the collector knows them by their first byte). */
+  compression?: 'none' | 'zlib';
 }
 
 /**
@@ -18,7 +22,7 @@ function historicalJson({ json }: SerialisedBatch): string {
   return `${json.slice(0, -1)},"historical":true}`;
 }
 
-export function jsonEncoder({ topics, status, metadata }: JsonEncoderOptions): WireEncoder {
+export function jsonEncoder({ topics, status, metadata, compression }: JsonEncoderOptions): WireEncoder {
   const retained = (topic: string, message: StatusMessage | MetadataMessage): OutgoingMessage => ({
     topic,
     payload: JSON.stringify(message),
@@ -31,15 +35,21 @@ export function jsonEncoder({ topics, status, metadata }: JsonEncoderOptions): W
     death: () => retained(topics.status, status('offline')),
     // The Will carries the start time; the death published at a stop carries its own.
     willIsDeath: false,
-    batch: (serialised, historical) => [
-      {
-        topic: topics.telemetry,
-        // The flag is set only on replay, so a live batch is byte for byte what the adapters produced.
-        payload: historical ? historicalJson(serialised) : serialised.json,
-        qos: 1,
-        retain: false,
-      },
-    ],
+    batch: (serialised, historical) => {
+      // The flag is set only on replay, so a live batch is byte for byte what was stored (whichever
+      // format: an entry written by an older gateway goes out as it was written).
+      const json = historical ? historicalJson(serialised) : serialised.json;
+      const zlib = compression === 'zlib';
+      return [
+        {
+          topic: topics.telemetry,
+          payload: zlib ? deflateSync(json, { level: 6 }) : json,
+          qos: 1,
+          retain: false,
+          contentType: zlib ? telemetryContentTypes.zlib : telemetryContentTypes.json,
+        },
+      ];
+    },
     subscriptions: () => [topics.command],
   };
 }

@@ -5,7 +5,7 @@
  * from a `WireEncoder` (the JSON contract, or Sparkplug B): the link itself only moves opaque
  * messages, with one rule of its own: on every connection, no batch goes out before the birth.
  */
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { connect, type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { insecureConnectionWarnings } from './common/insecure-settings.js';
 import { connectionFailureReason } from './common/mqtt-failure.js';
@@ -18,6 +18,8 @@ export interface OutgoingMessage {
   payload: string | Buffer;
   qos: 0 | 1;
   retain: boolean;
+  /** MQTT 5 content type (telemetry: JSON or zlib); not sent on MQTT 3.1.1, which has none. */
+  contentType?: string;
 }
 
 /** Everything the gateway puts on the wire, in one encoding (the JSON contract, or Sparkplug B). */
@@ -215,7 +217,10 @@ export class MqttLink {
   async publish(message: OutgoingMessage): Promise<void> {
     const client = this.client;
     if (!client) throw new Error('the MQTT link is not started');
-    await client.publishAsync(message.topic, message.payload, { qos: message.qos, retain: message.retain });
+    const options: IClientPublishOptions = { qos: message.qos, retain: message.retain };
+    if (message.contentType !== undefined && this.options.protocolVersion === 5)
+      options.properties = { contentType: message.contentType };
+    await client.publishAsync(message.topic, message.payload, options);
   }
 
   /**

@@ -4,9 +4,17 @@ import { addressOf } from './adapter-modules.js';
 import { type GatewayConfig, resolvePointIdentity } from './config.js';
 import type { PointIdentity, PointMetadata, PointSample } from './schema/index.js';
 
+/** One (line, equipment): the batcher keeps one group of columns per such object. */
+export interface EquipmentKey {
+  line: string;
+  equipment: string;
+}
+
 export interface ConfiguredPoint {
   identity: PointIdentity;
   metadata: PointMetadata;
+  /** Shared by every point of the same line and equipment, whichever device reads it. */
+  equipment: EquipmentKey;
 }
 
 /** Per device, its points by configured name. */
@@ -14,6 +22,7 @@ export type PointDirectory = Map<string, Map<string, ConfiguredPoint>>;
 
 export function buildPointDirectory(config: Pick<GatewayConfig, 'devices'>): PointDirectory {
   const directory: PointDirectory = new Map();
+  const equipments = new Map<string, EquipmentKey>();
   for (const device of config.devices) {
     const points = new Map<string, ConfiguredPoint>();
     for (const point of device.points) {
@@ -27,13 +36,20 @@ export function buildPointDirectory(config: Pick<GatewayConfig, 'devices'>): Poi
       if (point.max !== undefined) metadata.max = point.max;
       if (point.writable !== undefined) metadata.writable = point.writable;
       if (point.kpi) metadata.kpi = point.kpi;
-      points.set(point.name, { identity, metadata });
+      const key = `${identity.line}/${identity.equipment}`;
+      let equipment = equipments.get(key);
+      if (!equipment) {
+        equipment = { line: identity.line, equipment: identity.equipment };
+        equipments.set(key, equipment);
+      }
+      points.set(point.name, { identity, metadata, equipment });
     }
     directory.set(device.id, points);
   }
   return directory;
 }
 
+/** A reading as one sample: for `jjj-gateway test`; the running gateway batches readings as columns. */
 export function toSample(point: ConfiguredPoint, reading: Reading): PointSample {
   const sample: PointSample = {
     ...point.identity,

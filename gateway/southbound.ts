@@ -1,6 +1,6 @@
 /**
  * The gateway's southbound side: one adapter per configured device, made by its protocol's module,
- * and the sink they all report to. Readings are normalised into samples of the configured points;
+ * and the sink they all report to. Readings of the configured points go to the batcher as they are;
  * device state sets the `jjj_gateway_device_connected` gauge (the adapter logs each change itself).
  */
 import type { DeviceAdapter, DeviceState, Reading, SouthboundSink } from '../adapters/contract.js';
@@ -8,16 +8,15 @@ import { createDeviceAdapter, deviceStateDir } from './adapter-modules.js';
 import type { LoadedGatewayConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
-import { type PointDirectory, toSample } from './normalise.js';
-import type { PointSample } from './schema/index.js';
+import type { ConfiguredPoint, PointDirectory } from './normalise.js';
 
 export interface SouthboundOptions {
   config: Pick<LoadedGatewayConfig, 'devices' | 'stateDir'>;
   directory: PointDirectory;
   metrics: GatewayMetrics;
   logger: Logger;
-  /** Takes every sample of a configured point. */
-  take: (sample: PointSample) => void;
+  /** Takes every reading of a configured point (the batcher writes it into its columns). */
+  take: (point: ConfiguredPoint, reading: Reading) => void;
 }
 
 export class Southbound {
@@ -66,7 +65,7 @@ export class Southbound {
         this.warnUnknown(deviceId, reading.point);
         continue;
       }
-      this.options.take(toSample(point, reading));
+      this.options.take(point, reading);
     }
   }
 

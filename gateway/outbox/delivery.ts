@@ -3,7 +3,7 @@
  * PUBACK. Two streams, each in order and each with its own in-flight window, so live data is never
  * queued behind history: live batches (taken while connected) go out at once; the backlog (what
  * accumulated while the broker was unreachable, or before a restart) is replayed oldest first,
- * marked historical, paced at one batch per `replayIntervalMs`. A replayed batch keeps its original
+ * marked historical, paced at up to its in-flight window per `replayIntervalMs`. A replayed batch keeps its original
  * gateway id, boot counter and sequence number, so the collector drops it if it already has it.
  *
  * Nothing unacknowledged is left to the MQTT client's own resend (the link makes a fresh client for
@@ -13,8 +13,7 @@
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
 import type { OutgoingMessage, WireEncoder } from '../mqtt-link.js';
-import type { TelemetryBatch } from '../schema/index.js';
-import { type Outbox, type OutboxEntry, serialiseBatch } from './outbox.js';
+import type { Outbox, OutboxEntry, SerialisedBatch } from './outbox.js';
 
 /** Live batches waiting beyond this many mean the broker is not keeping up: they become backlog. */
 const MAX_LIVE_QUEUE = 64;
@@ -35,7 +34,7 @@ export interface DeliveryOptions {
   /** Whether data may go on the wire now (connected, birth sent). */
   isOnline: () => boolean;
   encoder: WireEncoder;
-  /** One backlog batch per interval: the publish interval divided by the replay speed-up. */
+  /** A replay tick (filling the history window): the publish interval divided by the replay speed-up. */
   replayIntervalMs: number;
   /** Batches awaiting their PUBACK, per stream. */
   inFlightBatches: number;
@@ -74,15 +73,19 @@ export class Delivery {
     }
   }
 
-  /** Takes a batch from the adapters: durable in the outbox when this returns. */
-  submit(batch: TelemetryBatch): void {
+  /**
+   * Takes the batches cut at one moment: durable in the outbox, in one transaction, when this
+   * returns; live ones then go out at once.
+   */
+  submit(batches: readonly SerialisedBatch[]): void {
+    if (batches.length === 0) return;
     const { outbox, isOnline } = this.options;
-    // Serialised once: the outbox keeps this text and the JSON encoder sends it.
-    const serialised = serialiseBatch(batch);
-    const id = outbox.append(serialised);
+    const ids = outbox.appendAll(batches);
     this.enforceCap();
     if (isOnline()) {
-      this.liveQueue.push({ id, ...serialised });
+      batches.forEach((serialised, i) => {
+        this.liveQueue.push({ id: ids[i] as number, ...serialised });
+      });
       if (this.liveQueue.length > MAX_LIVE_QUEUE) this.demoteLiveQueue();
       this.pumpLive();
     }
@@ -108,6 +111,11 @@ export class Delivery {
     this.backlogUpTo = this.options.outbox.lastId;
     this.replayCursor = 0;
     this.startReplay();
+  }
+
+  /** Whether live batches wait for a free place in the in-flight window: the broker is behind. */
+  get congested(): boolean {
+    return this.liveQueue.length > 0;
   }
 
   /** Whether a backlog is being replayed right now. */
@@ -154,9 +162,12 @@ export class Delivery {
     }
   }
 
+  /**
+   * One replay tick: fills the history window. Batches are cut by time and size now, not one per
+   * publish interval, so one batch per tick could fall behind the live rate and never catch up.
+   */
   private replayNext(): void {
-    if (this.inFlightCount.history >= this.options.inFlightBatches) return;
-    for (;;) {
+    while (this.inFlightCount.history < this.options.inFlightBatches) {
       const entries = this.options.outbox.read(this.replayCursor, this.backlogUpTo, READ_AHEAD);
       if (entries.length === 0) {
         if (this.inFlightCount.history === 0) this.caughtUp();
@@ -166,7 +177,7 @@ export class Delivery {
         this.replayCursor = entry.id;
         if (this.inFlight.has(entry.id)) continue;
         this.send(entry, 'history');
-        return;
+        if (this.inFlightCount.history >= this.options.inFlightBatches) return;
       }
     }
   }

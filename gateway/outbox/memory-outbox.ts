@@ -28,19 +28,21 @@ export class MemoryOutbox implements Outbox {
     return this.nextId - 1;
   }
 
-  append(serialised: SerialisedBatch): number {
-    // Encoded like the disk outbox, so both count the same bytes against their cap.
-    const held: HeldRecord = {
-      id: this.nextId++,
-      points: serialised.points,
-      record: encodeBatch(serialised),
-    };
-    this.index.set(held.id, this.records.length);
-    this.records.push(held);
-    this.stats.batches++;
-    this.stats.points += held.points;
-    this.stats.bytes += held.record.length;
-    return held.id;
+  appendAll(batches: readonly SerialisedBatch[]): number[] {
+    return batches.map((serialised) => {
+      // Encoded like the disk outbox, so both count the same bytes against their cap.
+      const held: HeldRecord = {
+        id: this.nextId++,
+        points: serialised.points,
+        record: encodeBatch(serialised),
+      };
+      this.index.set(held.id, this.records.length);
+      this.records.push(held);
+      this.stats.batches++;
+      this.stats.points += held.points;
+      this.stats.bytes += held.record.length;
+      return held.id;
+    });
   }
 
   read(afterId: number, upToId: number, limit: number): OutboxEntry[] {

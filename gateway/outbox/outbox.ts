@@ -5,7 +5,11 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { GatewayError } from '../errors.js';
+import { type CompactTelemetryBatch, compactSampleCount } from '../schema/compact-telemetry.js';
 import type { TelemetryBatch } from '../schema/index.js';
+
+/** A batch in either format: `jjj.telemetry/2` as gateways write it now, `/1` as older ones did. */
+export type AnyTelemetryBatch = CompactTelemetryBatch | TelemetryBatch;
 
 /**
  * A batch with its JSON text, serialised once: the outbox stores the text (deflated), and the JSON
@@ -13,13 +17,17 @@ import type { TelemetryBatch } from '../schema/index.js';
  * `batch` (the Sparkplug encoder does; the JSON encoder needs only the text).
  */
 export interface SerialisedBatch {
-  readonly batch: TelemetryBatch;
+  readonly batch: AnyTelemetryBatch;
   json: string;
   points: number;
 }
 
-export function serialiseBatch(batch: TelemetryBatch): SerialisedBatch {
-  return { batch, json: JSON.stringify(batch), points: batch.points.length };
+export function sampleCount(batch: AnyTelemetryBatch): number {
+  return 'points' in batch ? batch.points.length : compactSampleCount(batch);
+}
+
+export function serialiseBatch(batch: AnyTelemetryBatch): SerialisedBatch {
+  return { batch, json: JSON.stringify(batch), points: sampleCount(batch) };
 }
 
 export interface OutboxEntry extends SerialisedBatch {
@@ -40,8 +48,11 @@ export interface Dropped {
 }
 
 export interface Outbox {
-  /** Stores the batch; it is durable (per the fsync policy) when this returns. Returns its id. */
-  append(serialised: SerialisedBatch): number;
+  /**
+   * Stores the batches in one transaction (one fsync): all are durable (per the fsync policy) when
+   * this returns, none if it throws. Returns their ids, in order.
+   */
+  appendAll(batches: readonly SerialisedBatch[]): number[];
   /** Up to `limit` entries with `afterId < id <= upToId`, oldest first. */
   read(afterId: number, upToId: number, limit: number): OutboxEntry[];
   /** Forgets acknowledged entries; unknown ids are ignored. */
@@ -72,13 +83,14 @@ export function encodeBatch({ json }: SerialisedBatch): Buffer {
 /** The entry of a stored record; `points` is kept beside the record, so reading needs no parse. */
 export function decodeEntry(id: number, record: Uint8Array, points: number): OutboxEntry {
   const json = inflateRawSync(record).toString('utf8');
-  let batch: TelemetryBatch | undefined;
+  let batch: AnyTelemetryBatch | undefined;
   return {
     id,
     json,
     points,
     get batch() {
-      batch ??= JSON.parse(json) as TelemetryBatch;
+      // Written by this gateway (or an older one, as /1): trusted, so not validated again.
+      batch ??= JSON.parse(json) as AnyTelemetryBatch;
       return batch;
     },
   };

@@ -7,7 +7,15 @@
  */
 import { GatewayError } from '../errors.js';
 import type { OutgoingMessage } from '../mqtt-link.js';
-import type { DataType, PointMetadata, PointSample, PointValue, TelemetryBatch } from '../schema/index.js';
+import { type CompactTelemetryBatch, compactBatch, type SampleGroup } from '../schema/compact-telemetry.js';
+import type {
+  DataType,
+  PointMetadata,
+  PointValue,
+  ProtocolStatus,
+  Quality,
+  TelemetryBatch,
+} from '../schema/index.js';
 import {
   BDSEQ_METRIC,
   decodePayload,
@@ -79,13 +87,38 @@ const typeOfDataType: Record<DataType, SparkplugDataType> = {
   datetime: 'DateTime',
 };
 
+/** One sample as the Sparkplug messages need it, read from a group's columns. */
+interface SampleView {
+  value: PointValue;
+  ts: number;
+  quality: Quality;
+  status?: ProtocolStatus | null;
+  serverTs?: number;
+}
+
 interface DeviceMetric {
   metadata: PointMetadata;
   alias: number;
   datatype: SparkplugDataType;
   /** Whether the datatype was declared, or guessed until a value shows what it is. */
   declared: boolean;
-  last?: PointSample;
+  last?: SampleView;
+}
+
+const column = <T>(entries: T | readonly T[], i: number): T =>
+  Array.isArray(entries) ? (entries[i] as T) : (entries as T);
+
+/** Sample `i` of a group (the rules of `jjj.telemetry/2`: scalar columns hold for every sample). */
+function sampleAt(group: SampleGroup, i: number): SampleView {
+  const sample: SampleView = {
+    value: group.values[i] as PointValue,
+    ts: group.ts + (group.dt ? (group.dt[i] as number) : 0),
+    quality: column(group.quality, i),
+  };
+  if (group.status !== undefined) sample.status = column(group.status, i);
+  const server = group.serverDt?.[i];
+  if (server !== undefined && server !== null) sample.serverTs = group.ts + server;
+  return sample;
 }
 
 /** DateTime travels as epoch milliseconds. */
@@ -224,27 +257,40 @@ export class SparkplugEdgeNode {
     return [nbirth, ...[...this.devices.keys()].map((device) => this.dbirth(device, now))];
   }
 
-  /** DDATA per equipment in the batch, each preceded by a DBIRTH where a metric's type just became known. */
-  data(batch: TelemetryBatch): OutgoingMessage[] {
+  /**
+   * DDATA per equipment in the batch, each preceded by a DBIRTH where a metric's type just became
+   * known. Either format: an outbox written by an older gateway holds `jjj.telemetry/1` batches.
+   */
+  data(
+    given: CompactTelemetryBatch | TelemetryBatch,
+    historical = given.historical === true,
+  ): OutgoingMessage[] {
+    const batch = 'points' in given ? compactBatch(given) : given;
     const byDevice = new Map<string, SparkplugMetric[]>();
-    for (const sample of batch.points) {
-      const metric = this.devices.get(sample.equipment)?.get(sample.point);
-      if (!metric) continue;
-      metric.last = sample;
-      // A guessed type, or a declared one the value does not fit (e.g. a scaled register), is
-      // replaced by what the value shows, and the device is born again with it.
-      const seen = inferredType(sample.value);
-      if (seen && (!metric.declared || !fits(metric.datatype, sample.value))) {
-        if (seen !== metric.datatype) this.unborn.add(sample.equipment);
-        metric.datatype = seen;
-        metric.declared = true;
-      }
-      const metrics = byDevice.get(sample.equipment) ?? [];
-      metrics.push(this.dataMetric(metric, sample, batch.historical === true));
-      byDevice.set(sample.equipment, metrics);
+    for (const group of batch.groups) {
+      const device = this.devices.get(group.equipment);
+      if (!device) continue;
+      const metrics = byDevice.get(group.equipment) ?? [];
+      byDevice.set(group.equipment, metrics);
+      group.points.forEach((point, i) => {
+        const metric = device.get(point);
+        if (!metric) return;
+        const sample = sampleAt(group, i);
+        metric.last = sample;
+        // A guessed type, or a declared one the value does not fit (e.g. a scaled register), is
+        // replaced by what the value shows, and the device is born again with it.
+        const seen = inferredType(sample.value);
+        if (seen && (!metric.declared || !fits(metric.datatype, sample.value))) {
+          if (seen !== metric.datatype) this.unborn.add(group.equipment);
+          metric.datatype = seen;
+          metric.declared = true;
+        }
+        metrics.push(this.dataMetric(metric, sample, historical));
+      });
     }
     const messages: OutgoingMessage[] = [];
     for (const [device, metrics] of byDevice) {
+      if (metrics.length === 0) continue;
       if (this.unborn.delete(device)) messages.push(this.dbirth(device, batch.sentTs));
       messages.push(
         this.message(
@@ -337,7 +383,7 @@ export class SparkplugEdgeNode {
     return this.message('DBIRTH', device, { timestamp: now, seq: this.nextSeq(), metrics }, 0);
   }
 
-  private dataMetric(metric: DeviceMetric, sample: PointSample, historical: boolean): SparkplugMetric {
+  private dataMetric(metric: DeviceMetric, sample: SampleView, historical: boolean): SparkplugMetric {
     // The datatype costs two bytes and lets a host that decodes without the DBIRTH (Tahu's decoder)
     // read the value instead of null.
     const data: SparkplugMetric = {
@@ -353,7 +399,7 @@ export class SparkplugEdgeNode {
   }
 
   /** Good is the default in Sparkplug consumers, so only other qualities travel. */
-  private qualityProperties(sample: PointSample | undefined): Record<string, SparkplugProperty> {
+  private qualityProperties(sample: SampleView | undefined): Record<string, SparkplugProperty> {
     if (!sample || sample.quality === 'good') return {};
     const properties: Record<string, SparkplugProperty> = {
       [qualityProperties.quality]: { type: 'Int32', value: qualityCodes[sample.quality] },

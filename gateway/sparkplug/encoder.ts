@@ -10,7 +10,7 @@ export function sparkplugEncoder(node: SparkplugEdgeNode): WireEncoder {
     // The NDEATH of a session is its Will, byte for byte.
     willIsDeath: true,
     // Sparkplug has no replay of its own: replayed values go out as DDATA marked is_historical.
-    batch: ({ batch }, historical) => node.data(historical ? { ...batch, historical: true } : batch),
+    batch: ({ batch }, historical) => node.data(batch, historical),
     subscriptions: () => node.subscriptions(),
   };
 }

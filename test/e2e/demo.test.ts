@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, openPage, screenshot, seriousAccessibilityViolations } from '../helpers/browser.js';
 import { jsonSchemaValidator } from '../helpers/json-schema.js';
-import { recordMqtt } from '../helpers/mqtt-recorder.js';
+import { type RecordedMessage, recordMqtt } from '../helpers/mqtt-recorder.js';
 import { freePort } from '../helpers/ports.js';
 import { type Spawned, spawnNode } from '../helpers/spawn.js';
-import { waitUntil } from '../helpers/wait.js';
+import { eventually, waitUntil } from '../helpers/wait.js';
 
 interface SiteSummary {
   id: string;
@@ -73,19 +73,23 @@ describe('npm start: the Jing-Jin-Ji demo end to end', () => {
   });
 
   it('serves the latest value of every point of a site, with good quality from both protocols', async () => {
-    const response = await fetch(`${api}/api/v1/latest?site=bj-etown-cnc`);
-    expect(response.status).toBe(200);
-    const body = (await response.json()) as {
-      points: Array<{ pointId: string; value: unknown; quality: string; ts: number }>;
-    };
-    const byId = new Map(body.points.map((p) => [p.pointId, p]));
-    const spindle = byId.get('bj-etown-cnc/machining/cnc-01/spindle-speed');
-    const energy = byId.get('bj-etown-cnc/utilities/meter-main/energy-total');
-    expect(spindle?.quality).toBe('good');
-    expect(typeof spindle?.value).toBe('number');
-    expect(energy?.quality).toBe('good');
-    expect(energy?.value as number).toBeGreaterThan(0);
-    expect(body.points.every((p) => p.quality === 'good')).toBe(true);
+    // Batches leave per scan now, not once a second per gateway: a site is online with data from
+    // both protocols a moment before its every point has a value, so ask until they all have.
+    await eventually(async () => {
+      const response = await fetch(`${api}/api/v1/latest?site=bj-etown-cnc`);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as {
+        points: Array<{ pointId: string; value: unknown; quality: string; ts: number }>;
+      };
+      const byId = new Map(body.points.map((p) => [p.pointId, p]));
+      const spindle = byId.get('bj-etown-cnc/machining/cnc-01/spindle-speed');
+      const energy = byId.get('bj-etown-cnc/utilities/meter-main/energy-total');
+      expect(spindle?.quality).toBe('good');
+      expect(typeof spindle?.value).toBe('number');
+      expect(energy?.quality).toBe('good');
+      expect(energy?.value as number).toBeGreaterThan(0);
+      expect(body.points.every((p) => p.quality === 'good')).toBe(true);
+    });
   });
 
   it('keeps a counter series in time order and never decreasing', async () => {
@@ -133,9 +137,12 @@ describe('npm start: the Jing-Jin-Ji demo end to end', () => {
   it('puts on the wire only messages that validate against the committed JSON Schema', async () => {
     const recorder = await recordMqtt(mqttUrl, 'jjj/v1/#');
     try {
+      // Retained metadata can arrive after live telemetry (batches leave within milliseconds now).
+      const gateways = (m: RecordedMessage[], kind: string) =>
+        new Set(m.filter((x) => x.topic.endsWith(`/${kind}`)).map((x) => x.topic)).size;
       await recorder.waitFor(
-        (m) => new Set(m.filter((x) => x.topic.endsWith('/telemetry')).map((x) => x.topic)).size >= 6,
-        'telemetry from every gateway',
+        (m) => gateways(m, 'telemetry') >= 6 && gateways(m, 'metadata') >= 6,
+        'telemetry and metadata from every gateway',
       );
       const validate = jsonSchemaValidator();
       const kinds = new Set(recorder.messages.map((m) => m.topic.split('/').at(-1)));

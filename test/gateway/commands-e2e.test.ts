@@ -21,12 +21,12 @@ import type {
   UnsignedCommand,
   WriteRequest,
 } from '../../gateway/schema/commands.js';
-import type { TelemetryBatch } from '../../gateway/schema/index.js';
 import { encodePayload } from '../../gateway/schema/sparkplug/index.js';
 import { startTestServer } from '../adapters/opcua/opcua-test-server.js';
 import { startModbusServer } from '../helpers/modbus-server.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
+import { telemetrySamples } from '../helpers/telemetry.js';
 import { waitUntil } from '../helpers/wait.js';
 import { tempDir } from './delivery-fixtures.js';
 
@@ -420,7 +420,7 @@ describe('commands (write-back)', () => {
     const speeds: unknown[] = [];
     rig.cloud.on('message', (topic, payload) => {
       if (!topic.endsWith('/telemetry')) return;
-      for (const sample of (JSON.parse(payload.toString()) as TelemetryBatch).points) {
+      for (const sample of telemetrySamples(payload).points) {
         if (sample.point === 'spindle-speed') speeds.push(sample.value);
       }
     });

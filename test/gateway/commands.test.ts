@@ -55,6 +55,7 @@ describe('CommandExecutor', () => {
           : { ok: true };
       },
     };
+    const le = { line: 'l', equipment: 'e' };
     const directory: PointDirectory = new Map([
       [
         'plc',
@@ -63,6 +64,7 @@ describe('CommandExecutor', () => {
             'setpoint',
             {
               identity: { line: 'l', equipment: 'e', point: 'setpoint' },
+              equipment: le,
               metadata: metadata({ point: 'setpoint', dataType: 'uint16', writable: true, max: 100 }),
             },
           ],
@@ -70,6 +72,7 @@ describe('CommandExecutor', () => {
             'count',
             {
               identity: { line: 'l', equipment: 'e', point: 'count' },
+              equipment: le,
               metadata: metadata({ point: 'count', dataType: 'uint32' }),
             },
           ],

@@ -32,6 +32,24 @@ describe('gateway config: mqtt, outbox and delivery', () => {
     expect(config.delivery.replaySpeedup).toBeGreaterThanOrEqual(10);
   });
 
+  it('publishes compact, uncompressed batches 15 ms after their first reading; an old intervalMs stays valid', () => {
+    const { publish } = parseGatewayConfig({ ...base(), publish: {} }, 'test.yaml', '/srv/gw');
+    expect(publish).toEqual({
+      lingerMs: 15,
+      maxPoints: 5000,
+      intervalMs: 1000,
+      format: 'compact',
+      compression: 'none',
+    });
+    // A config written for the 1 s publish tick.
+    const old = parseGatewayConfig({ ...base(), publish: { intervalMs: 2000 } }, 'test.yaml', '/srv/gw');
+    expect(old.publish).toMatchObject({ intervalMs: 2000, lingerMs: 15 });
+    expect(problems({ ...base(), publish: { format: 'protobuf', compression: 'gzip' } })).toEqual([
+      expect.stringMatching(/^publish\.format: /),
+      expect.stringMatching(/^publish\.compression: /),
+    ]);
+  });
+
   it('reads sizes with units and resolves the outbox folder against the config file', () => {
     const config = parseGatewayConfig(
       { ...base(), outbox: { maxBytes: '512MiB', dir: 'spool' } },

@@ -1,7 +1,9 @@
 /** The JSON contract's batch messages: made from the one serialisation, the same bytes as before. */
+import { inflateSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { jsonEncoder } from '../../gateway/json-encoder.js';
 import { decodeEntry, encodeBatch, serialiseBatch } from '../../gateway/outbox/outbox.js';
+import { CompactTelemetryBatch, compactBatch } from '../../gateway/schema/compact-telemetry.js';
 import type { MetadataMessage, StatusMessage, TelemetryBatch } from '../../gateway/schema/index.js';
 import { telemetryBatch } from './outbox/outbox-suite.js';
 
@@ -25,6 +27,26 @@ describe('jsonEncoder batch', () => {
       );
     },
   );
+
+  it('marks a jjj.telemetry/2 batch historical the same way, and deflates it with compression zlib', () => {
+    const compact = compactBatch(telemetryBatch(5, 4));
+    const serialised = serialiseBatch(compact);
+    const zlib = jsonEncoder({
+      topics: { telemetry: 't', status: 's', metadata: 'm', command: 'c' },
+      status: () => ({}) as StatusMessage,
+      metadata: () => ({}) as MetadataMessage,
+      compression: 'zlib',
+    });
+    const [message] = zlib.batch(serialised, true);
+    expect(message?.contentType).toBe('application/zlib');
+    const text = inflateSync(message?.payload as Buffer).toString('utf8');
+    expect(text).toBe(JSON.stringify({ ...compact, historical: true }));
+    expect(CompactTelemetryBatch.parse(JSON.parse(text)).historical).toBe(true);
+    expect(encoder.batch(serialised, false)[0]).toMatchObject({
+      payload: serialised.json,
+      contentType: 'application/json',
+    });
+  });
 
   it('replays a batch read back from the outbox from its stored text, without parsing it', () => {
     const batch = telemetryBatch(4, 2);

@@ -57,15 +57,16 @@ describe('gateway kill -9 during a backlog replay', () => {
       mqttUrl: proxy.url(),
       devicePort: device.port,
       stateDir: 'state',
-      // One backlog batch per publish interval: a replay slow enough to be interrupted.
-      delivery: { replaySpeedup: 1 },
+      // One backlog batch per publish interval (a window of one): a replay slow enough to be interrupted.
+      delivery: { replaySpeedup: 1, inFlightBatches: 1 },
     });
     writeFileSync(configFile, stringify(config));
 
     const first = runGateway(configFile);
     await waitUntil('the gateway reading the device', () => device.reads() > 0);
-    // About 30 batches of backlog while the broker is unreachable (two reads per publish interval).
-    await waitUntil('about 30 batches of backlog', () => device.reads() >= 60);
+    // About 60 batches of backlog while the broker is unreachable (a batch per read: the 15 ms
+    // linger is shorter than the 50 ms poll).
+    await waitUntil('about 60 batches of backlog', () => device.reads() >= 60);
     proxy.restore();
     await waitUntil(
       'part of the replay stored',

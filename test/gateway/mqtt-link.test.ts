@@ -15,13 +15,14 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { jsonEncoder } from '../../gateway/json-encoder.js';
 import { MqttLink, type MqttLinkOptions, type MqttTls } from '../../gateway/mqtt-link.js';
 import { serialiseBatch } from '../../gateway/outbox/outbox.js';
-import type { MetadataMessage, StatusMessage, TelemetryBatch } from '../../gateway/schema/index.js';
+import type { MetadataMessage, StatusMessage } from '../../gateway/schema/index.js';
 import { SparkplugEdgeNode } from '../../gateway/sparkplug/edge-node.js';
 import { sparkplugEncoder } from '../../gateway/sparkplug/encoder.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { recordMqtt } from '../helpers/mqtt-recorder.js';
 import { createPki } from '../helpers/pki.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { telemetrySamples } from '../helpers/telemetry.js';
 import { waitUntil } from '../helpers/wait.js';
 import { telemetryBatch } from './outbox/outbox-suite.js';
 
@@ -110,7 +111,7 @@ describe('MqttLink against Mosquitto', () => {
       expect(kinds.slice(0, 2)).toEqual(['status', 'metadata']);
       const batches = recorder.messages
         .filter((m) => m.topic === topics.telemetry)
-        .map((m) => m.json as TelemetryBatch);
+        .map((m) => telemetrySamples(m.json as object));
       expect(batches.map((b) => b.gateway.seq)).toEqual([0, 1, 2, 3, 4]);
       expect(batches.map((b) => b.historical ?? false)).toEqual([true, false, false, false, false]);
       await link.close();

@@ -11,9 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAdapterModule } from '../../../adapters/registry.js';
 import { parseGatewayConfig } from '../../../gateway/config.js';
 import { Gateway } from '../../../gateway/gateway.js';
-import { type MetadataMessage, Protocol, TelemetryBatch } from '../../../gateway/schema/index.js';
+import { type MetadataMessage, Protocol } from '../../../gateway/schema/index.js';
 import { type Mosquitto, startMosquitto } from '../../helpers/mosquitto.js';
 import { recordMqtt } from '../../helpers/mqtt-recorder.js';
+import { telemetrySamples } from '../../helpers/telemetry.js';
 import { textLineAdapter } from './index.js';
 import { startTextLineDevice, type TextLineDevice } from './line-server.js';
 
@@ -73,7 +74,7 @@ describe('a protocol added by one folder and one registry line', () => {
       const telemetry = () =>
         recorder.messages
           .filter((m) => m.topic.endsWith('/telemetry'))
-          .map((m) => TelemetryBatch.parse(m.json));
+          .map((m) => telemetrySamples(m.json as object));
       await recorder.waitFor(
         () => telemetry().some((batch) => batch.points.some((p) => p.value === 21.5)),
         'a reading of the thermometer',

@@ -10,7 +10,9 @@ import { createGatewayMetrics } from '../../../gateway/metrics.js';
 import type { OutgoingMessage } from '../../../gateway/mqtt-link.js';
 import { type BatchLink, Delivery } from '../../../gateway/outbox/delivery.js';
 import { MemoryOutbox } from '../../../gateway/outbox/memory-outbox.js';
+import { serialiseBatch } from '../../../gateway/outbox/outbox.js';
 import type { MetadataMessage, StatusMessage, TelemetryBatch } from '../../../gateway/schema/index.js';
+import { payloadJson } from '../../helpers/telemetry.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { telemetryBatch } from './outbox-suite.js';
 
@@ -35,7 +37,8 @@ class FakeLink implements BatchLink {
 
   publishAll(messages: readonly OutgoingMessage[]): Promise<void> {
     const payload = String(messages[0]?.payload);
-    const batch = JSON.parse(payload) as TelemetryBatch;
+    // Only the header is needed: a cheap parse keeps the test's synchronous steps quick.
+    const batch = payloadJson(payload) as Pick<TelemetryBatch, 'gateway' | 'historical'>;
     return new Promise((resolve, reject) => {
       this.sent.push({
         seq: batch.gateway.seq,
@@ -79,7 +82,7 @@ function setup(options: { inFlightBatches?: number; replayIntervalMs?: number } 
     link,
     delivery,
     submit: (count = 1) => {
-      for (let i = 0; i < count; i++) delivery.submit(telemetryBatch(seq++, 2));
+      for (let i = 0; i < count; i++) delivery.submit([serialiseBatch(telemetryBatch(seq++, 2))]);
     },
     online: (value: boolean) => {
       online = value;
@@ -122,6 +125,18 @@ describe('Delivery', () => {
     link.sent[1]?.ack();
     await waitUntil('the next batch sent', () => link.sent.length === 4);
     expect(link.seqs(false)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('is congested while live batches wait for a place in the in-flight window', async () => {
+    const { link, delivery, submit, online } = setup({ inFlightBatches: 1 });
+    online(true);
+    submit(1);
+    expect(delivery.congested).toBe(false);
+    submit(1);
+    expect(delivery.congested).toBe(true);
+    link.sent[0]?.ack();
+    await waitUntil('the waiting batch sent', () => link.sent.length === 2);
+    expect(delivery.congested).toBe(false);
   });
 
   it('after an outage replays the backlog oldest first, marked historical, while live batches go at once', async () => {

@@ -3,6 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Outbox, serialiseBatch } from '../../../gateway/outbox/outbox.js';
 import type { TelemetryBatch } from '../../../gateway/schema/index.js';
 
+const appendOne = (outbox: Outbox, batch: TelemetryBatch): number =>
+  outbox.appendAll([serialiseBatch(batch)])[0] as number;
+
 export function telemetryBatch(seq: number, points: number, boot = 1): TelemetryBatch {
   return {
     schema: 'jjj.telemetry/1',
@@ -41,7 +44,7 @@ export function outboxSuite(
     it('gives increasing ids and reads back the same batches, oldest first, within the bounds', () => {
       const outbox = open();
       expect(outbox.lastId).toBe(0);
-      const ids = [0, 1, 2, 3, 4].map((seq) => outbox.append(serialiseBatch(telemetryBatch(seq, 3))));
+      const ids = [0, 1, 2, 3, 4].map((seq) => appendOne(outbox, telemetryBatch(seq, 3)));
       expect([...ids].sort((a, b) => a - b)).toEqual(ids);
       expect(outbox.lastId).toBe(ids[4]);
       expect(outbox.stats).toMatchObject({ batches: 5, points: 15 });
@@ -54,24 +57,22 @@ export function outboxSuite(
 
     it('removes acknowledged entries in any order and keeps the rest in order', () => {
       const outbox = open();
-      const ids = [0, 1, 2, 3, 4].map((seq) => outbox.append(serialiseBatch(telemetryBatch(seq, 2))));
+      const ids = [0, 1, 2, 3, 4].map((seq) => appendOne(outbox, telemetryBatch(seq, 2)));
       outbox.remove([ids[3] as number, ids[0] as number, 999_999]);
       expect(outbox.read(0, Number.MAX_SAFE_INTEGER, 10).map((e) => e.batch.gateway.seq)).toEqual([1, 2, 4]);
       expect(outbox.stats).toMatchObject({ batches: 3, points: 6 });
       outbox.remove([ids[1] as number, ids[2] as number, ids[4] as number]);
       expect(outbox.stats).toEqual({ batches: 0, points: 0, bytes: 0 });
       // Ids are never reused, even once the outbox is empty.
-      expect(outbox.append(serialiseBatch(telemetryBatch(5, 1)))).toBeGreaterThan(ids[4] as number);
+      expect(appendOne(outbox, telemetryBatch(5, 1))).toBeGreaterThan(ids[4] as number);
     });
 
     it('drops the oldest entries beyond its cap, skips the ones to keep, and counts exactly what went', () => {
       const probe = open();
-      probe.append(serialiseBatch(telemetryBatch(0, 50)));
+      appendOne(probe, telemetryBatch(0, 50));
       const oneBatch = probe.stats.bytes;
       const outbox = open(oneBatch * 3 + oneBatch / 2);
-      const ids = Array.from({ length: 10 }, (_, seq) =>
-        outbox.append(serialiseBatch(telemetryBatch(seq, 50))),
-      );
+      const ids = Array.from({ length: 10 }, (_, seq) => appendOne(outbox, telemetryBatch(seq, 50)));
       const dropped = outbox.trim(new Set([ids[1] as number]));
       // Ten batches of about the same size, room for three: seven go, the kept one stays.
       const left = outbox.read(0, Number.MAX_SAFE_INTEGER, 100);
@@ -91,7 +92,7 @@ export function outboxSuite(
       const reopen = factory.reopen;
       it('keeps its entries, counts and ids across a reopen', () => {
         const outbox = open();
-        const ids = [0, 1, 2].map((seq) => outbox.append(serialiseBatch(telemetryBatch(seq, 4))));
+        const ids = [0, 1, 2].map((seq) => appendOne(outbox, telemetryBatch(seq, 4)));
         outbox.remove([ids[0] as number]);
         const stats = { ...outbox.stats };
         outbox.close();
@@ -103,7 +104,7 @@ export function outboxSuite(
           telemetryBatch(1, 4),
           telemetryBatch(2, 4),
         ]);
-        expect(again.append(serialiseBatch(telemetryBatch(3, 4)))).toBeGreaterThan(ids[2] as number);
+        expect(appendOne(again, telemetryBatch(3, 4))).toBeGreaterThan(ids[2] as number);
       });
     }
   });

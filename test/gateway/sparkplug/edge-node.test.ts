@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { persistentBdSeq } from '../../../gateway/boot-counter.js';
 import type { OutgoingMessage } from '../../../gateway/mqtt-link.js';
+import { compactBatch } from '../../../gateway/schema/compact-telemetry.js';
 import type { KpiRole, PointMetadata, TelemetryBatch } from '../../../gateway/schema/index.js';
 import {
   decodePayload,
@@ -112,6 +113,26 @@ function batch(values: Array<[string, string, unknown]>, historical = false): Te
 }
 
 describe('SparkplugEdgeNode', () => {
+  it('sends the same DDATA from a jjj.telemetry/2 batch as from the same samples in /1', () => {
+    const samples = batch([
+      ['cnc-01', 'spindle-speed', 1450.5],
+      ['meter-main', 'energy-total', null],
+      ['cnc-01', 'state', 1],
+    ]);
+    const [fromSamples, fromColumns] = [samples, compactBatch(samples)].map((given) => {
+      const edge = node();
+      edge.nextSessionWill();
+      edge.births();
+      return edge.data(given, true).map((m) => ({ ...m, payload: decoded(m) }));
+    });
+    expect(fromColumns).toEqual(fromSamples);
+    expect(fromSamples?.flatMap((m) => m.payload.metrics.map((metric) => metric.isHistorical))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+  });
+
   it('gives every MQTT session the next bdSeq, in its NDEATH Will and its NBIRTH', () => {
     const edge = node();
     const wills = [edge.nextSessionWill(), edge.nextSessionWill()];
