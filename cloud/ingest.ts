@@ -450,6 +450,7 @@ export class Ingest {
         }
         metrics.pointsStored.inc(written.points);
         if (written.outOfRange > 0) metrics.outOfRangeSamples.inc(written.outOfRange);
+        if (written.filledGap) metrics.lateBatches.inc();
         if (written.missingBefore > 0) {
           metrics.sequenceGaps.inc(written.missingBefore);
           logger.warn(

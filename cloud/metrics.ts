@@ -37,6 +37,11 @@ export function createCollectorMetrics() {
       help: 'Batches found missing from a gateway sequence when a later one arrived',
       registers: [registry],
     }),
+    lateBatches: new Counter({
+      name: 'jjj_collector_late_batches_total',
+      help: 'Batches that arrived after a later one of their sequence, filling a gap counted before: gap batches minus these are still missing',
+      registers: [registry],
+    }),
     sparkplugRebirthRequests: new Counter({
       name: 'jjj_collector_sparkplug_rebirth_requests_total',
       help: 'Sparkplug rebirth requests (NCMD) sent, by reason (no-birth, gap)',

@@ -122,6 +122,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
       group.map(({ batch, receivedAt, judged }): TelemetryWrite => {
         const { id: gateway, boot, seq } = batch.gateway;
         let missingBefore = 0;
+        let filledGap = false;
         if (seq !== undefined) {
           const isNew = s.insertBatch.run({
             gateway,
@@ -134,7 +135,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
           });
           if (isNew.changes === 0) return { outcome: 'duplicate' };
           s.countBatch.run({ gateway, boot, seq, sentTs: batch.sentTs });
-          this.countBootBatch(gateway, boot, seq);
+          filledGap = this.countBootBatch(gateway, boot, seq);
           const held = s.gatewayPosition.get(gateway);
           const newestSeq =
             held === undefined || held.boot < boot ? -1 : held.boot > boot ? seq : (held.last_seq ?? -1);
@@ -167,7 +168,7 @@ export abstract class SqliteCatalog implements TelemetryStore {
         }
         // The rollup job recomputes from the oldest sample a stored batch brought.
         if (batch.points.length > 0) this.rollups.markWritten(batch.site, oldest, newest);
-        return { outcome: 'stored', points: batch.points.length, missingBefore, outOfRange };
+        return { outcome: 'stored', points: batch.points.length, missingBefore, filledGap, outOfRange };
       }),
     );
 
@@ -312,19 +313,20 @@ export abstract class SqliteCatalog implements TelemetryStore {
 
   /**
    * A new batch of a boot: a seq past the highest one opens a gap before it; a late one splits the gap it
-   * fills. Inside the batch's transaction.
+   * fills (and the answer is true). Inside the batch's transaction.
    */
-  private countBootBatch(gateway: string, boot: number, seq: number): void {
+  private countBootBatch(gateway: string, boot: number, seq: number): boolean {
     const s = this.statements;
     const top = s.bootTop.get(gateway, boot)?.top ?? -1;
     s.countBootBatch.run({ gateway, boot, seq });
     if (seq > top + 1) s.insertGap.run({ gateway, boot, from: top + 1, to: seq - 1 });
-    if (seq >= top) return;
+    if (seq >= top) return false;
     const gap = s.gapHolding.get(gateway, boot, seq);
-    if (!gap || gap.to_seq < seq) return;
+    if (!gap || gap.to_seq < seq) return false;
     s.deleteGap.run(gateway, boot, gap.from_seq);
     if (gap.from_seq < seq) s.insertGap.run({ gateway, boot, from: gap.from_seq, to: seq - 1 });
     if (seq < gap.to_seq) s.insertGap.run({ gateway, boot, from: seq + 1, to: gap.to_seq });
+    return true;
   }
 
   /** True when the batch was stored before (by this or another instance sharing the file). */

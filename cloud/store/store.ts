@@ -67,9 +67,11 @@ export type StoredSample = IncomingBatch['points'][number] & { outOfRange?: OutO
 export type TelemetryWrite =
   /**
    * `missingBefore`: batches of this gateway's sequence skipped since the newest one held;
-   * `outOfRange`: samples outside their point's declared range.
+   * `filledGap`: this batch is one of those, arriving late (e.g. through another collector of a
+   * shared subscription); `outOfRange`: samples outside their point's declared range.
    */
-  { outcome: 'stored'; points: number; missingBefore: number; outOfRange: number } | { outcome: 'duplicate' };
+  | { outcome: 'stored'; points: number; missingBefore: number; filledGap: boolean; outOfRange: number }
+  | { outcome: 'duplicate' };
 
 /** Who a site belongs to in the registry: the first claim (or the configured owner) and the gateway last speaking for it. */
 export interface SiteOwner {

@@ -23,6 +23,7 @@ describe('SqliteStore (:memory:)', () => {
       outcome: 'stored',
       points: 5,
       missingBefore: 0,
+      filledGap: false,
       outOfRange: 0,
     });
     const latest = await store.latest(SITE);
@@ -61,6 +62,7 @@ describe('SqliteStore (:memory:)', () => {
       outcome: 'stored',
       points: 5,
       missingBefore: 0,
+      filledGap: false,
       outOfRange: 0,
     });
   });
@@ -99,10 +101,10 @@ describe('SqliteStore (:memory:)', () => {
       store.writeTelemetry(at(3, TS + 2000, 4), TS), // same ts as the newest: replaces it
     ]);
     expect(outcomes).toEqual([
-      { outcome: 'stored', points: 1, missingBefore: 0, outOfRange: 0 },
+      { outcome: 'stored', points: 1, missingBefore: 0, filledGap: false, outOfRange: 0 },
       { outcome: 'duplicate' },
-      { outcome: 'stored', points: 1, missingBefore: 1, outOfRange: 0 },
-      { outcome: 'stored', points: 1, missingBefore: 0, outOfRange: 0 },
+      { outcome: 'stored', points: 1, missingBefore: 1, filledGap: false, outOfRange: 0 },
+      { outcome: 'stored', points: 1, missingBefore: 0, filledGap: false, outOfRange: 0 },
     ]);
     const series = await store.series({ pointId: SPINDLE, from: 0, to: TS * 2, limit: 100 });
     expect(series?.samples.map((s) => [s.ts, s.value])).toEqual([
@@ -114,6 +116,15 @@ describe('SqliteStore (:memory:)', () => {
       gaps: [{ boot: 1, fromSeq: 1, toSeq: 1 }],
       truncated: false,
     });
+    // Seq 1 after all (say, through another collector of a shared subscription): it fills the gap.
+    expect(await store.writeTelemetry(at(1, TS + 1000, 2), TS)).toEqual({
+      outcome: 'stored',
+      points: 1,
+      missingBefore: 0,
+      filledGap: true,
+      outOfRange: 0,
+    });
+    expect(await store.gaps(GATEWAY, 100)).toEqual({ gaps: [], truncated: false });
   });
 
   it('fails only the batch that cannot be stored when a group fails', async () => {
