@@ -6,7 +6,8 @@
  * Then the adapter alone (`bench/modbus.js`, a counting sink) on the same machine, for the ratio.
  *
  * It prints figures, it asserts nothing. Environment: BENCH_DEVICES (200), BENCH_POINTS (50),
- * BENCH_SECONDS (40 measured, after 5 of warm-up), BENCH_ADAPTER=0 skips the adapter-only run.
+ * BENCH_SECONDS (40 measured, after 5 of warm-up), BENCH_ADAPTER=0 skips the adapter-only run,
+ * BENCH_SOAK=1 measures for 10 minutes (see gateway-heap.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,12 +19,13 @@ import { connectAsync } from 'mqtt';
 import { cpuSecondsOf, sleep } from './collector-load.js';
 import { startMosquittoBroker } from './collector-peers.js';
 import { profileIn, summariseCpuProfile } from './cpu-profile.js';
+import { GatewayHeap, metricsConfig, rssSampleMs, soak, soakSeconds } from './gateway-heap.js';
 
 const deviceCount = Number(process.env.BENCH_DEVICES ?? 200);
 const pointsPerDevice = Number(process.env.BENCH_POINTS ?? 50);
-const measuredSeconds = Number(process.env.BENCH_SECONDS ?? 40);
+const measuredSeconds = soak ? soakSeconds : Number(process.env.BENCH_SECONDS ?? 40);
 const warmUpSeconds = 5;
-const rssEveryMs = 5000;
+const rssEveryMs = rssSampleMs;
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'gateway', 'cli.js');
 const startedAt = performance.now();
@@ -65,6 +67,7 @@ function writeConfig(dir: string, brokerUrl: string, ports: number[]): string {
       stateDir: join(dir, 'state'),
     },
     mqtt: { url: brokerUrl },
+    ...metricsConfig,
     devices: ports.map((port, d) => ({
       protocol: 'modbus',
       id: `meter-${d}`,
@@ -186,6 +189,7 @@ gateway.once('exit', () => {
   exited = true;
 });
 progress(`gateway: node ${[...flags, 'dist/gateway/cli.js'].join(' ')} run --config FILE (pid ${pid})`);
+const heap = await GatewayHeap.fromLog(join(dir, 'gateway.log'), measuredSeconds);
 
 const rss: string[] = [];
 const gatewayStarted = performance.now();
@@ -200,15 +204,18 @@ progress(`warm-up done (${subscriber.pointsAll} points received); measuring ${me
 const cpuBefore = cpuSecondsOf(pid);
 subscriber.measuring = true;
 const measureStarted = performance.now();
+await heap.tick(0);
 for (let s = 10; s < measuredSeconds; s += 10) {
   await sleep(measureStarted + s * 1000 - performance.now());
   progress(`  ${s} s: ${subscriber.points} points delivered`);
+  await heap.tick(s);
 }
 await sleep(measureStarted + measuredSeconds * 1000 - performance.now());
 subscriber.measuring = false;
 const elapsedS = (performance.now() - measureStarted) / 1000;
 const cpuS = cpuSecondsOf(pid) - cpuBefore;
 const rssEnd = rssMbOf(pid);
+await heap.finish(elapsedS);
 clearInterval(rssTimer);
 
 const stopped = new Promise((resolve) => gateway.once('exit', resolve));
@@ -236,6 +243,7 @@ console.log(
 console.log(`  CPU µs per point         ${((cpuS * 1e6) / subscriber.points).toFixed(2)}`);
 console.log(`  CPU                      ${((cpuS / elapsedS) * 100).toFixed(1)} % of one core`);
 console.log(`  RSS MB since start       ${rss.join(', ')}; at the end ${rssEnd.toFixed(0)}`);
+for (const line of heap.lines()) console.log(line);
 console.log(
   `  latency read → received  p50 ${percentile(sorted, 0.5)} ms, p99 ${percentile(sorted, 0.99)} ms, max ${sorted.at(-1)} ms`,
 );
