@@ -28,10 +28,12 @@ interface HeapReading {
 export class GatewayHeap {
   private start: HeapReading | undefined;
   private end: HeapReading | undefined;
+  /** Full GCs before measuring: the start figure comes from a later one (not a start-up GC's). */
+  private gcsBefore = Number.POSITIVE_INFINITY;
 
   private constructor(
     private readonly url: string,
-    /** Seconds after measuring began at which the start figure is read (60, or 0 in a shorter run). */
+    /** Seconds after measuring began from which the start figure is read (60, or 0 in a shorter run). */
     readonly startAtS: number,
   ) {}
 
@@ -58,9 +60,15 @@ export class GatewayHeap {
     };
   }
 
-  /** Called each second of the measured run; reads the start figure when its time comes. */
+  /**
+   * Called as the measured run begins (0) and every 10 s of it: the start figure is the first read
+   * from `startAtS` on that follows a full GC made while measuring.
+   */
   async tick(atS: number): Promise<void> {
-    if (!this.start && atS >= this.startAtS) this.start = await this.read(atS);
+    if (this.start) return;
+    const reading = await this.read(atS);
+    if (atS === 0) this.gcsBefore = reading.fullGcs;
+    if (atS >= this.startAtS && reading.fullGcs > this.gcsBefore) this.start = reading;
   }
 
   async finish(atS: number): Promise<void> {

@@ -1,11 +1,12 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env node
 /**
  * `jjj-gateway`: run, validate or dry-run a gateway from its YAML config, plus the commands adapter
  * modules add through their CLI hook (OPC UA's `discover` and `certificates`), found in the registry.
  *
- * The shebang halves V8's young generation (semi-spaces of 8 MB instead of 16): a busy gateway otherwise
- * grows it to its 2 × 16 MB maximum and keeps all of it resident, while what survives a scavenge stays
- * small (see adapters/opcua/README.md, "Footprint"). `bench/opcua.ts` runs with the flags of this line.
+ * The process caps V8's young generation itself (semi-spaces of 8 MB instead of 16, gateway/v8-heap.ts):
+ * a busy gateway otherwise grows it to its 2 × 16 MB maximum and keeps all of it resident, while what
+ * survives a scavenge stays small (see adapters/opcua/README.md, "Footprint"). A shebang flag would
+ * not hold when the gateway is started as `node dist/gateway/cli.js`.
  */
 import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
@@ -21,6 +22,7 @@ import { type LoadedGatewayConfig, loadGatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createLogger, keepStdoutForData } from './logger.js';
 import { scanOnce } from './scan.js';
+import { capYoungGeneration } from './v8-heap.js';
 
 const EXIT_USAGE = 2;
 
@@ -229,6 +231,7 @@ async function runAdapterCommand(
 }
 
 if (isEntryPoint(import.meta.url)) {
+  capYoungGeneration();
   keepStdoutForData();
   runCli(process.argv.slice(2)).then(
     (code) => {

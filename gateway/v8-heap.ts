@@ -1,0 +1,38 @@
+/**
+ * V8 heap sizing the gateway applies to itself, so it holds however the gateway is started (the
+ * `jjj-gateway` bin, `node dist/gateway/cli.js`, the systemd unit, the image) with no flag to know.
+ *
+ * Young generation: V8 grows it (doubling its semi-spaces) as objects survive scavenges, up to
+ * 2 × 16 MB, and keeps it all resident. `--max-semi-space-size` is read only when the process
+ * starts, but the growth factor is read at each growth, so the cap is kept with it: 1 (no growth)
+ * at the cap, 2 below it. The factor is set from GC notifications, which arrive after the task that
+ * made the GCs: a start-up task where everything survives could grow it twice in between, so it
+ * starts at 1, and grows only once the gateway runs. (V8 also shrinks an idle young generation;
+ * below the cap the factor is 2 again, so it can grow back.)
+ */
+import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+
+/** Semi-space cap: what survives a scavenge in a busy gateway stays well under it. */
+export const semiSpaceCapMb = 8;
+
+/** Starts capping the young generation; returns the function that stops it. */
+export function capYoungGeneration(capMb = semiSpaceCapMb): () => void {
+  let factor = 0;
+  const setFactor = (wanted: number) => {
+    if (wanted === factor) return;
+    factor = wanted;
+    setFlagsFromString(`--semi-space-growth-factor=${wanted}`);
+  };
+  setFactor(1);
+  const observer = new PerformanceObserver(() => {
+    // new_space's size counts both semi-spaces.
+    const size = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
+    setFactor(size >= 2 * capMb * 2 ** 20 ? 1 : 2);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return () => {
+    observer.disconnect();
+    setFactor(2);
+  };
+}
