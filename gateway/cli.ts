@@ -3,10 +3,11 @@
  * `jjj-gateway`: run, validate or dry-run a gateway from its YAML config, plus the commands adapter
  * modules add through their CLI hook (OPC UA's `discover` and `certificates`), found in the registry.
  *
- * The process caps V8's young generation itself (semi-spaces of 8 MB instead of 16, gateway/v8-heap.ts):
- * a busy gateway otherwise grows it to its 2 × 16 MB maximum and keeps all of it resident, while what
- * survives a scavenge stays small (see adapters/opcua/README.md, "Footprint"). A shebang flag would
- * not hold when the gateway is started as `node dist/gateway/cli.js`.
+ * The process sizes V8's heap itself (gateway/v8-heap.ts): semi-spaces of 8 MB instead of 16 (a busy
+ * gateway otherwise grows its young generation to 2 × 16 MB and keeps all of it resident, while what
+ * survives a scavenge stays small; see adapters/opcua/README.md, "Footprint"), and an old generation
+ * that grows to 2 × its live size, not 4 ×. A shebang flag would not hold when the gateway is started
+ * as `node dist/gateway/cli.js`.
  */
 import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
@@ -22,7 +23,7 @@ import { type LoadedGatewayConfig, loadGatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createLogger, keepStdoutForData } from './logger.js';
 import { scanOnce } from './scan.js';
-import { capYoungGeneration } from './v8-heap.js';
+import { tuneHeap } from './v8-heap.js';
 
 const EXIT_USAGE = 2;
 
@@ -231,7 +232,7 @@ async function runAdapterCommand(
 }
 
 if (isEntryPoint(import.meta.url)) {
-  capYoungGeneration();
+  tuneHeap();
   keepStdoutForData();
   runCli(process.argv.slice(2)).then(
     (code) => {

@@ -35,3 +35,36 @@ describe('the young-generation cap', () => {
     expect(capped).toBeLessThanOrEqual(4);
   }, 60_000);
 });
+
+/** The old space's largest use (MB) with 20 MB live and garbage promoted all the time. */
+function oldSpacePeakMb(percent: number | undefined): number {
+  const script = `
+    import { getHeapSpaceStatistics } from 'node:v8';
+    ${percent === undefined ? '' : `(await import('./dist/gateway/v8-heap.js')).limitOldGenerationGrowth(${percent});`}
+    const live = Array.from({ length: 200 }, () => new Array(12800).fill(1.5));
+    const window = [];
+    let largest = 0;
+    for (let round = 0; round < 300; round++) {
+      for (let i = 0; i < 5000; i++) window.push({ i, text: 'x' + i, more: [i, i] });
+      window.splice(0, Math.max(0, window.length - 150000));
+      await new Promise((resolve) => setImmediate(resolve));
+      const used = getHeapSpaceStatistics().find((space) => space.space_name === 'old_space').space_used_size;
+      largest = Math.max(largest, used);
+    }
+    console.log(live.length && largest / 2 ** 20);
+  `;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
+  expect(run.stderr).toBe('');
+  return Number(run.stdout.trim());
+}
+
+describe('the old-generation growth limit', () => {
+  it('keeps the old space near its live size, set at run time', () => {
+    const unlimited = oldSpacePeakMb(undefined);
+    const limited = oldSpacePeakMb(10);
+    expect(limited).toBeLessThan(unlimited / 2);
+  }, 60_000);
+});
