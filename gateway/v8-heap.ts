@@ -24,10 +24,14 @@ export const semiSpaceCapMb = 8;
 /** The old generation may grow by this much over what survived the last full GC. */
 export const oldGenerationGrowthPercent = 100;
 
-/** Applies both for the rest of the process's life (it is the gateway's own process). */
-export function tuneHeap(): void {
-  limitOldGenerationGrowth();
-  capYoungGeneration();
+/**
+ * Applies both for the rest of the process's life (it is the gateway's own process), except where
+ * Node.js was given its own setting (on its command line or in NODE_OPTIONS), which stands.
+ */
+export function tuneHeap(nodeFlags = [...process.execArgv, process.env.NODE_OPTIONS ?? '']): void {
+  const given = (flag: string) => nodeFlags.some((flags) => flags.replaceAll('_', '-').includes(`--${flag}`));
+  if (!given('heap-growing-percent')) limitOldGenerationGrowth();
+  if (!given('max-semi-space-size') && !given('semi-space-growth-factor')) capYoungGeneration();
 }
 
 export function limitOldGenerationGrowth(percent = oldGenerationGrowthPercent): void {

@@ -68,3 +68,32 @@ describe('the old-generation growth limit', () => {
     expect(limited).toBeLessThan(unlimited / 2);
   }, 60_000);
 });
+
+describe('a Node.js setting of its own', () => {
+  it('stands: the gateway does not override a flag it was started with', () => {
+    const script = `
+      import { getHeapSpaceStatistics } from 'node:v8';
+      (await import('./dist/gateway/v8-heap.js')).tuneHeap();
+      const kept = [];
+      let largest = 0;
+      for (let round = 0; round < 400; round++) {
+        for (let i = 0; i < 10000; i++) kept.push({ i, text: 'x' + i });
+        kept.splice(0, Math.max(0, kept.length - 100000));
+        await new Promise((resolve) => setImmediate(resolve));
+        const size = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space').space_size;
+        largest = Math.max(largest, size);
+      }
+      console.log(largest / 2 ** 20);
+    `;
+    const youngMb = (nodeOptions: string) =>
+      Number(
+        spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+          cwd: repoRoot,
+          encoding: 'utf8',
+          env: { ...process.env, NODE_OPTIONS: nodeOptions },
+        }).stdout.trim(),
+      );
+    expect(youngMb('')).toBe(16);
+    expect(youngMb('--max-semi-space-size=16')).toBe(32);
+  }, 60_000);
+});
