@@ -23,7 +23,7 @@ import { type LoadedGatewayConfig, loadGatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createLogger, keepStdoutForData } from './logger.js';
 import { scanOnce } from './scan.js';
-import { tuneHeap } from './v8-heap.js';
+import { collectStartUpGarbage, tuneHeap } from './v8-heap.js';
 
 const EXIT_USAGE = 2;
 
@@ -156,6 +156,7 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
   // Listening before the start: a stop asked while devices are still being reached waits for it.
   const stopAsked = io.waitForStop();
   await gateway.start();
+  collectStartUpGarbage();
   const signal = await stopAsked;
   logger.info({ signal }, 'shutting down');
   await gateway.stop();

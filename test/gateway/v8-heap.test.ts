@@ -1,6 +1,8 @@
 /** The young-generation cap the gateway applies to itself, in a child process (built by `npm test`). */
 import { spawnSync } from 'node:child_process';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
+import { collectStartUpGarbage } from '../../gateway/v8-heap.js';
 import { repoRoot } from '../helpers/spawn.js';
 
 /** new_space's size (both semi-spaces, MB) after churning objects that survive a scavenge or two. */
@@ -96,4 +98,23 @@ describe('a Node.js setting of its own', () => {
     expect(youngMb('')).toBe(16);
     expect(youngMb('--max-semi-space-size=16')).toBe(32);
   }, 60_000);
+});
+
+describe('collecting start-up garbage', () => {
+  it('runs a full GC', async () => {
+    const fullGc = new Promise<void>((resolve) => {
+      const observer = new PerformanceObserver((list) => {
+        const major = list.getEntries().some((entry) => {
+          const { kind } = ((entry as { detail?: unknown }).detail ?? {}) as { kind?: number };
+          return kind === constants.NODE_PERFORMANCE_GC_MAJOR;
+        });
+        if (!major) return;
+        observer.disconnect();
+        resolve();
+      });
+      observer.observe({ entryTypes: ['gc'] });
+    });
+    collectStartUpGarbage();
+    await fullGc;
+  });
 });
