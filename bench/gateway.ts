@@ -15,6 +15,7 @@
  *   BENCH_NODE_FLAGS Node.js flags for the gateway in place of its `#!` line's (e.g. "" for none)
  *   BENCH_PUBLISH    JSON merged into the config's `publish:` section, e.g. '{"compression":"zlib"}'
  *   BENCH_ADAPTER=0  skips the adapter-alone run;  BENCH_PROFILE=1 charges the gateway's CPU to stages
+ *   BENCH_SOAK=1     measures for 10 minutes (see gateway-heap.ts)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { z } from 'zod';
 import { cpuSecondsOf, sleep } from './collector-load.js';
 import { startMosquittoBroker } from './collector-peers.js';
 import { profileIn, summariseCpuProfile } from './cpu-profile.js';
+import { GatewayHeap, metricsConfig, rssSampleMs, soak, soakSeconds } from './gateway-heap.js';
 import { startModbusWorkload } from './gateway-modbus.js';
 import { startOpcuaWorkload } from './gateway-opcua.js';
 import { Contract, packetBytes, WireDecoder } from './gateway-wire.js';
@@ -59,11 +61,11 @@ const defaults =
   settings.BENCH_WORKLOAD === 'modbus' ? { devices: 200, points: 50 } : { devices: 1, points: 10_000 };
 const deviceCount = settings.BENCH_DEVICES ?? defaults.devices;
 const pointsPerDevice = settings.BENCH_POINTS ?? defaults.points;
-const measuredSeconds = settings.BENCH_SECONDS;
+const measuredSeconds = soak ? soakSeconds : settings.BENCH_SECONDS;
 const warmUpSeconds = 5;
 /** Longest wait for the first full round of points (an OPC UA start creates its PKI and items first). */
 const firstRoundTimeoutS = 120;
-const rssEveryMs = 5000;
+const rssEveryMs = rssSampleMs;
 const profiling = settings.BENCH_PROFILE === '1';
 const startedAt = performance.now();
 
@@ -93,6 +95,7 @@ function writeConfig(dir: string, brokerUrl: string, workload: Workload): string
     },
     mqtt: { url: brokerUrl, ...(settings.BENCH_CONTRACT === 'sparkplug' && { format: 'sparkplug' }) },
     ...(settings.BENCH_PUBLISH && { publish: settings.BENCH_PUBLISH }),
+    ...metricsConfig,
     devices: workload.devices,
   };
   const file = join(dir, 'gateway.yaml');
@@ -158,6 +161,7 @@ interface Figures {
   rss: string[];
   rssEnd: number;
   rssPeak: number;
+  heapLines: string[];
   subscriber: Subscriber;
   simulatorNote?: string | undefined;
   adapter?: AdapterFigures | undefined;
@@ -181,6 +185,7 @@ function report(f: Figures): void {
   console.log(
     `  RSS MB since start       ${f.rss.join(', ')}; at the end ${f.rssEnd.toFixed(0)}, peak ${f.rssPeak.toFixed(0)}`,
   );
+  for (const line of f.heapLines) console.log(line);
   console.log(
     `  latency read → received  p50 ${percentile(sorted, 0.5)} ms, p99 ${percentile(sorted, 0.99)} ms, max ${sorted.at(-1)} ms`,
   );
@@ -242,6 +247,7 @@ gateway.once('exit', () => {
   exited = true;
 });
 progress(`gateway: node ${[...flags, 'dist/gateway/cli.js'].join(' ')} run --config FILE (pid ${pid})`);
+const heap = await GatewayHeap.fromLog(join(dir, 'gateway.log'), measuredSeconds);
 
 const rss: string[] = [];
 const gatewayStarted = performance.now();
@@ -266,9 +272,11 @@ progress(`warm-up done (${subscriber.pointsAll} points received); measuring ${me
 const cpuBefore = cpuSecondsOf(pid);
 subscriber.measuring = true;
 const measureStarted = performance.now();
+await heap.tick(0);
 for (let s = 10; s < measuredSeconds; s += 10) {
   await sleep(measureStarted + s * 1000 - performance.now());
   progress(`  ${s} s: ${subscriber.points} points delivered`);
+  await heap.tick(s);
 }
 await sleep(measureStarted + measuredSeconds * 1000 - performance.now());
 subscriber.measuring = false;
@@ -276,6 +284,7 @@ const elapsedS = (performance.now() - measureStarted) / 1000;
 const cpuS = cpuSecondsOf(pid) - cpuBefore;
 const rssEnd = memoryMbOf(pid, 'VmRSS');
 const rssPeak = memoryMbOf(pid, 'VmHWM');
+await heap.finish(elapsedS);
 clearInterval(rssTimer);
 
 const stopped = new Promise((resolve) => gateway.once('exit', resolve));
@@ -302,6 +311,7 @@ report({
   rss,
   rssEnd,
   rssPeak,
+  heapLines: heap.lines(),
   subscriber,
   simulatorNote,
   adapter,

@@ -20,6 +20,7 @@ import { ModbusDeviceAdapter } from '../adapters/modbus/adapter.js';
 import { deviceSchema, type ModbusDevice } from '../adapters/modbus/config.js';
 import { registerCount } from '../adapters/modbus/decode.js';
 import { defaultPlanOptions, planReads, protocolLimits } from '../adapters/modbus/planner.js';
+import { tuneHeap } from '../gateway/v8-heap.js';
 
 const { values } = parseArgs({
   options: { devices: { type: 'string', default: '200' }, seconds: { type: 'string', default: '15' } },
@@ -32,6 +33,8 @@ const simulatorRegisters = 100;
 
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
+// The heap sizing `jjj-gateway` applies to itself, so the RSS is the gateway's adapter's.
+tuneHeap();
 
 /** 50 points of mixed types over 70 contiguous holding registers, some scaled, like a power meter. */
 function pointsOf(): Record<string, unknown>[] {

@@ -38,6 +38,8 @@ import { statusOfError } from './status.js';
 
 export { defaultReconnectBackoff, type ReconnectBackoff };
 
+type RequestResponse = { bytes: Buffer; registers: number } | { bits: boolean[] };
+
 type RequestOutcome =
   | { ts: number; bytes: Buffer; registers: number }
   | { ts: number; bits: boolean[] }
@@ -408,26 +410,34 @@ function planGroups(device: ModbusDevice): PollGroup[] {
   });
 }
 
-/** The read for one planned request; modbus-serial gives register bytes as received (big-endian). */
-async function send(
-  client: ModbusClient,
-  request: ReadRequest,
-): Promise<{ bytes: Buffer; registers: number } | { bits: boolean[] }> {
+/**
+ * The read for one planned request; modbus-serial gives register bytes as received (big-endian).
+ * Its callback API, called directly: its promise API adds a bound function, an argument array and a
+ * promise per request.
+ */
+function send(client: ModbusClient, request: ReadRequest): Promise<RequestResponse> {
   const { address, length } = request;
-  switch (request.table) {
-    case 'holding': {
-      const { buffer, data } = await client.readHoldingRegisters(address, length);
-      return { bytes: buffer, registers: data.length };
+  const unitId = client.getID();
+  return new Promise((resolve, reject) => {
+    const registers = (error: Error | null, result?: { buffer: Buffer; data: number[] }) => {
+      if (error || !result) reject(error);
+      else resolve({ bytes: result.buffer, registers: result.data.length });
+    };
+    const bits = (error: Error | null, result?: { data: boolean[] }) => {
+      if (error || !result) reject(error);
+      else resolve({ bits: result.data });
+    };
+    switch (request.table) {
+      case 'holding':
+        return client.writeFC3(unitId, address, length, registers);
+      case 'input':
+        return client.writeFC4(unitId, address, length, registers);
+      case 'coil':
+        return client.writeFC1(unitId, address, length, bits);
+      case 'discrete':
+        return client.writeFC2(unitId, address, length, bits);
     }
-    case 'input': {
-      const { buffer, data } = await client.readInputRegisters(address, length);
-      return { bytes: buffer, registers: data.length };
-    }
-    case 'coil':
-      return { bits: (await client.readCoils(address, length)).data };
-    case 'discrete':
-      return { bits: (await client.readDiscreteInputs(address, length)).data };
-  }
+  });
 }
 
 function badReading(point: string, ts: number, status: ProtocolStatus): Reading {

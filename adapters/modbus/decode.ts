@@ -260,6 +260,33 @@ export function applyScaling(
  */
 export function shortestFloat32(value: number): number {
   if (!Number.isFinite(value) || value === 0) return value;
+  float32[0] = value;
+  if (((float32Bits[0] as number) & 0x7fffff) === 0) return shortestByLength(value);
+  // Away from a power of two, the nearest decimal of d + 1 digits is at least as close as that of d
+  // digits (which it can also write), so reading back turns from no to yes once as digits grow:
+  // a binary search finds the shortest in 3 or 4 tries, not up to 8. 9 digits always read back.
+  let fewest = 1;
+  let most = 9;
+  let shortest = value;
+  while (fewest < most) {
+    const digits = (fewest + most) >> 1;
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === value) {
+      most = digits;
+      shortest = candidate;
+    } else fewest = digits + 1;
+  }
+  return shortest;
+}
+
+const float32 = new Float32Array(1);
+const float32Bits = new Uint32Array(float32.buffer);
+
+/**
+ * At a power of two the float32s below are twice as dense as above, so a closer decimal may not
+ * read back where a farther one did: each length is tried in turn.
+ */
+function shortestByLength(value: number): number {
   for (let digits = 1; digits < 9; digits++) {
     const candidate = Number(value.toPrecision(digits));
     if (Math.fround(candidate) === value) return candidate;

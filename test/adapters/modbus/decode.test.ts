@@ -117,6 +117,40 @@ describe('helpers', () => {
     expect(shortestFloat32(input)).toBe(expected);
     expect(Math.fround(shortestFloat32(input))).toBe(input);
   });
+
+  it('finds the same shortest decimal as trying every length in turn, for any float32', () => {
+    const byLength = (value: number) => {
+      if (value === 0) return value;
+      for (let digits = 1; digits < 9; digits++) {
+        const candidate = Number(value.toPrecision(digits));
+        if (Math.fround(candidate) === value) return candidate;
+      }
+      return value;
+    };
+    const float = new Float32Array(1);
+    const bits = new Uint32Array(float.buffer);
+    const values: number[] = [];
+    // Random bit patterns (every exponent), powers of two and their neighbours, short decimals.
+    for (let i = 0; i < 100_000; i++) {
+      bits[0] = Math.floor(Math.random() * 2 ** 32);
+      values.push(float[0] as number);
+    }
+    for (let e = -149; e < 128; e++) {
+      const power = Math.fround(2 ** e);
+      bits[0] = 0;
+      float[0] = power;
+      const at = bits[0] as number;
+      for (const step of [-1, 0, 1]) {
+        bits[0] = at + step;
+        values.push(float[0] as number, -(float[0] as number));
+      }
+    }
+    for (let i = 0; i < 10_000; i++) values.push(Math.fround(i / 100), Math.fround(i * 0.37));
+    const differing = values.filter(
+      (value) => Number.isFinite(value) && !Object.is(shortestFloat32(value), byLength(value)),
+    );
+    expect(differing).toEqual([]);
+  });
 });
 
 /** The value 0x0102030405060708 (or its first 2/4 bytes) laid out in each byte order, as registers. */
