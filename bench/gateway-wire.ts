@@ -11,6 +11,7 @@
  */
 import { inflateSync } from 'node:zlib';
 import { z } from 'zod';
+import { encodeBatch } from '../gateway/outbox/outbox.js';
 import {
   COMPACT_TELEMETRY_SCHEMA,
   CompactTelemetryBatch,
@@ -43,6 +44,16 @@ export class WireDecoder {
   private readonly aliases = new Map<string, Map<number, string>>();
 
   constructor(private readonly contract: Contract) {}
+
+  /**
+   * The size of the record the gateway's outbox keeps for a JSON-contract payload while the broker is
+   * unreachable (its JSON, deflated: `encodeBatch`); 0 for anything else.
+   */
+  outboxRecordBytes(payload: Buffer): number {
+    if (this.contract !== 'jjj') return 0;
+    const json = (payload[0] === ZLIB_FIRST_BYTE ? inflateSync(payload) : payload).toString();
+    return encodeBatch({ json }).length;
+  }
 
   /** The samples a message carries; undefined for anything that is not telemetry (status, births, …). */
   decode(topic: string, payload: Buffer): DeliveredSample[] | undefined {

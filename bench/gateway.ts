@@ -109,6 +109,8 @@ class Subscriber {
   points = 0;
   payloadBytes = 0;
   packetBytes = 0;
+  /** What the outbox would hold of these batches during an outage (jjj contract). */
+  outboxBytes = 0;
   messages = 0;
   /** Since the start, measuring or not. */
   pointsAll = 0;
@@ -144,6 +146,7 @@ class Subscriber {
     this.points += samples.length;
     this.payloadBytes += payload.length;
     this.packetBytes += packetBytes(packet.length);
+    this.outboxBytes += this.decoder.outboxRecordBytes(payload);
     for (const sample of samples) this.latencies.push(now - sample.ts);
   }
 }
@@ -193,6 +196,13 @@ function report(f: Figures): void {
     `  bytes per point          ${(s.payloadBytes / s.points).toFixed(1)} payload, ${(s.packetBytes / s.points).toFixed(1)} ` +
       `MQTT packet (${(s.points / s.messages).toFixed(0)} points per message)`,
   );
+  if (s.outboxBytes > 0) {
+    const perPoint = s.outboxBytes / s.points;
+    console.log(
+      `  outbox bytes per point   ${perPoint.toFixed(1)} (a deflated record); an outage at 1,000 points/s fills ` +
+        `${((perPoint * 1000 * 86_400) / 2 ** 30).toFixed(2)} GiB a day`,
+    );
+  }
   console.log(`  wire format              ${contract || '(nothing received)'}`);
   const { ok, wrong, stale, missed } = s.outcomes;
   console.log(

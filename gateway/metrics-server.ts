@@ -1,9 +1,9 @@
 /** Serves the gateway's Prometheus metrics (its own and its adapters') on `GET /metrics`. */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, register } from 'prom-client';
+import { heapKeptBytes, isFullGc } from './v8-heap.js';
 
 export interface MetricsServer {
   url: string;
@@ -27,19 +27,8 @@ function watchHeapAfterGc(registry: Registry): () => void {
     registers: [registry],
   });
   const observer = new PerformanceObserver((list) => {
-    const major = list.getEntries().some((entry) => {
-      // Node 20's types lack `detail`, which gc entries carry (with the GC's kind).
-      const { kind } = ((entry as { detail?: unknown }).detail ?? {}) as { kind?: number };
-      return kind === constants.NODE_PERFORMANCE_GC_MAJOR;
-    });
-    if (!major) return;
-    // The observer hears of a GC a moment later; the young generation has filled again meanwhile,
-    // so only the spaces a full GC leaves holding live objects are counted.
-    let bytes = 0;
-    for (const space of getHeapSpaceStatistics()) {
-      if (space.space_name !== 'new_space') bytes += space.space_used_size;
-    }
-    heapAfterGc.set(bytes);
+    if (!list.getEntries().some(isFullGc)) return;
+    heapAfterGc.set(heapKeptBytes());
     fullGcs.inc();
   });
   observer.observe({ entryTypes: ['gc'] });

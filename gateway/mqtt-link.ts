@@ -140,6 +140,8 @@ export class MqttLink {
       clean: true,
       reconnectPeriod: 0,
       connectTimeout: 10_000,
+      // mqtt-packet otherwise builds a Buffer for each of the 65,536 16-bit numbers (6-7 MB of heap).
+      writeCache: false,
       // Asked anew at every connection: a Sparkplug bdSeq changes with each CONNECT.
       will: this.willOption(),
     };
