@@ -78,11 +78,14 @@ function isSample(sample: unknown): boolean {
   );
 }
 
-/** True only when `TelemetryBatch.parse(message)` would succeed and return an equal object. */
-export function isCertainlyValidTelemetry(message: unknown): message is TelemetryBatch {
-  if (!isObject(message) || message.schema !== TELEMETRY_SCHEMA) return false;
-  const { gateway, points, historical } = message;
-  if (!isObject(gateway) || !Array.isArray(points)) return false;
+/**
+ * The members both telemetry versions share (schema, site, gateway, sentTs, historical) plus one
+ * list, `list`, which must be an array of 1 to MAX_BATCH_SAMPLES entries: certainly valid or not.
+ */
+function isCertainlyValidEnvelope(message: Fields, schema: string, list: 'points' | 'groups'): boolean {
+  const { gateway, historical } = message;
+  const entries = message[list];
+  if (message.schema !== schema || !isObject(gateway) || !Array.isArray(entries)) return false;
   let keys = 7;
   if (historical !== undefined) {
     if (typeof historical !== 'boolean') return false;
@@ -99,9 +102,17 @@ export function isCertainlyValidTelemetry(message: unknown): message is Telemetr
     Number.isSafeInteger(gateway.boot) &&
     (gateway.boot as number) > 0 &&
     isMillis(gateway.seq) &&
-    points.length >= 1 &&
-    points.length <= MAX_BATCH_SAMPLES &&
-    points.every(isSample)
+    entries.length >= 1 &&
+    entries.length <= MAX_BATCH_SAMPLES
+  );
+}
+
+/** True only when `TelemetryBatch.parse(message)` would succeed and return an equal object. */
+export function isCertainlyValidTelemetry(message: unknown): message is TelemetryBatch {
+  return (
+    isObject(message) &&
+    isCertainlyValidEnvelope(message, TELEMETRY_SCHEMA, 'points') &&
+    (message.points as unknown[]).every(isSample)
   );
 }
 
@@ -168,34 +179,11 @@ function groupSamples(group: unknown): number {
 
 /** True only when `CompactTelemetryBatch.parse(message)` would succeed and return an equal object. */
 export function isCertainlyValidCompactTelemetry(message: unknown): message is CompactTelemetryBatch {
-  if (!isObject(message) || message.schema !== COMPACT_TELEMETRY_SCHEMA) return false;
-  const { gateway, groups, historical } = message;
-  if (!isObject(gateway) || !Array.isArray(groups)) return false;
-  let keys = 7;
-  if (historical !== undefined) {
-    if (typeof historical !== 'boolean') return false;
-    keys++;
-  }
-  if (
-    !(
-      Object.keys(message).length === keys &&
-      regionSet.has(message.region) &&
-      isIdentifier(message.project) &&
-      isIdentifier(message.site) &&
-      isMillis(message.sentTs) &&
-      Object.keys(gateway).length === 3 &&
-      isIdentifier(gateway.id) &&
-      Number.isSafeInteger(gateway.boot) &&
-      (gateway.boot as number) > 0 &&
-      isMillis(gateway.seq) &&
-      groups.length >= 1 &&
-      groups.length <= MAX_BATCH_SAMPLES
-    )
-  ) {
+  if (!isObject(message) || !isCertainlyValidEnvelope(message, COMPACT_TELEMETRY_SCHEMA, 'groups')) {
     return false;
   }
   let total = 0;
-  for (const group of groups) {
+  for (const group of message.groups as unknown[]) {
     const samples = groupSamples(group);
     if (samples < 0) return false;
     total += samples;

@@ -3,9 +3,10 @@
  * line and equipment (`jjj.telemetry/2`), with no object per sample. A batch is cut
  * `publish.lingerMs` after its first sample, so the scans that complete together share it, or at
  * once when it holds `publish.maxPoints`; while live batches wait for the broker it lingers on, up
- * to `publish.intervalMs`, so the number of batches follows what the link carries. Each batch is numbered (gateway id, boot counter, per-boot
- * sequence) and serialised once, in the configured format; the batches cut in one turn of the event
- * loop are handed over together, to go into the outbox in one transaction.
+ * to `publish.intervalMs`, so the number of batches follows what the link carries. Each batch is
+ * numbered (gateway id, boot counter, per-boot sequence) and serialised once, in the configured
+ * format; the batches cut in one turn of the event loop are handed over together, to go into the
+ * outbox in one transaction.
  */
 import type { Reading } from '../adapters/contract.js';
 import type { LoadedGatewayConfig } from './config.js';
@@ -16,11 +17,9 @@ import {
   type CompactTelemetryBatch,
   expandCompactBatch,
   type SampleGroup,
+  sameStatus,
 } from './schema/compact-telemetry.js';
 import type { PointValue, ProtocolStatus, Quality } from './schema/index.js';
-
-const sameStatus = (a: ProtocolStatus | null, b: ProtocolStatus | null) =>
-  a === b || (a !== null && b !== null && a.source === b.source && a.code === b.code && a.name === b.name);
 
 /** The columns of one equipment's samples in the batch under construction (packGroup's rules). */
 class GroupColumns {

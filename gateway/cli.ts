@@ -6,7 +6,7 @@
  * The process sizes V8's heap itself (gateway/v8-heap.ts): semi-spaces of 8 MB instead of 16 (a busy
  * gateway otherwise grows its young generation to 2 × 16 MB and keeps all of it resident, while what
  * survives a scavenge stays small; see adapters/opcua/README.md, "Footprint"), and an old generation
- * that grows by about 16 MB between full GCs (30–100 % of what it keeps), not up to 4 ×. A shebang
+ * that grows by about 8 MB between full GCs (20–100 % of what it keeps), not up to 4 ×. A shebang
  * flag would not hold when the gateway is started as `node dist/gateway/cli.js`.
  */
 import { readFileSync } from 'node:fs';

@@ -3,8 +3,9 @@
  * PUBACK. Two streams, each in order and each with its own in-flight window, so live data is never
  * queued behind history: live batches (taken while connected) go out at once; the backlog (what
  * accumulated while the broker was unreachable, or before a restart) is replayed oldest first,
- * marked historical, paced at up to its in-flight window per `replayIntervalMs`. A replayed batch keeps its original
- * gateway id, boot counter and sequence number, so the collector drops it if it already has it.
+ * marked historical, paced at up to its in-flight window per `replayIntervalMs`. A replayed batch
+ * keeps its original gateway id, boot counter and sequence number, so the collector drops it if it
+ * already has it.
  *
  * Nothing unacknowledged is left to the MQTT client's own resend (the link makes a fresh client for
  * every connection): when a connection ends, whatever was in flight on it is sent again from the

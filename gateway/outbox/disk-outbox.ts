@@ -19,9 +19,9 @@ import {
 } from './outbox.js';
 
 /**
- * `every-batch`: each append (one transaction, however many batches) is fsynced (survives power loss). `checkpoint`: appends reach the OS
- * at once (survive `kill -9`) but are fsynced only at WAL checkpoints, so a power cut can lose the
- * last moments; cheaper on slow flash.
+ * `every-batch`: each append (one transaction, however many batches) is fsynced (survives power
+ * loss). `checkpoint`: appends reach the OS at once (survive `kill -9`) but are fsynced only at WAL
+ * checkpoints, so a power cut can lose the last moments; cheaper on slow flash.
  */
 export type FsyncPolicy = 'every-batch' | 'checkpoint';
 

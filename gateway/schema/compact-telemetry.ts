@@ -173,7 +173,8 @@ function uniform<T>(entries: readonly T[], same: (a: T, b: T) => boolean): boole
   return entries.every((entry) => same(entry, first));
 }
 
-const sameStatus = (a: ProtocolStatus | null, b: ProtocolStatus | null) =>
+/** Two statuses (or their absence) are the same: one scalar `status` column may stand for both. */
+export const sameStatus = (a: ProtocolStatus | null, b: ProtocolStatus | null) =>
   a === b || (a !== null && b !== null && a.source === b.source && a.code === b.code && a.name === b.name);
 
 /** One group of consecutive samples of one equipment, with each column made scalar where it can be. */

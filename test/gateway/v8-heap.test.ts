@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { collectStartUpGarbage } from '../../gateway/v8-heap.js';
+import { collectStartUpGarbage, growthPercentFor, oldGenerationHeadroomMb } from '../../gateway/v8-heap.js';
 import { repoRoot } from '../helpers/spawn.js';
 
 /** new_space's size (both semi-spaces, MB) after churning objects that survive a scavenge or two. */
@@ -116,5 +116,16 @@ describe('collecting start-up garbage', () => {
     });
     collectStartUpGarbage();
     await fullGc;
+  });
+});
+
+describe('the old-generation growth the gateway picks', () => {
+  it('gives the same headroom over any kept heap, within 20 % and 100 %', () => {
+    const mb = 2 ** 20;
+    expect(growthPercentFor(oldGenerationHeadroomMb * 2 * mb)).toBe(50);
+    expect(growthPercentFor(oldGenerationHeadroomMb * 4 * mb)).toBe(25);
+    // A small heap may double; a huge one still gets a fifth.
+    expect(growthPercentFor(mb)).toBe(100);
+    expect(growthPercentFor(1000 * mb)).toBe(20);
   });
 });
