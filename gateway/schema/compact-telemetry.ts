@@ -154,17 +154,28 @@ export function expandCompactBatch(batch: CompactTelemetryBatch): TelemetryBatch
       points.push(sample);
     }
   }
-  const expanded: TelemetryBatch = {
-    schema: 'jjj.telemetry/1',
-    region: batch.region,
-    project: batch.project,
-    site: batch.site,
-    gateway: batch.gateway,
-    sentTs: batch.sentTs,
-    points,
-  };
-  if (batch.historical !== undefined) expanded.historical = batch.historical;
-  return expanded;
+  return rewrapped(batch, { schema: 'jjj.telemetry/1' as const, points });
+}
+
+/**
+ * A batch's samples in the other version: its site, gateway and sentTs carried over in the order
+ * both versions write them, then `historical` where the batch has it.
+ */
+function rewrapped<Body extends { schema: string }>(
+  from: TelemetryBatch | CompactTelemetryBatch,
+  { schema, ...samples }: Body,
+): Body & Omit<TelemetryBatch, 'schema' | 'points'> {
+  const batch = {
+    schema,
+    region: from.region,
+    project: from.project,
+    site: from.site,
+    gateway: from.gateway,
+    sentTs: from.sentTs,
+    ...samples,
+  } as Body & Omit<TelemetryBatch, 'schema' | 'points'>;
+  if (from.historical !== undefined) batch.historical = from.historical;
+  return batch;
 }
 
 /** Whether every entry of a column is the same (by value for statuses), so one scalar can stand for it. */
@@ -216,15 +227,5 @@ export function compactBatch(batch: TelemetryBatch): CompactTelemetryBatch {
     run.push(sample);
   }
   if (run.length > 0) groups.push(packGroup(run));
-  const compact: CompactTelemetryBatch = {
-    schema: COMPACT_TELEMETRY_SCHEMA,
-    region: batch.region,
-    project: batch.project,
-    site: batch.site,
-    gateway: batch.gateway,
-    sentTs: batch.sentTs,
-    groups,
-  };
-  if (batch.historical !== undefined) compact.historical = batch.historical;
-  return compact;
+  return rewrapped(batch, { schema: COMPACT_TELEMETRY_SCHEMA, groups });
 }

@@ -16,6 +16,7 @@ import { startEmbeddedBroker } from '../../cloud/embedded-broker.js';
 import type { LatestPoint, Series, SiteSummary } from '../../cloud/store/store.js';
 import { type SiteRef, type TopicKind, topicFor } from '../../gateway/schema/index.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
+import { metric } from '../helpers/prometheus.js';
 import { eventually } from '../helpers/wait.js';
 import { GATEWAY, metadata, SITE, status, storedSite, TS, telemetry } from './fixtures.js';
 
@@ -51,12 +52,6 @@ interface Health {
   broker: string;
 }
 type Latest = { site: string; points: LatestPoint[] };
-
-/** A counter's value in Prometheus text; 0 when the series has not been created yet. */
-function metric(text: string, name: string, labels = ''): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
-  return line ? Number(line.split(' ')[1]) : 0;
-}
 
 describe.each(brokers)('collector against $name', ({ start }) => {
   let dir: string;

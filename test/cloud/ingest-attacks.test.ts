@@ -28,6 +28,7 @@ import {
   topicFor,
 } from '../../gateway/schema/index.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { metric } from '../helpers/prometheus.js';
 import { eventually } from '../helpers/wait.js';
 import { tianjinEdgeNode } from './fixtures.js';
 
@@ -87,12 +88,6 @@ function gatewayOf(site: string) {
       ],
     }),
   };
-}
-
-/** A counter's value in Prometheus text; 0 when the series has not been created yet. */
-function metric(text: string, name: string, labels = ''): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
-  return line ? Number(line.split(' ')[1]) : 0;
 }
 
 describe('ingest against poisoning (real collector, Mosquitto)', () => {

@@ -20,6 +20,7 @@ import { compactBatch } from '../../gateway/schema/compact-telemetry.js';
 import { type PointSample, type TelemetryBatch, topicFor } from '../../gateway/schema/index.js';
 import { encodeTelemetryPayload } from '../../gateway/schema/telemetry-payload.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { metric } from '../helpers/prometheus.js';
 import { eventually } from '../helpers/wait.js';
 
 const PROJECT = 'etown-smart-factory';
@@ -72,12 +73,6 @@ function scan(ts: number, base: number): PointSample[] {
       status: { source: 'modbus', code: 11, name: 'GatewayTargetDeviceFailedToRespond' },
     },
   ];
-}
-
-/** A counter's value in Prometheus text; 0 when the series has not been created yet. */
-function metric(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : 0;
 }
 
 describe('compact and compressed telemetry (real collector, Mosquitto)', () => {

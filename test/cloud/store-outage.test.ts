@@ -20,6 +20,7 @@ import {
 import { type RunningCollector, startCollector } from '../../cloud/collector.js';
 import { buildCollectorConfig } from '../../cloud/config.js';
 import { topicFor } from '../../gateway/schema/index.js';
+import { metric } from '../helpers/prometheus.js';
 import { eventually, waitUntil } from '../helpers/wait.js';
 import { GATEWAY, numberedBatch } from './fixtures.js';
 
@@ -28,15 +29,6 @@ const POINTS_PER_BATCH = 50;
 /** About 50 batches a second (2,500 points/s): the outage leaves some 3,000 messages waiting in the broker. */
 const PUBLISH_PAUSE_MS = 20;
 const WATCH_PERIOD_MS = 200;
-
-/** A gauge or counter's value in Prometheus text; 0 when absent. */
-const metric = (text: string, name: string) =>
-  Number(
-    text
-      .split('\n')
-      .find((line) => line.startsWith(`${name} `))
-      ?.split(' ')[1] ?? 0,
-  );
 
 describe('store down under load', () => {
   let broker: Peer;
