@@ -53,16 +53,20 @@ export interface CommandOrigin {
 }
 
 export class CommandExecutor {
-  /** Device id and configured point name, by `line/equipment/point`. */
+  /**
+   * The writable points' device id and configured name, by `line/equipment/point`. Only those: a
+   * gateway of 10,000s of read-only points would otherwise keep an entry per point for nothing.
+   */
   private readonly targets = new Map<string, { deviceId: string; point: string; metadata: PointMetadata }>();
 
   constructor(
-    directory: PointDirectory,
+    private readonly directory: PointDirectory,
     private readonly adapters: ReadonlyMap<string, DeviceAdapter>,
     private readonly logger: Logger,
   ) {
     for (const [deviceId, points] of directory) {
       for (const [point, configured] of points) {
+        if (!configured.metadata.writable) continue;
         this.targets.set(pointKey(configured.identity), {
           deviceId,
           point,
@@ -104,10 +108,13 @@ export class CommandExecutor {
       reason,
       ...(status && { status }),
     });
-    const target = this.targets.get(pointKey(identity));
-    if (!target) return refuse('no such point on this gateway');
-    if (!target.metadata.writable)
-      return refuse('the point is not writable (set `writable: true` in the config)');
+    const key = pointKey(identity);
+    const target = this.targets.get(key);
+    if (!target) {
+      return this.isConfigured(key)
+        ? refuse('the point is not writable (set `writable: true` in the config)')
+        : refuse('no such point on this gateway');
+    }
     const problem = valueProblem(target.metadata, write.value);
     if (problem) return refuse(`value ${JSON.stringify(write.value)}: ${problem}`);
     const adapter = this.adapters.get(target.deviceId);
@@ -118,5 +125,13 @@ export class CommandExecutor {
     } catch (error) {
       return refuse(`write failed: ${(error as Error).message}`);
     }
+  }
+
+  /** Whether any device reads the point `key` names (for a refused write only: it looks at every point). */
+  private isConfigured(key: string): boolean {
+    for (const points of this.directory.values()) {
+      for (const configured of points.values()) if (pointKey(configured.identity) === key) return true;
+    }
+    return false;
   }
 }

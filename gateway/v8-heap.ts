@@ -14,18 +14,20 @@
  *
  * Young generation: V8 grows it (doubling its semi-spaces) as objects survive scavenges, up to
  * 2 × 16 MB, and keeps it all resident. `--max-semi-space-size` is read only when the process
- * starts, but the growth factor is read at each growth, so the cap is kept with it: 1 (no growth)
- * at the cap, 2 below it. The factor is set from GC notifications, which arrive after the task that
- * made the GCs: a start-up task where everything survives could grow it twice in between, so it
- * starts at 1, and grows only once the gateway runs. (V8 also shrinks an idle young generation;
- * below the cap the factor is 2 again, so it can grow back.)
+ * starts, but the growth factor is read at each growth, so the cap is kept with it: the factor that
+ * reaches the cap in one step below it, 1 (no growth) at it. The factor is set from GC notifications,
+ * which arrive after the task that made the GCs: a start-up task where everything survives could
+ * grow it twice in between, so it starts at 1, and grows only once the gateway runs. (V8 also
+ * shrinks an idle young generation; below the cap the factor lets it grow back.) 6 MB rather than 8
+ * takes 4 MB off RSS; fewer MB promote objects that live through a burst of OPC UA notifications
+ * (4 MB: twice the full GCs and twice the CPU).
  */
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** Semi-space cap: what survives a scavenge in a busy gateway stays well under it. */
-export const semiSpaceCapMb = 8;
+export const semiSpaceCapMb = 6;
 /** What the old generation may grow by between full GCs, as a share of what survived the last. */
 export const oldGenerationHeadroomMb = 8;
 const growthPercentRange = { min: 20, max: 100 };
@@ -94,7 +96,11 @@ export function limitOldGenerationGrowth(percent?: number): () => void {
   };
 }
 
-/** Starts capping the young generation; returns the function that stops it. */
+/**
+ * Starts capping the young generation; returns the function that stops it. V8 multiplies a
+ * semi-space by the growth factor, so a cap that is not a power of two is reached in one step: the
+ * factor is the whole number of times the current size fits in the cap (6 MB: 1 → 6, 2 → 6, 4 stays).
+ */
 export function capYoungGeneration(capMb = semiSpaceCapMb): () => void {
   let factor = 0;
   const setFactor = (wanted: number) => {
@@ -106,13 +112,18 @@ export function capYoungGeneration(capMb = semiSpaceCapMb): () => void {
   const observer = new PerformanceObserver(() => {
     // new_space's size counts both semi-spaces.
     const size = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
-    setFactor(size >= 2 * capMb * 2 ** 20 ? 1 : 2);
+    setFactor(growthFactorFor(size / 2, capMb));
   });
   observer.observe({ entryTypes: ['gc'] });
   return () => {
     observer.disconnect();
     setFactor(2);
   };
+}
+
+/** The semi-space growth factor that brings a semi-space of `semiSpaceBytes` up to at most `capMb`. */
+export function growthFactorFor(semiSpaceBytes: number, capMb: number): number {
+  return Math.max(1, Math.floor((capMb * 2 ** 20) / Math.max(1, semiSpaceBytes)));
 }
 
 /**

@@ -2,6 +2,7 @@
  * What was last handed on per point, so a republished or re-sent sample is not passed on twice. It
  * covers every point of a device (10,000s), so it is kept flat, indexed by point, instead of holding
  * on to one reading object per point: those would outlive the young generation and grow the old one.
+ * Numbers go in a typed array for the same reason (in a plain array each would be an object).
  */
 import type { Reading, ReadingValue } from '../contract.js';
 
@@ -9,12 +10,15 @@ export class LastSamples {
   /** Series time of the last sample per point; NaN when none was handed on since the last reset. */
   private readonly ts: Float64Array;
   private readonly statusCode: Uint32Array;
-  private readonly value: ReadingValue[];
+  private readonly numbers: Float64Array;
+  /** The values that are not numbers; `undefined` where the value is in `numbers`. */
+  private readonly others: (ReadingValue | undefined)[];
 
   constructor(points: number) {
     this.ts = new Float64Array(points).fill(Number.NaN);
     this.statusCode = new Uint32Array(points);
-    this.value = new Array<ReadingValue>(points).fill(null);
+    this.numbers = new Float64Array(points);
+    this.others = new Array<ReadingValue | undefined>(points).fill(null);
   }
 
   /** Remembers `reading` as point `index`'s last sample; false when it is that very sample again. */
@@ -23,31 +27,38 @@ export class LastSamples {
     if (
       this.ts[index] === reading.ts &&
       this.statusCode[index] === statusCode &&
-      sameValue(this.value[index] ?? null, reading.value)
+      this.sameValue(index, reading.value)
     ) {
       return false;
     }
     this.ts[index] = reading.ts;
     this.statusCode[index] = statusCode;
-    this.value[index] = reading.value;
+    if (typeof reading.value === 'number') {
+      this.numbers[index] = reading.value;
+      this.others[index] = undefined;
+    } else {
+      this.others[index] = reading.value;
+    }
     return true;
   }
 
   /** The next sample of point `index` is passed on whatever it is. */
   forget(index: number): void {
     this.ts[index] = Number.NaN;
-    this.value[index] = null;
+    this.others[index] = null;
   }
 
   forgetAll(): void {
     this.ts.fill(Number.NaN);
-    this.value.fill(null);
+    this.others.fill(null);
   }
-}
 
-function sameValue(last: ReadingValue, next: ReadingValue): boolean {
-  if (Array.isArray(last) && Array.isArray(next)) {
-    return last.length === next.length && last.every((element, index) => element === next[index]);
+  private sameValue(index: number, next: ReadingValue): boolean {
+    const other = this.others[index];
+    if (other === undefined) return this.numbers[index] === next;
+    if (Array.isArray(other) && Array.isArray(next)) {
+      return other.length === next.length && other.every((element, i) => element === next[i]);
+    }
+    return other === next;
   }
-  return last === next;
 }

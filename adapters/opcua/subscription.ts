@@ -13,6 +13,7 @@ import {
   DataChangeTrigger,
   DeadbandType,
   type NotificationMessage,
+  ReadValueId,
   TimestampsToReturn,
 } from 'node-opcua-client';
 import type { Logger } from 'pino';
@@ -130,6 +131,7 @@ export class Subscriber {
           TimestampsToReturn.Both,
         );
         for (const item of group.monitoredItems) {
+          slim(item);
           const points = this.points.byNodeId.get(item.itemToMonitor.nodeId.toString());
           if (points) this.pointsByHandle[item.monitoringParameters.clientHandle] = points;
         }
@@ -180,5 +182,24 @@ export class Subscriber {
     }
     this.points.deliver(readings);
     return refused;
+  }
+}
+
+/** The default (whole value) index range and encoding, one of each for every monitored item. */
+const wholeValue = new ReadValueId({});
+
+/**
+ * Drops what node-opcua keeps per monitored item that nothing here uses, about 350 bytes of its ~900
+ * (3.5 MB at 10,000 items): the listener its group adds to each item (notifications are taken whole
+ * from the subscription) and a default index range and encoding of the item's own. What node-opcua
+ * needs to re-create the item after a server restart (node id, parameters, handle) stays.
+ */
+function slim(item: ClientMonitoredItemBase): void {
+  item.removeAllListeners('changed');
+  const target = item.itemToMonitor;
+  if (!(target instanceof ReadValueId)) return;
+  if (target.indexRange.type === wholeValue.indexRange.type) target.indexRange = wholeValue.indexRange;
+  if (target.dataEncoding.isEmpty() && target.dataEncoding.namespaceIndex === 0) {
+    target.dataEncoding = wholeValue.dataEncoding;
   }
 }

@@ -2,7 +2,13 @@
 import { spawnSync } from 'node:child_process';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { collectStartUpGarbage, growthPercentFor, oldGenerationHeadroomMb } from '../../gateway/v8-heap.js';
+import {
+  collectStartUpGarbage,
+  growthFactorFor,
+  growthPercentFor,
+  oldGenerationHeadroomMb,
+  semiSpaceCapMb,
+} from '../../gateway/v8-heap.js';
 import { repoRoot } from '../helpers/spawn.js';
 
 /** new_space's size (both semi-spaces, MB) after churning objects that survive a scavenge or two. */
@@ -95,7 +101,7 @@ describe('a Node.js setting of its own', () => {
           env: { ...process.env, NODE_OPTIONS: nodeOptions },
         }).stdout.trim(),
       );
-    expect(youngMb('')).toBe(16);
+    expect(youngMb('')).toBe(2 * semiSpaceCapMb);
     expect(youngMb('--max-semi-space-size=16')).toBe(32);
   }, 60_000);
 });
@@ -127,5 +133,16 @@ describe('the old-generation growth the gateway picks', () => {
     // A small heap may double; a huge one still gets a fifth.
     expect(growthPercentFor(mb)).toBe(100);
     expect(growthPercentFor(1000 * mb)).toBe(20);
+  });
+});
+
+describe('the semi-space growth factor', () => {
+  it('reaches a cap that is not a power of two in one step, and stops there', () => {
+    const mb = 2 ** 20;
+    expect(growthFactorFor(1 * mb, 6)).toBe(6);
+    expect(growthFactorFor(2 * mb, 6)).toBe(3);
+    expect(growthFactorFor(4 * mb, 6)).toBe(1);
+    expect(growthFactorFor(6 * mb, 6)).toBe(1);
+    expect(growthFactorFor(8 * mb, 6)).toBe(1);
   });
 });
