@@ -18,7 +18,7 @@
  *   BENCH_SOAK=1     measures for 10 minutes (see gateway-heap.ts)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ import { z } from 'zod';
 import { cpuSecondsOf, sleep } from './collector-load.js';
 import { startMosquittoBroker } from './collector-peers.js';
 import { profileIn, summariseCpuProfile } from './cpu-profile.js';
+import { gatewayShebangFlags } from './gateway-flags.js';
 import { GatewayHeap, metricsConfig, rssSampleMs, soak, soakSeconds } from './gateway-heap.js';
 import { startModbusWorkload } from './gateway-modbus.js';
 import { startOpcuaWorkload } from './gateway-opcua.js';
@@ -71,16 +72,6 @@ const startedAt = performance.now();
 
 function progress(message: string): void {
   console.log(`[${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${message}`);
-}
-
-/** The flags of cli.js's shebang: the way `jjj-gateway` (npx, the release's bin, the image) starts it. */
-function shebangFlags(): string[] {
-  const first = readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '';
-  return first
-    .replace(/^#!.*?\bnode\b/, '')
-    .trim()
-    .split(/\s+/)
-    .filter(Boolean);
 }
 
 function writeConfig(dir: string, brokerUrl: string, workload: Workload): string {
@@ -227,7 +218,7 @@ function report(f: Figures): void {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
-const nodeFlags = settings.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? shebangFlags();
+const nodeFlags = settings.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? gatewayShebangFlags();
 const broker = await startMosquittoBroker();
 progress(`mosquitto on ${broker.url}`);
 const workload =

@@ -9,7 +9,6 @@
  * BENCH_VARIABLES (10,000), BENCH_SECONDS (20 measured), BENCH_BASELINE=0 skips the baseline.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,12 +27,15 @@ import { Registry } from 'prom-client';
 import type { Reading, SouthboundSink } from '../adapters/contract.js';
 import { OpcuaAdapter } from '../adapters/opcua/adapter.js';
 import { deviceSchema } from '../adapters/opcua/config.js';
+import { gatewayShebangFlags } from './gateway-flags.js';
 
 const VARIABLES = Number(process.env.BENCH_VARIABLES ?? 10_000);
 const WARM_UP_MS = 8_000;
 const MEASURE_MS = Number(process.env.BENCH_SECONDS ?? 20) * 1000;
 const PUBLISHING_INTERVAL_MS = 1000;
-const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? gatewayNodeFlags().join(' ')).split(' ').filter(Boolean);
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? gatewayShebangFlags().join(' '))
+  .split(' ')
+  .filter(Boolean);
 /** BENCH_BASELINE=0 runs the adapter alone, without the bare node-opcua client (bench:gateway does). */
 const WITH_BASELINE = process.env.BENCH_BASELINE !== '0';
 
@@ -203,12 +205,6 @@ function report(label: string, figures: Figures): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** The Node.js flags on the shebang line of the built `jjj-gateway` (dist/gateway/cli.js). */
-function gatewayNodeFlags(): string[] {
-  const cli = readFileSync(fileURLToPath(new URL('../gateway/cli.js', import.meta.url)), 'utf8');
-  return (cli.split('\n', 1)[0] ?? '').split(' ').filter((word) => word.startsWith('--'));
 }
 
 /** Each run is its own process, so RSS is that run's alone: `opcua.js --run adapter|baseline ENDPOINT DIR`. */
