@@ -7,9 +7,10 @@
  * growth factor (`--heap-growing-percent`) is read at each GC, so setting it at run time holds. The
  * gateway sets it after each full GC so that promoted garbage may add about `oldGenerationHeadroomMb`
  * before the next one (between 20 % and 100 % of what survived). Measured with `npm run
- * bench:gateway`: 200 Modbus devices × 50 points (31 MB kept) run at 115–120 MB RSS for 2.3 µs of
- * CPU per point (16 MB of headroom: 115–123 MB over 10 minutes; 2 × what survived: 146–150 MB; V8's
- * own: 154–251 MB); 10,000 OPC UA items (51 MB kept) at 144–153 MB (16 MB: 156–169 over 10 minutes).
+ * bench:gateway` (with the 6 MB semi-spaces below and one V8 worker thread): 200 Modbus devices × 50
+ * points (29 MB kept) run at 100–116 MB RSS over 10 minutes (16 MB of headroom and 8 MB semi-spaces:
+ * 115–123 MB; 2 × what survived: 146–150 MB; V8's own: 154–251 MB); 10,000 OPC UA items (49 MB kept)
+ * at 131–140 MB.
  * A full GC of the kept heap takes tens of milliseconds; with this headroom there are a few a minute.
  *
  * Young generation: V8 grows it (doubling its semi-spaces) as objects survive scavenges, up to
