@@ -33,9 +33,7 @@ const VARIABLES = Number(process.env.BENCH_VARIABLES ?? 10_000);
 const WARM_UP_MS = 8_000;
 const MEASURE_MS = Number(process.env.BENCH_SECONDS ?? 20) * 1000;
 const PUBLISHING_INTERVAL_MS = 1000;
-const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? gatewayShebangFlags().join(' '))
-  .split(' ')
-  .filter(Boolean);
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? gatewayShebangFlags();
 /** BENCH_BASELINE=0 runs the adapter alone, without the bare node-opcua client (bench:gateway does). */
 const WITH_BASELINE = process.env.BENCH_BASELINE !== '0';
 
